@@ -1,0 +1,284 @@
+"""Run a builder into a dataset directory: plan, resume, execute, then manifest and card.
+
+Order of commits: `.symile-build.json` (what is being built) first; each pool and shard is
+renamed into place when complete and recorded in `.symile-progress.jsonl`; `manifest.json` and
+the card last. A killed build therefore leaves only complete files plus a record of them, and
+the same command resumes it; a different config is refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+import symile_bench
+from symile_bench.atomic import remove_stale_temps, write_text_atomic
+from symile_bench.builder import (
+    BuilderConfig,
+    DatasetBuilder,
+    ResourceTask,
+    ShardTask,
+    TaskContext,
+    instantiate,
+    iter_batches,
+)
+from symile_bench.cards import write_card
+from symile_bench.errors import ConfigError, DatasetDirError
+from symile_bench.executors import Executor
+from symile_bench.manifest import (
+    MANIFEST_NAME,
+    FileRecord,
+    Manifest,
+    SplitRecord,
+    VariantRecord,
+    dataset_fingerprint,
+    read_manifest,
+    split_fingerprint,
+    write_manifest,
+)
+from symile_bench.progress import progress_bar
+from symile_bench.shards import hf_schema, is_complete, write_shard
+
+SPEC_NAME = ".symile-build.json"
+PROGRESS_NAME = ".symile-progress.jsonl"
+OWNED = ("data", "pools", MANIFEST_NAME, "README.md", SPEC_NAME, PROGRESS_NAME)
+
+
+def parse_config(builder: DatasetBuilder, options: dict[str, Any]) -> BuilderConfig:
+    """Validate options into the builder's Config; errors name the CLI option at fault."""
+    try:
+        return builder.Config(**options)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            option = "--" + "-".join(str(p) for p in err["loc"][:1]).replace("_", "-")
+            message = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            if str(got) not in message:
+                message += f" (got {got!r})"
+            problems.append(f"{option}: {message}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Everything a worker process needs; small and picklable."""
+
+    builder_class: str
+    config: dict[str, Any]
+    seed: int
+    out_dir: str
+    task: ShardTask | ResourceTask
+
+
+_WORKER_BUILDERS: dict[str, DatasetBuilder] = {}
+
+
+def execute(item: WorkItem) -> FileRecord:
+    """Run one task and commit its file (runs in a worker process or in-process)."""
+    builder = _WORKER_BUILDERS.get(item.builder_class)
+    if builder is None:
+        builder = _WORKER_BUILDERS[item.builder_class] = instantiate(item.builder_class)
+    config = builder.Config(**item.config)
+    out_dir = Path(item.out_dir)
+    ctx = TaskContext(seed=item.seed, out_dir=out_dir)
+    task = item.task
+    if isinstance(task, ResourceTask):
+        table = builder.build_resource(config, task, ctx)
+        return write_shard(out_dir, task.file, table.to_batches(), table.schema)
+    schema = hf_schema(builder.features(config, task.variant))
+    record = write_shard(out_dir, task.file, iter_batches(builder.run(config, task, ctx)), schema)
+    if record.rows != task.rows:
+        raise RuntimeError(f"{builder.name} wrote {record.rows} rows to {task.file}, "
+                           f"planned {task.rows}")
+    return record
+
+
+def _spec(builder: DatasetBuilder, config: BuilderConfig, seed: int) -> dict[str, Any]:
+    return {
+        "builder": builder.name,
+        "builder_version": builder.version,
+        "config": config.model_dump(mode="json"),
+        "seed": seed,
+    }
+
+
+def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    diffs = []
+    for key in ("builder", "builder_version", "seed"):
+        if old.get(key) != new[key]:
+            diffs.append(f"{key.replace('_', '-')} {old.get(key)!r} -> {new[key]!r}")
+    old_cfg, new_cfg = old.get("config", {}), new["config"]
+    for key in sorted(set(old_cfg) | set(new_cfg)):
+        if old_cfg.get(key) != new_cfg.get(key):
+            diffs.append(f"--{key.replace('_', '-')} {old_cfg.get(key)!r} -> {new_cfg.get(key)!r}")
+    return ", ".join(diffs)
+
+
+def _existing_spec(out_dir: Path) -> dict[str, Any] | None:
+    if (out_dir / SPEC_NAME).is_file():
+        return json.loads((out_dir / SPEC_NAME).read_text("utf-8"))
+    if (out_dir / MANIFEST_NAME).is_file():
+        m = read_manifest(out_dir)
+        return {"builder": m.builder, "builder_version": m.builder_version,
+                "config": m.config, "seed": m.seed}
+    return None
+
+
+def prepare_out_dir(out_dir: Path, spec: dict[str, Any], overwrite: bool) -> None:
+    """Refuse to mix configs or clobber unrelated files; clear our own files on --overwrite."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DatasetDirError(f"--out {out_dir} is an existing file; give a directory path")
+    if not out_dir.exists():
+        out_dir.mkdir(parents=True)
+        return
+    old = _existing_spec(out_dir)
+    if old is None:
+        if any(out_dir.iterdir()):
+            raise DatasetDirError(
+                f"--out {out_dir} is a non-empty directory that is not a symile-bench dataset; "
+                "choose an empty or new directory"
+            )
+        return
+    if old == spec:
+        return
+    if not overwrite:
+        raise DatasetDirError(
+            f"{out_dir} holds a build with a different config ({_describe_difference(old, spec)}); "
+            "use another --out, or pass --overwrite to replace it"
+        )
+    for name in OWNED:
+        target = out_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def _load_progress(out_dir: Path) -> dict[str, FileRecord]:
+    records: dict[str, FileRecord] = {}
+    path = out_dir / PROGRESS_NAME
+    if path.is_file():
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                rec = FileRecord.model_validate_json(line)
+            except ValidationError:
+                continue  # a line cut short by a kill: that file is simply redone
+            records[rec.file] = rec
+    if (out_dir / MANIFEST_NAME).is_file():
+        for rec in read_manifest(out_dir).all_files():
+            records.setdefault(rec.file, rec)
+    return records
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    manifest: Manifest
+    built: int
+    skipped: int
+
+
+def build(
+    builder: DatasetBuilder,
+    config: BuilderConfig,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    executor: Executor,
+    overwrite: bool = False,
+    quiet: bool = False,
+    on_event: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build (or resume) `builder` with `config` into `out_dir`."""
+    spec = _spec(builder, config, seed)
+    prepare_out_dir(out_dir, spec, overwrite)
+    remove_stale_temps(out_dir)
+    write_text_atomic(out_dir / SPEC_NAME, json.dumps(spec, indent=2) + "\n")
+
+    resources = builder.resources(config)
+    shards = builder.plan(config)
+    done = _load_progress(out_dir)
+    records: dict[str, FileRecord] = {}
+    todo_resources: list[ResourceTask] = []
+    todo_shards: list[ShardTask] = []
+    for task in [*resources, *shards]:
+        rec = done.get(task.file)
+        if rec is not None and is_complete(out_dir, rec):
+            records[task.file] = rec
+        elif isinstance(task, ResourceTask):
+            todo_resources.append(task)
+        else:
+            todo_shards.append(task)
+    skipped = len(records)
+
+    def items(tasks: list) -> list[WorkItem]:
+        cfg = config.model_dump(mode="json")
+        return [WorkItem(builder.import_path(), cfg, seed, str(out_dir), t) for t in tasks]
+
+    with progress_bar(quiet) as progress, (out_dir / PROGRESS_NAME).open("a") as log:
+        for label, tasks, unit, size in (
+            ("pools", todo_resources, "items", lambda t: t.rows or 1),
+            (builder.name, todo_shards, "rows", lambda t: t.rows),
+        ):
+            if not tasks:
+                continue
+            bar = progress.add_task(label, total=sum(size(t) for t in tasks), unit=unit)
+            by_file = {t.file: t for t in tasks}
+            for rec in executor.map_unordered(execute, items(tasks)):
+                records[rec.file] = rec
+                log.write(rec.model_dump_json() + "\n")
+                log.flush()
+                progress.advance(bar, size(by_file[rec.file]))
+
+    manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
+    write_manifest(out_dir, manifest)
+    write_card(out_dir, builder, config, manifest)
+    (out_dir / PROGRESS_NAME).unlink(missing_ok=True)
+    (out_dir / SPEC_NAME).unlink(missing_ok=True)
+    if on_event:
+        on_event(f"built {len(records) - skipped} files, kept {skipped} complete ones")
+    return BuildResult(out_dir, manifest, len(records) - skipped, skipped)
+
+
+def _assemble_manifest(
+    builder: DatasetBuilder,
+    config: BuilderConfig,
+    seed: int,
+    shards: list[ShardTask],
+    resources: list[ResourceTask],
+    records: dict[str, FileRecord],
+) -> Manifest:
+    variants: dict[str, VariantRecord] = {}
+    for variant in builder.variants(config):
+        features = builder.features(config, variant).to_dict()
+        splits: dict[str, SplitRecord] = {}
+        for split in dict.fromkeys(t.split for t in shards if t.variant == variant):
+            files = [records[t.file] for t in shards if t.variant == variant and t.split == split]
+            splits[split] = SplitRecord(
+                rows=sum(f.rows for f in files),
+                shards=files,
+                fingerprint=split_fingerprint(
+                    builder.name, builder.version, variant, split, features, files
+                ),
+            )
+        variants[variant] = VariantRecord(features=features, splits=splits)
+    cfg = config.model_dump(mode="json")
+    return Manifest(
+        builder=builder.name,
+        builder_version=builder.version,
+        builder_class=builder.import_path(),
+        toolkit_version=symile_bench.__version__,
+        config=cfg,
+        seed=seed,
+        variants=variants,
+        resources=[records[r.file] for r in resources],
+        fingerprint=dataset_fingerprint(cfg, seed, variants),
+    )
+

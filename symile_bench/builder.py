@@ -1,0 +1,176 @@
+"""The builder contract: a config, a pure plan of shard tasks, and a function that runs one.
+
+A task depends only on (config, seed, variant, split, shard index). Its random stream comes
+from `numpy.random.SeedSequence(seed, spawn_key=...)` keyed by the *names* of the variant and
+split plus the shard index, so output is byte-identical for any worker count or executor, and a
+variant built alone equals the same variant built inside a larger grid.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from symile_bench.hashing import stable_int
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+class BuilderConfig(BaseModel):
+    """Base for every builder's options. Field descriptions become the CLI's `--help` text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def task_rng(seed: int, *key: str | int) -> np.random.Generator:
+    """The generator for one unit of work, keyed by names and indices (never by order)."""
+    spawn_key = tuple(k if isinstance(k, int) else stable_int(k) for k in key)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=spawn_key))
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Rows [start, stop) of one split of one variant, written as one Arrow shard."""
+
+    variant: str
+    split: str
+    index: int
+    n_shards: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def file(self) -> str:
+        """Path relative to the dataset directory (HF's `<split>-00000-of-00012` naming)."""
+        return f"data/{self.variant}/{self.split}-{self.index:05d}-of-{self.n_shards:05d}.arrow"
+
+    def rng(self, seed: int) -> np.random.Generator:
+        return task_rng(seed, "shard", self.variant, self.split, self.index)
+
+
+@dataclass(frozen=True)
+class ResourceTask:
+    """A table every shard may read (an audio or image pool), built once and kept for resume."""
+
+    name: str
+    rows: int = 0
+
+    @property
+    def file(self) -> str:
+        return f"pools/{self.name}.arrow"
+
+    def rng(self, seed: int) -> np.random.Generator:
+        return task_rng(seed, "resource", self.name)
+
+
+@dataclass
+class TaskContext:
+    """What a running task may read besides its own task: the seed and the built resources."""
+
+    seed: int
+    out_dir: Path
+    _cache: dict[str, pa.Table] = field(default_factory=dict)
+
+    def resource(self, name: str) -> pa.Table:
+        """A pool table, memory-mapped from the dataset directory (read once per process)."""
+        if name not in self._cache:
+            source = pa.memory_map(str(self.out_dir / ResourceTask(name).file))
+            self._cache[name] = pa.ipc.open_stream(source).read_all()
+        return self._cache[name]
+
+
+def split_tasks(variant: str, split: str, n_rows: int, shard_rows: int) -> list[ShardTask]:
+    """Cut one split into shards of `shard_rows` (the last may be shorter)."""
+    if n_rows == 0:
+        return []
+    n_shards = -(-n_rows // shard_rows)
+    return [
+        ShardTask(variant, split, i, n_shards, i * shard_rows, min(n_rows, (i + 1) * shard_rows))
+        for i in range(n_shards)
+    ]
+
+
+class DatasetBuilder(ABC):
+    """Subclass this (or follow its shape) and register it under the entry-point group
+    `symile_bench.builders`; core discovers it from there and never imports it by name."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    version: ClassVar[str]
+    Config: ClassVar[type[BuilderConfig]]
+    license: ClassVar[str] = "mit"
+
+    @abstractmethod
+    def variants(self, config: BuilderConfig) -> list[str]:
+        """Dataset config names (one per variant, e.g. an XOR p value)."""
+
+    @abstractmethod
+    def features(self, config: BuilderConfig, variant: str) -> datasets.Features:
+        """The `datasets.Features` of every split of `variant`."""
+
+    @abstractmethod
+    def plan(self, config: BuilderConfig) -> list[ShardTask]:
+        """Every shard of every variant and split. Pure: no I/O, no randomness."""
+
+    @abstractmethod
+    def run(
+        self, config: BuilderConfig, task: ShardTask, ctx: TaskContext
+    ) -> pa.Table | Iterable[pa.RecordBatch]:
+        """Produce the rows of one shard, in the schema of `features(config, task.variant)`."""
+
+    def resources(self, config: BuilderConfig) -> list[ResourceTask]:
+        """Pools that shards draw from; most builders have none."""
+        return []
+
+    def build_resource(
+        self, config: BuilderConfig, task: ResourceTask, ctx: TaskContext
+    ) -> pa.Table:
+        raise NotImplementedError(f"{self.name} declares resource {task.name} but cannot build it")
+
+    def card_variables(self, config: BuilderConfig, manifest: Mapping[str, Any]) -> dict[str, str]:
+        """Values substituted for `{{name}}` placeholders in the builder's card template."""
+        return {}
+
+    def card_template(self) -> str:
+        """Markdown prose of the dataset card; our builders keep theirs in `cards/<name>.md`."""
+        from symile_bench.cards import packaged_template
+
+        return packaged_template(self.name)
+
+    @classmethod
+    def import_path(cls) -> str:
+        return f"{cls.__module__}:{cls.__qualname__}"
+
+    @cached_property
+    def default_variant(self) -> str:
+        return self.variants(self.Config())[0]
+
+
+def instantiate(import_path: str) -> DatasetBuilder:
+    """Create a builder from `module:Class` (how worker processes get theirs)."""
+    module_name, _, attr = import_path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj()
+
+
+def iter_batches(produced: pa.Table | Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    if isinstance(produced, pa.Table):
+        yield from produced.to_batches()
+    else:
+        yield from produced

@@ -1,0 +1,119 @@
+"""Dataset cards: the builder's prose template plus Hugging Face YAML front matter.
+
+The YAML lists every config with its `data_files`, so `datasets.load_dataset(DIR, config)`
+finds the shards offline, and `dataset_info` declares the features (Audio, Image, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import datasets
+import yaml
+
+from symile_bench.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from symile_bench.builder import BuilderConfig, DatasetBuilder
+    from symile_bench.manifest import Manifest
+
+SYMILE_BIBTEX = """@inproceedings{saporta2024symile,
+  title     = {Contrasting with Symile: Simple Model-Agnostic Representation Learning for
+               Unlimited Modalities},
+  author    = {Saporta, Adriel and Puli, Aahlad and Goldstein, Mark and Ranganath, Rajesh},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year      = {2024},
+  eprint    = {2411.01053},
+  archivePrefix = {arXiv}
+}"""
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def packaged_template(name: str) -> str:
+    return files("symile_bench._cards").joinpath(f"{name}.md").read_text("utf-8")
+
+
+def render_template(template: str, variables: Mapping[str, str]) -> str:
+    """Replace `{{name}}`; an unknown placeholder is a bug in the builder, so it raises."""
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in variables:
+            raise KeyError(f"card placeholder {{{{{key}}}}} has no value")
+        return str(variables[key])
+
+    return _PLACEHOLDER.sub(substitute, template)
+
+
+def front_matter(manifest: Manifest, license_id: str, extension: str) -> dict[str, Any]:
+    configs, infos = [], []
+    for i, (variant, record) in enumerate(manifest.variants.items()):
+        entry: dict[str, Any] = {
+            "config_name": variant,
+            "data_files": [
+                {"split": split, "path": f"data/{variant}/{split}-*.{extension}"}
+                for split in record.splits
+            ],
+        }
+        if i == 0:
+            entry["default"] = True
+        configs.append(entry)
+        info = datasets.DatasetInfo(
+            features=datasets.Features.from_dict(record.features),
+            splits=datasets.SplitDict(
+                {
+                    s: datasets.SplitInfo(name=s, num_examples=r.rows)
+                    for s, r in record.splits.items()
+                }
+            ),
+        )
+        infos.append({"config_name": variant, **info._to_yaml_dict()})
+    return {"license": license_id, "configs": configs, "dataset_info": infos}
+
+
+def summary_table(manifest: Manifest) -> str:
+    lines = ["| config | split | rows | shards | fingerprint |", "|---|---|---|---|---|"]
+    for variant, record in manifest.variants.items():
+        for split, rec in record.splits.items():
+            lines.append(
+                f"| {variant} | {split} | {rec.rows:,} | {len(rec.shards)} | "
+                f"`{rec.fingerprint[:16]}` |"
+            )
+    return "\n".join(lines)
+
+
+def render_card(
+    builder: DatasetBuilder, config: BuilderConfig, manifest: Manifest, extension: str = "arrow"
+) -> str:
+    variables = {
+        "builder": builder.name,
+        "builder_version": builder.version,
+        "toolkit_version": manifest.toolkit_version,
+        "seed": str(manifest.seed),
+        "fingerprint": manifest.fingerprint,
+        "summary_table": summary_table(manifest),
+        "default_config": next(iter(manifest.variants)),
+        "citation": SYMILE_BIBTEX,
+        "config_json": config.model_dump_json(indent=2),
+        **builder.card_variables(config, manifest.model_dump()),
+    }
+    yaml_text = yaml.safe_dump(
+        front_matter(manifest, builder.license, extension), sort_keys=False, allow_unicode=True
+    )
+    body = render_template(builder.card_template(), variables)
+    return f"---\n{yaml_text}---\n\n{body.strip()}\n"
+
+
+def write_card(
+    out_dir: Path,
+    builder: DatasetBuilder,
+    config: BuilderConfig,
+    manifest: Manifest,
+    extension: str = "arrow",
+) -> None:
+    write_text_atomic(out_dir / "README.md", render_card(builder, config, manifest, extension))

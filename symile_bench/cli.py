@@ -1,0 +1,197 @@
+"""The `symile-bench` command. Thin: parse options, call library functions, render with rich."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from symile_bench.errors import SymileBenchError
+
+try:  # typer >= 0.22 vendors click; older releases use the click package
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - depends on the installed typer
+    import click.exceptions as click_exc  # type: ignore[no-redef]
+from symile_bench.registry import builder_names, get_builder
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+app = typer.Typer(
+    name="symile-bench",
+    help="Build, load and score multimodal benchmarks beyond two modalities (Symile vs CLIP).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+build_app = typer.Typer(
+    help="Build a benchmark into a dataset directory (Arrow shards + manifest + card). "
+    "Run `symile-bench build NAME --help` for a builder's options.",
+    no_args_is_help=True,
+)
+app.add_typer(build_app, name="build")
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+DatasetDir = Annotated[
+    Path, typer.Argument(help="A dataset directory written by `symile-bench build`.")
+]
+
+
+def _common_build_parameters(name: str) -> list[inspect.Parameter]:
+    def option(pname: str, annotation: Any, default: Any) -> inspect.Parameter:
+        return inspect.Parameter(
+            pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+        )
+
+    return [
+        option("out", Annotated[Path, typer.Option(
+            "--out", "-o", help="Output directory. Rerunning the same command resumes an "
+            "interrupted build; a different config there is refused unless --overwrite.")],
+            Path(f"symile-{name}")),
+        option("seed", Annotated[int, typer.Option(
+            help="Root seed: same config + seed gives byte-identical shards.")], 0),
+        option("workers", Annotated[int | None, typer.Option(
+            help="Worker processes (default: all cores). The output does not depend on it.",
+            show_default="all cores")], None),
+        option("executor", Annotated[str, typer.Option(
+            help="Where shard tasks run: 'processes' (a local pool) or 'serial'.")],
+            "processes"),
+        option("overwrite", Annotated[bool, typer.Option(
+            help="Replace a build with a different config in --out (only files the "
+            "toolkit wrote there are removed).")], False),
+        option("quiet", Quiet, False),
+    ]
+
+
+def _register_builder_command(name: str) -> None:
+    from symile_bench.cli_options import config_parameters, with_parameters
+
+    builder = get_builder(name)
+
+    def command(**kwargs: Any) -> None:
+        from symile_bench.build import build, parse_config
+        from symile_bench.executors import make_executor
+
+        common = {k: kwargs.pop(k) for k in ("out", "seed", "workers", "executor", "overwrite",
+                                              "quiet")}
+        config = parse_config(builder, {k: v for k, v in kwargs.items() if v is not None})
+        result = build(
+            builder,
+            config,
+            common["out"],
+            seed=common["seed"],
+            executor=make_executor(common["executor"], common["workers"]),
+            overwrite=common["overwrite"],
+            quiet=common["quiet"],
+        )
+        if not common["quiet"]:
+            m = result.manifest
+            rows = sum(r.rows for v in m.variants.values() for r in v.splits.values())
+            console.print(
+                f"[green]✓[/] {name}: {rows:,} rows in {len(m.variants)} config(s) at "
+                f"{result.out_dir} ({result.built} files written, {result.skipped} kept); "
+                f"fingerprint {m.fingerprint[:16]}"
+            )
+
+    params = [*_common_build_parameters(name), *config_parameters(builder.Config)]
+    build_app.command(name=name, help=builder.description)(with_parameters(command, params))
+
+
+for _name in builder_names():
+    _register_builder_command(_name)
+
+
+@app.command("list")
+def list_builders() -> None:
+    """List the installed builders (entry-point group `symile_bench.builders`)."""
+    table = Table("builder", "version", "description")
+    for name in builder_names():
+        builder = get_builder(name)
+        table.add_row(name, builder.version, builder.description)
+    console.print(table)
+
+
+@app.command()
+def info(path: DatasetDir) -> None:
+    """Summarise a dataset directory: card title, build settings, configs, splits, rows."""
+    from symile_bench.manifest import read_manifest
+
+    manifest = read_manifest(path)
+    card = path / "README.md"
+    title = next(
+        (ln.lstrip("# ").strip() for ln in card.read_text("utf-8").splitlines()
+         if ln.startswith("# ")),
+        manifest.builder,
+    ) if card.is_file() else manifest.builder
+    console.print(f"[bold]{title}[/]  ({path})")
+    console.print(
+        f"builder {manifest.builder} {manifest.builder_version} · toolkit "
+        f"{manifest.toolkit_version} · seed {manifest.seed}\nfingerprint {manifest.fingerprint}"
+    )
+    table = Table("config", "split", "rows", "shards", "fingerprint")
+    for variant, record in manifest.variants.items():
+        for split, rec in record.splits.items():
+            table.add_row(variant, split, f"{rec.rows:,}", str(len(rec.shards)),
+                          rec.fingerprint[:16])
+    console.print(table)
+    console.print("config: " + ", ".join(f"{k}={v}" for k, v in manifest.config.items()))
+
+
+@app.command()
+def verify(path: DatasetDir, quiet: Quiet = False) -> None:
+    """Re-hash every shard and pool against the manifest; exit 1 naming each mismatch."""
+    from symile_bench.dataset_dir import verify as verify_dir
+
+    manifest, problems = verify_dir(path)
+    for problem in problems:
+        err_console.print(f"[red]✗[/] {path / problem.file}: {problem.problem}")
+    if problems:
+        raise typer.Exit(1)
+    if not quiet:
+        console.print(f"[green]✓[/] {len(manifest.all_files())} files match the manifest")
+
+
+@app.command()
+def export(
+    path: DatasetDir,
+    out: Annotated[Path, typer.Option("--out", "-o", help="New directory for the copy.")],
+    format: Annotated[str, typer.Option(
+        "--format", help="Output format: 'parquet' (what the Hugging Face Hub serves).")] =
+        "parquet",
+) -> None:
+    """Write a Hub-ready copy of a dataset directory (same features and card)."""
+    from symile_bench.dataset_dir import export_parquet
+    from symile_bench.errors import ConfigError
+
+    if format != "parquet":
+        raise ConfigError(f"--format {format!r} is not supported; use 'parquet'")
+    manifest = export_parquet(path, out)
+    console.print(f"[green]✓[/] exported {len(manifest.all_files())} files to {out}")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr, never a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=sys.argv[1:], prog_name="symile-bench", standalone_mode=False)
+    except SymileBenchError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except click_exc.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        err_console.print(f"[red]error:[/] {exc.format_message()}{hint}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(2)
+    except click_exc.ClickException as exc:
+        err_console.print(f"[red]error:[/] {exc.format_message()}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

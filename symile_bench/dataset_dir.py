@@ -1,0 +1,102 @@
+"""Reading a built dataset directory: load, verify, summarise, export.
+
+The directory (shards + manifest + card) is the only interface between building and scoring,
+so everything downstream goes through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+
+from symile_bench.atomic import atomic_writer
+from symile_bench.builder import instantiate
+from symile_bench.cards import write_card
+from symile_bench.errors import DatasetDirError
+from symile_bench.hashing import sha256_file
+from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
+from symile_bench.shards import read_table
+
+
+def _split_dataset(out_dir: Path, manifest: Manifest, variant: str, split: str) -> datasets.Dataset:
+    record = manifest.split(variant, split)
+    features = datasets.Features.from_dict(manifest.variants[variant].features)
+    parts = []
+    for shard in record.shards:
+        path = out_dir / shard.file
+        if not path.is_file():
+            raise DatasetDirError(f"{path} is missing; rerun the build command to restore it")
+        if path.suffix == ".parquet":  # an `export`ed copy
+            parts.append(datasets.Dataset.from_parquet(str(path), split=split))
+        else:
+            parts.append(datasets.Dataset.from_file(str(path), split=split))
+    if not parts:
+        return datasets.Dataset.from_dict({k: [] for k in features}, features=features, split=split)
+    joined = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    return joined.cast(features) if joined.features != features else joined
+
+
+def load(
+    path: str | Path, config: str | None = None, split: str | None = None
+) -> datasets.Dataset | datasets.DatasetDict:
+    """Memory-map the shards directly (no copy into the HF cache, unlike `load_dataset`)."""
+    out_dir = Path(path)
+    manifest = read_manifest(out_dir)
+    variant = config or next(iter(manifest.variants))
+    if variant not in manifest.variants:
+        raise DatasetDirError(
+            f"config '{variant}' is not in {out_dir}; it has: {', '.join(manifest.variants)}"
+        )
+    if split is not None:
+        return _split_dataset(out_dir, manifest, variant, split)
+    splits = manifest.variants[variant].splits
+    return datasets.DatasetDict({s: _split_dataset(out_dir, manifest, variant, s) for s in splits})
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    file: str
+    problem: str
+
+
+def verify(out_dir: Path) -> tuple[Manifest, list[Mismatch]]:
+    """Re-hash every file named in the manifest."""
+    manifest = read_manifest(out_dir)
+    problems = []
+    for rec in manifest.all_files():
+        path = out_dir / rec.file
+        if not path.is_file():
+            problems.append(Mismatch(rec.file, "missing"))
+        elif (actual := sha256_file(path)) != rec.sha256:
+            problems.append(
+                Mismatch(rec.file, f"sha256 {actual[:12]}… != manifest {rec.sha256[:12]}…")
+            )
+    return manifest, problems
+
+
+def export_parquet(out_dir: Path, dest: Path) -> Manifest:
+    """A Hub-ready Parquet copy: one Parquet file per shard, same features, same card."""
+    manifest = read_manifest(out_dir)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise DatasetDirError(f"--out {dest} exists and is not an empty directory")
+    variants = manifest.model_copy(deep=True).variants
+    for record in variants.values():
+        for split in record.splits.values():
+            converted = []
+            for shard in split.shards:
+                table = read_table(out_dir / shard.file)
+                relative = shard.file.removesuffix(".arrow") + ".parquet"
+                with atomic_writer(dest / relative) as handle:
+                    pq.write_table(table, handle, compression="zstd")
+                converted.append(
+                    FileRecord(file=relative, rows=shard.rows, sha256=sha256_file(dest / relative))
+                )
+            split.shards = converted
+    exported = manifest.model_copy(update={"variants": variants, "resources": []})
+    write_manifest(dest, exported)
+    builder = instantiate(manifest.builder_class)
+    write_card(dest, builder, builder.Config(**manifest.config), exported, extension="parquet")
+    return exported

@@ -1,0 +1,31 @@
+"""Errors a user can fix.
+
+Every error here carries a message that names the file, column or option at fault and the fix,
+so the CLI can print it as one line without a traceback (DESIGN.md, Conventions).
+"""
+
+from __future__ import annotations
+
+
+class SymileBenchError(Exception):
+    """Base class: the CLI prints the message and exits non-zero."""
+
+
+class ConfigError(SymileBenchError):
+    """An option or configuration value is invalid."""
+
+
+class DatasetDirError(SymileBenchError):
+    """A dataset directory is missing, incomplete, corrupt or built with another config."""
+
+
+class SourceError(SymileBenchError):
+    """A user-supplied source (ImageNet, Common Voice, MIMIC, a lexicon file) is unusable."""
+
+
+class MissingDependencyError(SymileBenchError):
+    """A system package or optional Python extra is needed (the message names it)."""
+
+
+class BackendUnavailableError(SymileBenchError):
+    """An optional online backend (gTTS, Google Translate) could not be reached."""

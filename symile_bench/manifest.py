@@ -1,0 +1,117 @@
+"""`manifest.json`: what was built, from which config, and the hash of every file.
+
+The manifest is written last, so its presence means the build completed. Fingerprints let
+results and leaderboard entries name exactly the data they were computed on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from symile_bench.atomic import write_text_atomic
+from symile_bench.errors import DatasetDirError
+from symile_bench.hashing import sha256_json
+
+MANIFEST_NAME = "manifest.json"
+SCHEMA_VERSION = 1
+
+
+class FileRecord(BaseModel):
+    file: str
+    rows: int
+    sha256: str
+
+
+class SplitRecord(BaseModel):
+    rows: int
+    shards: list[FileRecord]
+    fingerprint: str
+
+
+class VariantRecord(BaseModel):
+    features: dict[str, Any]
+    splits: dict[str, SplitRecord]
+
+
+class Manifest(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    builder: str
+    builder_version: str
+    builder_class: str
+    toolkit_version: str
+    config: dict[str, Any]
+    seed: int
+    variants: dict[str, VariantRecord]
+    resources: list[FileRecord] = []
+    fingerprint: str
+
+    def all_files(self) -> list[FileRecord]:
+        files = list(self.resources)
+        for variant in self.variants.values():
+            for split in variant.splits.values():
+                files.extend(split.shards)
+        return files
+
+    def split(self, variant: str, split: str) -> SplitRecord:
+        if variant not in self.variants:
+            known = ", ".join(self.variants)
+            raise DatasetDirError(f"config '{variant}' is not in this dataset; it has: {known}")
+        splits = self.variants[variant].splits
+        if split not in splits:
+            raise DatasetDirError(
+                f"split '{split}' is not in config '{variant}'; it has: {', '.join(splits)}"
+            )
+        return splits[split]
+
+
+def split_fingerprint(
+    builder: str, builder_version: str, variant: str, split: str, features: dict, shards: list
+) -> str:
+    """Depends only on what determines the split's content, not on sibling variants."""
+    return sha256_json(
+        {
+            "builder": builder,
+            "builder_version": builder_version,
+            "variant": variant,
+            "split": split,
+            "features": features,
+            "shards": [s.sha256 for s in shards],
+        }
+    )
+
+
+def dataset_fingerprint(config: dict, seed: int, variants: dict[str, VariantRecord]) -> str:
+    """sha256 over the canonical config and every shard hash (DESIGN.md, Fingerprint)."""
+    return sha256_json(
+        {
+            "config": config,
+            "seed": seed,
+            "splits": {
+                v: {s: r.fingerprint for s, r in rec.splits.items()} for v, rec in variants.items()
+            },
+        }
+    )
+
+
+def read_manifest(out_dir: Path) -> Manifest:
+    path = out_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetDirError(
+            f"{path} not found: {out_dir} is not a complete symile-bench dataset "
+            "(build it with `symile-bench build`, or rerun an interrupted build to finish it)"
+        )
+    try:
+        return Manifest.model_validate(json.loads(path.read_text("utf-8")))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        raise DatasetDirError(
+            f"{path} is not a valid manifest ({first}); rebuild the dataset"
+        ) from None
+
+
+def write_manifest(out_dir: Path, manifest: Manifest) -> None:
+    write_text_atomic(out_dir / MANIFEST_NAME, manifest.model_dump_json(indent=2) + "\n")

@@ -1,0 +1,56 @@
+"""Arrow IPC shards carrying Hugging Face feature metadata, committed atomically.
+
+Shards use the Arrow streaming format (what `datasets` itself writes), so both
+`datasets.load_dataset(DIR)` and `Dataset.from_file` read them without conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+
+from symile_bench.atomic import atomic_writer
+from symile_bench.errors import DatasetDirError
+from symile_bench.hashing import sha256_file
+from symile_bench.manifest import FileRecord
+
+
+def hf_schema(features: datasets.Features) -> pa.Schema:
+    """The Arrow schema with the `huggingface` metadata that restores Audio/Image/ClassLabel."""
+    return features.arrow_schema
+
+
+def write_shard(
+    out_dir: Path, relative: str, batches: Iterable[pa.RecordBatch], schema: pa.Schema
+) -> FileRecord:
+    """Write batches to `out_dir/relative` via a temp file; hash the committed bytes."""
+    path = out_dir / relative
+    rows = 0
+    with atomic_writer(path) as handle:
+        with pa.ipc.new_stream(handle, schema) as writer:
+            for batch in batches:
+                if batch.schema.names != schema.names:
+                    raise ValueError(f"{relative}: columns {batch.schema.names} != {schema.names}")
+                if not batch.schema.equals(schema, check_metadata=False):
+                    batch = batch.cast(schema.remove_metadata())
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        digest = handle.hexdigest()
+    return FileRecord(file=relative, rows=rows, sha256=digest)
+
+
+def is_complete(out_dir: Path, record: FileRecord) -> bool:
+    """True when the committed file exists and still has the recorded hash."""
+    path = out_dir / record.file
+    return path.is_file() and sha256_file(path) == record.sha256
+
+
+def read_table(path: Path) -> pa.Table:
+    """Memory-map one shard as a table."""
+    try:
+        return pa.ipc.open_stream(pa.memory_map(str(path))).read_all()
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DatasetDirError(f"{path} is not a readable Arrow shard ({exc}); rebuild it") from exc
