@@ -194,41 +194,47 @@ def build(
     executor: Executor,
     overwrite: bool = False,
     quiet: bool = False,
-    on_event: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] = print,
 ) -> BuildResult:
     """Build (or resume) `builder` with `config` into `out_dir`."""
+    config = builder.prepare(config, warn)
     spec = _spec(builder, config, seed)
     prepare_out_dir(out_dir, spec, overwrite)
     remove_stale_temps(out_dir)
     write_text_atomic(out_dir / SPEC_NAME, json.dumps(spec, indent=2) + "\n")
 
     resources = builder.resources(config)
-    shards = builder.plan(config)
     done = _load_progress(out_dir)
     records: dict[str, FileRecord] = {}
-    todo_resources: list[ResourceTask] = []
-    todo_shards: list[ShardTask] = []
-    for task in [*resources, *shards]:
-        rec = done.get(task.file)
-        if rec is not None and is_complete(out_dir, rec):
-            records[task.file] = rec
-        elif isinstance(task, ResourceTask):
-            todo_resources.append(task)
-        else:
-            todo_shards.append(task)
-    skipped = len(records)
+
+    def pending(tasks: list) -> list:
+        """Tasks still to run; those whose committed file re-hashes correctly are kept."""
+        todo = []
+        for task in tasks:
+            rec = done.get(task.file)
+            if rec is not None and is_complete(out_dir, rec):
+                records[task.file] = rec
+            else:
+                todo.append(task)
+        return todo
+
+    todo_resources: list[ResourceTask] = pending(resources)
 
     def items(tasks: list) -> list[WorkItem]:
         cfg = config.model_dump(mode="json")
         return [WorkItem(builder.import_path(), cfg, seed, str(out_dir), t) for t in tasks]
 
+    stages = sorted({t.stage for t in todo_resources})
+    phases = [
+        (f"resources (stage {s})" if len(stages) > 1 else "resources",
+         [t for t in todo_resources if t.stage == s], "items", lambda t: t.rows or 1)
+        for s in stages
+    ]
     with progress_bar(quiet) as progress, (out_dir / PROGRESS_NAME).open("a") as log:
-        for label, tasks, unit, size in (
-            ("pools", todo_resources, "items", lambda t: t.rows or 1),
-            (builder.name, todo_shards, "rows", lambda t: t.rows),
-        ):
+
+        def run_phase(label: str, tasks: list, unit: str, size: Callable) -> None:
             if not tasks:
-                continue
+                return
             bar = progress.add_task(label, total=sum(size(t) for t in tasks), unit=unit)
             by_file = {t.file: t for t in tasks}
             for rec in executor.map_unordered(execute, items(tasks)):
@@ -237,13 +243,20 @@ def build(
                 log.flush()
                 progress.advance(bar, size(by_file[rec.file]))
 
+        for phase in phases:
+            run_phase(*phase)
+        # Shards are planned once every resource exists: a builder may size them from one
+        # (MIMIC's split sizes come from its cohort).
+        shards = builder.plan_with_resources(config, TaskContext(seed=seed, out_dir=out_dir))
+        todo_shards: list[ShardTask] = pending(shards)
+        run_phase(builder.name, todo_shards, "rows", lambda t: t.rows)
+    skipped = len(resources) - len(todo_resources) + len(shards) - len(todo_shards)
+
     manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
     write_manifest(out_dir, manifest)
     write_card(out_dir, builder, config, manifest)
     (out_dir / PROGRESS_NAME).unlink(missing_ok=True)
     (out_dir / SPEC_NAME).unlink(missing_ok=True)
-    if on_event:
-        on_event(f"built {len(records) - skipped} files, kept {skipped} complete ones")
     return BuildResult(out_dir, manifest, len(records) - skipped, skipped)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -64,10 +64,13 @@ class ShardTask:
 
 @dataclass(frozen=True)
 class ResourceTask:
-    """A table every shard may read (an audio or image pool), built once and kept for resume."""
+    """A table every shard may read (an audio or image pool, a cohort), built once and kept
+    for resume. Resources of a lower `stage` are all complete before a higher stage starts,
+    so a resource may read those of earlier stages through `TaskContext.resource`."""
 
     name: str
     rows: int = 0
+    stage: int = 0
 
     @property
     def file(self) -> str:
@@ -126,11 +129,25 @@ class DatasetBuilder(ABC):
     def plan(self, config: BuilderConfig) -> list[ShardTask]:
         """Every shard of every variant and split. Pure: no I/O, no randomness."""
 
+    def plan_with_resources(self, config: BuilderConfig, ctx: TaskContext) -> list[ShardTask]:
+        """The plan the build uses, called in the parent once every resource is complete (read
+        them through `ctx.resource`). Default: `plan(config)`. Override it when row counts
+        come from the sources (e.g. a cohort selected from MIMIC) rather than the config."""
+        return self.plan(config)
+
     @abstractmethod
     def run(
         self, config: BuilderConfig, task: ShardTask, ctx: TaskContext
     ) -> pa.Table | Iterable[pa.RecordBatch]:
         """Produce the rows of one shard, in the schema of `features(config, task.variant)`."""
+
+    def prepare(self, config: BuilderConfig, warn: Callable[[str], None]) -> BuilderConfig:
+        """Check sources and resolve choices once, in the parent, before any work starts.
+
+        Returns the config actually built (e.g. an unreachable online backend replaced by its
+        offline fallback, after `warn`), so the manifest records what really happened.
+        """
+        return config
 
     def resources(self, config: BuilderConfig) -> list[ResourceTask]:
         """Pools that shards draw from; most builders have none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,9 +18,10 @@ try:  # typer >= 0.22 vendors click; older releases use the click package
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover - depends on the installed typer
     import click.exceptions as click_exc  # type: ignore[no-redef]
+from symile_bench.lexicon.cli import lexicon_app
 from symile_bench.registry import builder_names, get_builder
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 app = typer.Typer(
@@ -35,6 +37,7 @@ build_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(build_app, name="build")
+app.add_typer(lexicon_app, name="lexicon")
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 DatasetDir = Annotated[
@@ -71,7 +74,16 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
 def _register_builder_command(name: str) -> None:
     from symile_bench.cli_options import config_parameters, with_parameters
 
-    builder = get_builder(name)
+    try:
+        builder = get_builder(name)
+    except Exception as exc:  # a broken builder package must not break every other command
+        message = f"builder '{name}' could not be loaded: {type(exc).__name__}: {exc}"
+
+        def broken() -> None:
+            raise SymileBenchError(message)
+
+        build_app.command(name=name, help=f"(unavailable) {message}")(broken)
+        return
 
     def command(**kwargs: Any) -> None:
         from symile_bench.build import build, parse_config
@@ -88,6 +100,7 @@ def _register_builder_command(name: str) -> None:
             executor=make_executor(common["executor"], common["workers"]),
             overwrite=common["overwrite"],
             quiet=common["quiet"],
+            warn=lambda message: err_console.print(f"[yellow]warning:[/] {message}"),
         )
         if not common["quiet"]:
             m = result.manifest
@@ -104,6 +117,11 @@ def _register_builder_command(name: str) -> None:
 
 for _name in builder_names():
     _register_builder_command(_name)
+
+# Builder packages may add top-level commands (e.g. `fake-mimic`) through the entry-point group
+# `symile_bench.commands`: each entry point is a typer command function, registered by name.
+for _point in entry_points(group="symile_bench.commands"):
+    app.command(name=_point.name)(_point.load())
 
 
 @app.command("list")

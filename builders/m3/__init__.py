@@ -1,0 +1,185 @@
+"""Symile-M3: spoken audio in language L, an image of class C, and text of w words in w
+languages, one of which is C's name in L. Only audio AND text together identify the image.
+
+Offline by default (espeak-ng speech, emoji-font images, the embedded lexicon); the real
+sources (Common Voice, ImageNet, the release's translations.json, gTTS) are used when given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from builders.m3.classes import class_table
+from builders.m3.config import M3Config, missing_variant_name
+from builders.m3.pools import CLASSES_PER_IMAGE_POOL, audio_pool, image_pool, n_image_pools
+from builders.m3.sampling import compose_text, draw_missing, draw_samples
+from symile_bench.builder import (
+    DatasetBuilder,
+    ResourceTask,
+    ShardTask,
+    TaskContext,
+    split_tasks,
+    task_rng,
+)
+from symile_bench.errors import BackendUnavailableError
+from symile_bench.media.tts import probe_tts
+
+COMPLETE = "complete"
+MASKED_SPLITS = ("train", "validation")
+
+
+class M3Builder(DatasetBuilder):
+    name = "m3"
+    description = (
+        "Symile-M3: multilingual audio, image and text; only audio and text together "
+        "identify the image."
+    )
+    version = "1.0.0"
+    Config = M3Config
+
+    # -- planning -------------------------------------------------------------------------
+    def variants(self, config: M3Config) -> list[str]:
+        return [COMPLETE, *(missing_variant_name(p) for p in config.missing_prob)]
+
+    def features(self, config: M3Config, variant: str) -> datasets.Features:
+        string = datasets.Value("string")
+        flag = datasets.Value("bool")
+        return datasets.Features(
+            {
+                "lang": string,
+                "audio": datasets.Audio(),
+                "image": datasets.Image(),
+                "text": string,
+                "cls": string,
+                "cls_id": datasets.Value("int64"),
+                "target_text": string,
+                "synset_id": string,
+                "audio_id": string,
+                "image_id": string,
+                "audio_missing": flag,
+                "image_missing": flag,
+                "text_missing": flag,
+            }
+        )
+
+    def prepare(self, config: M3Config, warn: Callable[[str], None]) -> M3Config:
+        """Fail fast on unusable sources; resolve an unreachable gTTS to espeak-ng once."""
+        class_table(config)  # lexicon coverage, drawable classes
+        if config.common_voice is None:
+            try:
+                probe_tts(config.tts, config.languages)
+            except BackendUnavailableError as exc:
+                if not config.fallback:
+                    raise
+                warn(f"{exc}; falling back to espeak-ng for this build (--no-fallback to fail)")
+                config = config.model_copy(update={"tts": "espeak"})
+                probe_tts("espeak", config.languages)
+        else:
+            from symile_bench.media.tts import CommonVoiceSource
+
+            source = CommonVoiceSource(config.common_voice)
+            for lang in config.languages:
+                source.clips(lang)
+        if config.imagenet is not None:
+            from symile_bench.media.images import ImageNetSource
+
+            ImageNetSource(config.imagenet).require(class_table(config).lexicon.synset_id)
+        elif config.images == "emoji":
+            from symile_bench.media.images import emoji_font_path
+
+            emoji_font_path()
+        return config
+
+    def resources(self, config: M3Config) -> list[ResourceTask]:
+        table = class_table(config)
+        return [
+            *(ResourceTask(f"audio-{lang}", config.audio_pool) for lang in config.languages),
+            *(
+                ResourceTask(f"images-{chunk:04d}", CLASSES_PER_IMAGE_POOL * config.image_pool)
+                for chunk in range(n_image_pools(table))
+            ),
+        ]
+
+    def build_resource(self, config: M3Config, task: ResourceTask, ctx: TaskContext) -> pa.Table:
+        kind, _, key = task.name.partition("-")
+        if kind == "audio":
+            return audio_pool(config, key, ctx.seed)
+        return image_pool(config, class_table(config), int(key), ctx.seed)
+
+    def plan(self, config: M3Config) -> list[ShardTask]:
+        return [
+            task
+            for variant in self.variants(config)
+            for split, n in config.split_sizes.items()
+            for task in split_tasks(variant, split, n, config.shard_rows)
+        ]
+
+    # -- one shard --------------------------------------------------------------------------
+    def run(self, config: M3Config, task: ShardTask, ctx: TaskContext) -> pa.Table:
+        table = class_table(config)
+        lexicon, k, w = table.lexicon, table.size, len(config.languages)
+        # The samples depend on (split, shard) only: every variant holds the same rows and
+        # differs only in its missingness masks.
+        rng = task_rng(ctx.seed, "m3-sample", task.split, task.index)
+        s = draw_samples(
+            rng, task.rows, n_languages=w, n_classes=k, n_words=config.n_words, mode=config.mode
+        )
+        text, target = compose_text(pa.array(table.vocabulary()), s, k)
+
+        audio = pa.concat_tables([ctx.resource(f"audio-{lang}") for lang in config.languages])
+        sizes = np.array([ctx.resource(f"audio-{lang}").num_rows for lang in config.languages])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        audio_rows = offsets[s.lang] + (s.audio_u * sizes[s.lang]).astype(np.int64)
+
+        images = pa.concat_tables(
+            [ctx.resource(f"images-{c:04d}") for c in range(n_image_pools(table))]
+        )
+        per_class = np.bincount(images["class_index"].to_numpy(), minlength=k)
+        class_offsets = np.concatenate([[0], np.cumsum(per_class)[:-1]])
+        image_rows = class_offsets[s.cls] + (s.image_u * per_class[s.cls]).astype(np.int64)
+
+        missing = np.zeros((task.rows, 3), dtype=bool)
+        if task.variant != COMPLETE and task.split in MASKED_SPLITS:
+            probs = config.missing_prob[self.variants(config).index(task.variant) - 1]
+            missing = draw_missing(
+                task_rng(ctx.seed, "m3-missing", task.variant, task.split, task.index),
+                task.rows,
+                probs,
+            )
+
+        def unless(mask: np.ndarray, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+            values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            if not mask.any():
+                return values
+            return pc.if_else(pa.array(mask), pa.nulls(len(mask), values.type), values)
+
+        audio_rows_pa, image_rows_pa = pa.array(audio_rows), pa.array(image_rows)
+        cls_ids = lexicon.cls_id[s.cls]
+        return pa.table(
+            {
+                "lang": pc.take(pa.array(config.languages), pa.array(s.lang)),
+                "audio": unless(missing[:, 0], pc.take(audio["audio"], audio_rows_pa)),
+                "image": unless(missing[:, 1], pc.take(images["image"], image_rows_pa)),
+                "text": unless(missing[:, 2], text),
+                "cls": pc.take(pa.array(lexicon.english), pa.array(s.cls)),
+                "cls_id": pa.array(cls_ids, pa.int64()),
+                "target_text": target,
+                "synset_id": pc.take(pa.array(lexicon.synset_id), pa.array(s.cls)),
+                "audio_id": unless(missing[:, 0], pc.take(audio["audio_id"], audio_rows_pa)),
+                "image_id": unless(missing[:, 1], pc.take(images["image_id"], image_rows_pa)),
+                "audio_missing": pa.array(missing[:, 0]),
+                "image_missing": pa.array(missing[:, 1]),
+                "text_missing": pa.array(missing[:, 2]),
+            }
+        )
+
+    # -- card ------------------------------------------------------------------------------
+    def card_variables(self, config: M3Config, manifest: dict) -> dict[str, str]:
+        from builders.m3.card import card_variables
+
+        return card_variables(config, class_table(config), manifest)

@@ -1,0 +1,96 @@
+"""Media pools: audio clips per language and images per class, synthesised (or read) once per
+build, as the release drew from fixed corpora. Each pool member's randomness is keyed by its
+language or synset, so pools do not depend on how classes are grouped into pool files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from builders.m3.classes import ClassTable
+from builders.m3.config import M3Config
+from symile_bench.builder import task_rng
+from symile_bench.media.images import (
+    ImageNetSource,
+    encode_image,
+    render_emoji_image,
+    render_procedural_image,
+)
+from symile_bench.media.tts import CommonVoiceSource, encode_audio, make_tts, number_utterance
+
+MEDIA = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+CLASSES_PER_IMAGE_POOL = 8
+
+
+def audio_pool(config: M3Config, lang: str, seed: int) -> pa.Table:
+    """`audio_pool` clips spoken in `lang`; their content never depends on a class."""
+    rng = task_rng(seed, "m3-audio", lang)
+    blobs: list[bytes] = []
+    names: list[str] = []
+    ids: list[str] = []
+    if config.common_voice is not None:
+        clips = CommonVoiceSource(config.common_voice).clips(lang)
+        chosen = np.sort(rng.choice(len(clips), size=min(config.audio_pool, len(clips)),
+                                    replace=False))
+        for i in chosen:
+            blobs.append(clips[i].read_bytes())
+            names.append(clips[i].name)
+            ids.append(f"common-voice:{lang}:{clips[i].name}")
+    else:
+        tts = make_tts(config.tts, fallback=False, probe=False)
+        ext = "mp3" if config.tts == "gtts" else config.audio_format
+        for j in range(config.audio_pool):
+            text = number_utterance(rng, lang)
+            if config.tts == "gtts":
+                blobs.append(tts.synthesize(text, lang))
+            else:
+                samples, rate = tts.synthesize(text, lang, rng)
+                blobs.append(encode_audio(samples, rate, config.audio_format))
+            ids.append(f"{config.tts}:{lang}:{j:05d}")
+            names.append(f"{lang}-{j:05d}.{ext}")
+    media = pa.StructArray.from_arrays([pa.array(blobs, pa.binary()), pa.array(names)],
+                                       fields=list(MEDIA))
+    return pa.table({"audio": media, "audio_id": pa.array(ids)})
+
+
+def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa.Table:
+    """`image_pool` images for each class of one chunk of the class table."""
+    lexicon = table.lexicon
+    first = chunk * CLASSES_PER_IMAGE_POOL
+    last = min(first + CLASSES_PER_IMAGE_POOL, table.size)
+    source = ImageNetSource(config.imagenet) if config.imagenet is not None else None
+    blobs, names, ids, classes = [], [], [], []
+    ext = {"jpeg": "jpg"}.get(config.image_format, config.image_format)
+    for c in range(first, last):
+        synset = lexicon.synset_id[c]
+        rng = task_rng(seed, "m3-image", synset)
+        if source is not None:
+            files = source.files(synset)
+            chosen = np.sort(rng.choice(len(files), size=min(config.image_pool, len(files)),
+                                        replace=False))
+            images = [(source.load(files[i], config.image_size), files[i].name) for i in chosen]
+        elif table.emoji is not None:
+            images = [
+                (render_emoji_image(table.emoji[c], rng, config.image_size), f"{synset}-{j:04d}")
+                for j in range(config.image_pool)
+            ]
+        else:
+            images = [
+                (render_procedural_image(int(lexicon.cls_id[c]), rng, config.image_size),
+                 f"{synset}-{j:04d}")
+                for j in range(config.image_pool)
+            ]
+        for image, name in images:
+            stem = name.rsplit(".", 1)[0]
+            blobs.append(encode_image(image, config.image_format))
+            names.append(f"{stem}.{ext}")
+            ids.append(f"{'imagenet' if source else config.images}:{stem}")
+            classes.append(c)
+    media = pa.StructArray.from_arrays([pa.array(blobs, pa.binary()), pa.array(names)],
+                                       fields=list(MEDIA))
+    return pa.table({"image": media, "image_id": pa.array(ids),
+                     "class_index": pa.array(classes, pa.int32())})
+
+
+def n_image_pools(table: ClassTable) -> int:
+    return -(-table.size // CLASSES_PER_IMAGE_POOL)
