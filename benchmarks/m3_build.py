@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from builders.m3 import M3Builder
 from builders.m3.classes import class_table
-from builders.m3.pools import audio_pool, image_pool, n_image_pools
+from builders.m3.pools import audio_chunks, audio_pool, image_pool, n_image_pools
 from builders.m3.sampling import compose_text, draw_samples
 from symile_bench.build import build, parse_config
 from symile_bench.executors import make_executor
@@ -46,7 +46,8 @@ def media_floor(config, workers: int) -> float:
     table = class_table(config)
     start = time.perf_counter()
     for lang in config.languages:
-        audio_pool(config, lang, 0)
+        for chunk in range(audio_chunks(config)):
+            audio_pool(config, lang, chunk, 0)
     for chunk in range(n_image_pools(table)):
         image_pool(config, table, chunk, 0)
     return (time.perf_counter() - start) / workers

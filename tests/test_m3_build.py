@@ -166,7 +166,7 @@ def test_deterministic_across_workers_and_resumable(tmp_path):
     assert files_a == files_b and len(files_a) > 8
     assert read_manifest(tmp_path / "a").fingerprint == read_manifest(tmp_path / "b").fingerprint
     # lose a pool and a shard: the rerun rebuilds exactly those
-    (tmp_path / "a" / "pools" / "audio-en.arrow").unlink()
+    (tmp_path / "a" / "pools" / "audio-en-000.arrow").unlink()
     next((tmp_path / "a" / "data").rglob("train-00002-*.arrow")).unlink()
     proc = run_cli(*args[:-1], "--out", tmp_path / "a")
     assert "2 files written" in proc.stdout

@@ -16,7 +16,14 @@ import pyarrow.compute as pc
 
 from builders.m3.classes import class_table
 from builders.m3.config import M3Config, missing_variant_name
-from builders.m3.pools import CLASSES_PER_IMAGE_POOL, audio_pool, image_pool, n_image_pools
+from builders.m3.pools import (
+    CLASSES_PER_IMAGE_POOL,
+    CLIPS_PER_AUDIO_POOL,
+    audio_chunks,
+    audio_pool,
+    image_pool,
+    n_image_pools,
+)
 from builders.m3.sampling import compose_text, draw_missing, draw_samples
 from symile_bench.builder import (
     DatasetBuilder,
@@ -98,18 +105,29 @@ class M3Builder(DatasetBuilder):
     def resources(self, config: M3Config) -> list[ResourceTask]:
         table = class_table(config)
         return [
-            *(ResourceTask(f"audio-{lang}", config.audio_pool) for lang in config.languages),
             *(
-                ResourceTask(f"images-{chunk:04d}", CLASSES_PER_IMAGE_POOL * config.image_pool)
+                ResourceTask(
+                    f"audio-{lang}-{chunk:03d}",
+                    min(CLIPS_PER_AUDIO_POOL, config.audio_pool - chunk * CLIPS_PER_AUDIO_POOL),
+                )
+                for lang in config.languages
+                for chunk in range(audio_chunks(config))
+            ),
+            *(
+                ResourceTask(
+                    f"images-{chunk:04d}",
+                    config.image_pool
+                    * min(CLASSES_PER_IMAGE_POOL, table.size - chunk * CLASSES_PER_IMAGE_POOL),
+                )
                 for chunk in range(n_image_pools(table))
             ),
         ]
 
     def build_resource(self, config: M3Config, task: ResourceTask, ctx: TaskContext) -> pa.Table:
-        kind, _, key = task.name.partition("-")
+        kind, *key = task.name.split("-")
         if kind == "audio":
-            return audio_pool(config, key, ctx.seed)
-        return image_pool(config, class_table(config), int(key), ctx.seed)
+            return audio_pool(config, key[0], int(key[1]), ctx.seed)
+        return image_pool(config, class_table(config), int(key[0]), ctx.seed)
 
     def plan(self, config: M3Config) -> list[ShardTask]:
         return [
@@ -131,8 +149,12 @@ class M3Builder(DatasetBuilder):
         )
         text, target = compose_text(pa.array(table.vocabulary()), s, k)
 
-        audio = pa.concat_tables([ctx.resource(f"audio-{lang}") for lang in config.languages])
-        sizes = np.array([ctx.resource(f"audio-{lang}").num_rows for lang in config.languages])
+        audio_parts = [
+            [ctx.resource(f"audio-{lang}-{c:03d}") for c in range(audio_chunks(config))]
+            for lang in config.languages
+        ]
+        audio = pa.concat_tables([part for parts in audio_parts for part in parts])
+        sizes = np.array([sum(p.num_rows for p in parts) for parts in audio_parts])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         audio_rows = offsets[s.lang] + (s.audio_u * sizes[s.lang]).astype(np.int64)
 

@@ -19,27 +19,37 @@ from symile_bench.media.images import (
 from symile_bench.media.tts import CommonVoiceSource, encode_audio, make_tts, number_utterance
 
 MEDIA = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+#: pool files hold this many classes / clips: small enough to spread over every worker
 CLASSES_PER_IMAGE_POOL = 8
+CLIPS_PER_AUDIO_POOL = 25
 
 
-def audio_pool(config: M3Config, lang: str, seed: int) -> pa.Table:
-    """`audio_pool` clips spoken in `lang`; their content never depends on a class."""
-    rng = task_rng(seed, "m3-audio", lang)
+def audio_chunks(config: M3Config) -> int:
+    return -(-config.audio_pool // CLIPS_PER_AUDIO_POOL)
+
+
+def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
+    """Clips [chunk * 25, ...) of `lang`'s pool; their content never depends on a class.
+    Each clip's randomness is keyed by (language, clip index), whatever the chunking."""
+    first = chunk * CLIPS_PER_AUDIO_POOL
+    last = min(first + CLIPS_PER_AUDIO_POOL, config.audio_pool)
     blobs: list[bytes] = []
     names: list[str] = []
     ids: list[str] = []
     if config.common_voice is not None:
         clips = CommonVoiceSource(config.common_voice).clips(lang)
+        rng = task_rng(seed, "m3-audio", lang)
         chosen = np.sort(rng.choice(len(clips), size=min(config.audio_pool, len(clips)),
                                     replace=False))
-        for i in chosen:
+        for i in chosen[first:last]:
             blobs.append(clips[i].read_bytes())
             names.append(clips[i].name)
             ids.append(f"common-voice:{lang}:{clips[i].name}")
     else:
         tts = make_tts(config.tts, fallback=False, probe=False)
         ext = "mp3" if config.tts == "gtts" else config.audio_format
-        for j in range(config.audio_pool):
+        for j in range(first, last):
+            rng = task_rng(seed, "m3-audio", lang, j)
             text = number_utterance(rng, lang)
             if config.tts == "gtts":
                 blobs.append(tts.synthesize(text, lang))

@@ -1,0 +1,46 @@
+"""Scoring harness: zero-shot retrieval ranks (mip / pairwise / registered scorers), metrics,
+bootstrap intervals and the versioned ``results.json`` schema.
+
+The names below are imported lazily from their modules (``scoring``, ``metrics``,
+``bootstrap``, ``results``, ``report``), so importing one part does not import the others.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Ranking": "scoring",
+    "Scorer": "scoring",
+    "get_scorer": "scoring",
+    "rank_candidate_sets": "scoring",
+    "rank_candidates": "scoring",
+    "register_scorer": "scoring",
+    "score_matrix": "scoring",
+    "tie_keys": "scoring",
+    "DEFAULT_METRICS": "metrics",
+    "PRIMARY_METRIC": "metrics",
+    "compute_metrics": "metrics",
+    "grouped_metrics": "metrics",
+    "outcomes": "metrics",
+    "BootstrapResult": "bootstrap",
+    "PairedBootstrapResult": "bootstrap",
+    "PaperStyleResult": "bootstrap",
+    "bootstrap_mean": "bootstrap",
+    "paired_bootstrap": "bootstrap",
+    "paper_style": "bootstrap",
+    "Results": "results",
+    "load_results": "results",
+    "save_results": "results",
+    "predictions_block": "report",
+    "summarize": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"symile_bench.harness.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'symile_bench.harness' has no attribute {name!r}")

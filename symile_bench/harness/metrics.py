@@ -1,0 +1,95 @@
+"""Retrieval metrics from ranks, as per-query outcome vectors (what the bootstrap resamples).
+
+Metric names (the ``metric`` field of a results row): ``top1`` (primary), ``top5``, ``top10``
+(any ``top<k>``: 1.0 when the first correct candidate is within the first k, else 0.0) and
+``mrr`` (mean reciprocal rank: 1 / rank). A metric's value is the mean of its per-query
+outcomes, so every metric is a mean and the same bootstrap applies to all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from symile_bench.harness.errors import HarnessInputError
+
+PRIMARY_METRIC = "top1"
+DEFAULT_METRICS: tuple[str, ...] = ("top1", "top5", "top10", "mrr")
+_TOPK = re.compile(r"top([1-9][0-9]*)")
+
+
+def _check_ranks(ranks: Any) -> np.ndarray:
+    r = np.asarray(ranks)
+    if r.ndim != 1 or r.dtype.kind not in "iu":
+        raise HarnessInputError(f"ranks must be a 1-D integer array, got shape {r.shape} {r.dtype}")
+    if r.size and r.min() < 1:
+        raise HarnessInputError(f"ranks are 1-based; found rank {r.min()}")
+    return r.astype(np.int64, copy=False)
+
+
+def check_metric(name: str) -> str:
+    """Return ``name`` if it is a known metric, else raise naming the valid forms."""
+    if name == "mrr" or (isinstance(name, str) and _TOPK.fullmatch(name)):
+        return name
+    raise HarnessInputError(
+        f"unknown metric {name!r}: use 'mrr' or 'top<k>' (e.g. top1, top5, top10)"
+    )
+
+
+def outcomes(ranks: Any, metric: str) -> np.ndarray:
+    """Per-query outcomes (float64 ``[N]``) of ``metric`` for 1-based ``ranks``."""
+    r = _check_ranks(ranks)
+    check_metric(metric)
+    if metric == "mrr":
+        return 1.0 / r
+    k = int(metric[3:])
+    return (r <= k).astype(np.float64)
+
+
+def per_query_outcomes(
+    ranks: Any, metrics: Iterable[str] = DEFAULT_METRICS
+) -> dict[str, np.ndarray]:
+    return {m: outcomes(ranks, m) for m in metrics}
+
+
+def compute_metrics(ranks: Any, metrics: Iterable[str] = DEFAULT_METRICS) -> dict[str, float]:
+    """Point values (means of the outcomes); NaN for an empty set of queries."""
+    return {
+        m: (float(o.mean()) if o.size else float("nan"))
+        for m, o in per_query_outcomes(ranks, metrics).items()
+    }
+
+
+def group_indices(groups: Any) -> dict[Hashable, np.ndarray]:
+    """Query positions per group key (e.g. language), keys in sorted order."""
+    g = np.asarray(groups)
+    if g.ndim != 1:
+        raise HarnessInputError(f"groups must be 1-D (one key per query), got shape {g.shape}")
+    keys, inverse = np.unique(g, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    return {
+        (k.item() if hasattr(k, "item") else k): order[bounds[i] : bounds[i + 1]]
+        for i, k in enumerate(keys)
+    }
+
+
+def grouped_metrics(
+    ranks: Any, groups: Any, metrics: Iterable[str] = DEFAULT_METRICS
+) -> dict[Hashable, dict[str, float]]:
+    """``{group: {metric: value}}`` (e.g. per language for M3)."""
+    r = _check_ranks(ranks)
+    if len(np.asarray(groups)) != len(r):
+        raise HarnessInputError(
+            f"groups has {len(np.asarray(groups))} entries but there are {len(r)} queries"
+        )
+    metrics = tuple(metrics)
+    return {key: compute_metrics(r[idx], metrics) for key, idx in group_indices(groups).items()}
+
+
+def split_outcomes(values: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The outcome vectors restricted to the queries ``idx`` (one group)."""
+    return {m: v[idx] for m, v in values.items()}
