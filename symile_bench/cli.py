@@ -129,7 +129,11 @@ def list_builders() -> None:
     """List the installed builders (entry-point group `symile_bench.builders`)."""
     table = Table("builder", "version", "description")
     for name in builder_names():
-        builder = get_builder(name)
+        try:
+            builder = get_builder(name)
+        except Exception as exc:  # one broken package must not hide the others
+            table.add_row(name, "?", f"[red]unavailable: {type(exc).__name__}: {exc}[/]")
+            continue
         table.add_row(name, builder.version, builder.description)
     console.print(table)
 

@@ -33,7 +33,7 @@ from symile_bench.builder import (
     split_tasks,
     task_rng,
 )
-from symile_bench.errors import BackendUnavailableError
+from symile_bench.errors import BackendUnavailableError, MissingDependencyError
 from symile_bench.media.tts import probe_tts
 
 COMPLETE = "complete"
@@ -80,8 +80,8 @@ class M3Builder(DatasetBuilder):
         if config.common_voice is None:
             try:
                 probe_tts(config.tts, config.languages)
-            except BackendUnavailableError as exc:
-                if not config.fallback:
+            except (BackendUnavailableError, MissingDependencyError) as exc:
+                if config.tts != "gtts" or not config.fallback:
                     raise
                 warn(f"{exc}; falling back to espeak-ng for this build (--no-fallback to fail)")
                 config = config.model_copy(update={"tts": "espeak"})
