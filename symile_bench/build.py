@@ -31,6 +31,7 @@ from symile_bench.builder import (
 from symile_bench.cards import write_card
 from symile_bench.errors import ConfigError, DatasetDirError
 from symile_bench.executors import Executor
+from symile_bench.hashing import sha256_file
 from symile_bench.manifest import (
     MANIFEST_NAME,
     FileRecord,
@@ -43,7 +44,7 @@ from symile_bench.manifest import (
     write_manifest,
 )
 from symile_bench.progress import progress_bar
-from symile_bench.shards import hf_schema, is_complete, write_shard
+from symile_bench.shards import hf_schema, is_complete, read_table, write_shard
 
 SPEC_NAME = ".symile-build.json"
 PROGRESS_NAME = ".symile-progress.jsonl"
@@ -136,7 +137,7 @@ def prepare_out_dir(out_dir: Path, spec: dict[str, Any], overwrite: bool) -> Non
     if out_dir.exists() and not out_dir.is_dir():
         raise DatasetDirError(f"--out {out_dir} is an existing file; give a directory path")
     if not out_dir.exists():
-        out_dir.mkdir(parents=True)
+        out_dir.mkdir(parents=True, exist_ok=True)  # parallel `--shards` jobs may race here
         return
     old = _existing_spec(out_dir)
     if old is None:
@@ -180,9 +181,33 @@ def _load_progress(out_dir: Path) -> dict[str, FileRecord]:
 @dataclass
 class BuildResult:
     out_dir: Path
-    manifest: Manifest
+    manifest: Manifest | None  # None after a partial (`--shards`) build: run `finalize`
     built: int
     skipped: int
+
+
+def parse_shard_range(text: str) -> tuple[int, int]:
+    """`START:END` (END exclusive, either side may be empty) -> (start, end or -1)."""
+    start, sep, end = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        lo = int(start) if start.strip() else 0
+        hi = int(end) if end.strip() else -1
+    except ValueError:
+        raise ConfigError(f"--shards {text!r}: use START:END, e.g. 0:10 (END exclusive)") from None
+    if lo < 0 or (hi != -1 and hi <= lo):
+        raise ConfigError(f"--shards {text!r}: need 0 <= START < END")
+    return lo, hi
+
+
+def _select(shards: list[ShardTask], shard_range: tuple[int, int]) -> list[ShardTask]:
+    lo, hi = shard_range
+    hi = len(shards) if hi == -1 else hi
+    if lo >= len(shards):
+        raise ConfigError(f"--shards {lo}:{hi}: this build has only {len(shards)} shards "
+                          f"(indices 0..{len(shards) - 1})")
+    return shards[lo:hi]
 
 
 def build(
@@ -195,12 +220,19 @@ def build(
     overwrite: bool = False,
     quiet: bool = False,
     warn: Callable[[str], None] = print,
+    shard_range: tuple[int, int] | None = None,
 ) -> BuildResult:
-    """Build (or resume) `builder` with `config` into `out_dir`."""
+    """Build (or resume) `builder` with `config` into `out_dir`.
+
+    With `shard_range`, only those shard indices (positions in the plan) are built, after any
+    missing resource; the manifest is left to `finalize`, so independent jobs (a SLURM array)
+    can each build a range into one shared directory.
+    """
     config = builder.prepare(config, warn)
     spec = _spec(builder, config, seed)
     prepare_out_dir(out_dir, spec, overwrite)
-    remove_stale_temps(out_dir)
+    if shard_range is None:  # a lone build owns the directory; parallel range jobs do not
+        remove_stale_temps(out_dir)
     write_text_atomic(out_dir / SPEC_NAME, json.dumps(spec, indent=2) + "\n")
 
     resources = builder.resources(config)
@@ -248,16 +280,93 @@ def build(
         # Shards are planned once every resource exists: a builder may size them from one
         # (MIMIC's split sizes come from its cohort).
         shards = builder.plan_with_resources(config, TaskContext(seed=seed, out_dir=out_dir))
-        todo_shards: list[ShardTask] = pending(shards)
+        selected = shards if shard_range is None else _select(shards, shard_range)
+        todo_shards: list[ShardTask] = pending(selected)
         run_phase(builder.name, todo_shards, "rows", lambda t: t.rows)
-    skipped = len(resources) - len(todo_resources) + len(shards) - len(todo_shards)
+    skipped = len(resources) - len(todo_resources) + len(selected) - len(todo_shards)
+    built = len(records) - skipped
+    if shard_range is not None:
+        return BuildResult(out_dir, None, built, skipped)
+    manifest = _finish(builder, config, seed, out_dir, resources, shards, records)
+    return BuildResult(out_dir, manifest, built, skipped)
 
+
+def _finish(
+    builder: DatasetBuilder,
+    config: BuilderConfig,
+    seed: int,
+    out_dir: Path,
+    resources: list[ResourceTask],
+    shards: list[ShardTask],
+    records: dict[str, FileRecord],
+) -> Manifest:
+    """Manifest, then card, then drop the in-progress files: the build is now complete."""
     manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
     write_manifest(out_dir, manifest)
     write_card(out_dir, builder, config, manifest)
     (out_dir / PROGRESS_NAME).unlink(missing_ok=True)
     (out_dir / SPEC_NAME).unlink(missing_ok=True)
-    return BuildResult(out_dir, manifest, len(records) - skipped, skipped)
+    return manifest
+
+
+def finalize(out_dir: Path) -> Manifest:
+    """Check that every pool and shard of a build made of `--shards` jobs is present and
+    intact, then write the manifest and card. Files without a progress record (written by a
+    job killed before it could record them) are accepted after a row count check: a file
+    under its final name was renamed into place only when complete."""
+    from symile_bench.registry import get_builder
+
+    spec_path = out_dir / SPEC_NAME
+    if not spec_path.is_file():
+        if (out_dir / MANIFEST_NAME).is_file():
+            return read_manifest(out_dir)
+        raise DatasetDirError(f"{spec_path} not found: {out_dir} holds no started build")
+    spec = json.loads(spec_path.read_text("utf-8"))
+    builder = get_builder(spec["builder"])
+    if builder.version != spec["builder_version"]:
+        raise DatasetDirError(
+            f"{out_dir} was started with {builder.name} {spec['builder_version']}, installed is "
+            f"{builder.version}; finish it with the same version"
+        )
+    config, seed = builder.Config(**spec["config"]), spec["seed"]
+    resources = builder.resources(config)
+    done = _load_progress(out_dir)
+    records: dict[str, FileRecord] = {}
+    missing: list[str] = []
+
+    def collect(tasks: list) -> None:
+        for task in tasks:
+            rec = done.get(task.file)
+            path = out_dir / task.file
+            if rec is not None and is_complete(out_dir, rec):
+                records[task.file] = rec
+            elif rec is None and path.is_file():
+                rows = read_table(path).num_rows
+                if isinstance(task, ShardTask) and rows != task.rows:
+                    missing.append(f"{task.file} (has {rows} rows, planned {task.rows})")
+                    continue
+                records[task.file] = FileRecord(file=task.file, rows=rows,
+                                                sha256=sha256_file(path))
+            else:
+                missing.append(task.file)
+
+    collect(resources)
+    if missing:
+        raise DatasetDirError(
+            f"{len(missing)} pool file(s) missing or damaged in {out_dir}, first {missing[0]}; "
+            "rerun any `--shards` job (it rebuilds missing pools)"
+        )
+    shards = builder.plan_with_resources(config, TaskContext(seed=seed, out_dir=out_dir))
+    collect(shards)
+    if missing:
+        index = next(i for i, t in enumerate(shards) if missing[0].startswith(t.file))
+        raise DatasetDirError(
+            f"{len(missing)} of {len(shards)} shards missing or damaged in {out_dir}, first "
+            f"{missing[0]} (shard index {index}); build them with the same command and "
+            f"--shards {index}:{index + 1} (or the range holding them), then finalize again"
+        )
+    remove_stale_temps(out_dir)
+    return _finish(builder, config, seed, out_dir, resources, shards, records)
 
 
 def _assemble_manifest(

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from symile_bench.errors import SymileBenchError
@@ -62,8 +63,17 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
             help="Worker processes (default: all cores). The output does not depend on it.",
             show_default="all cores")], None),
         option("executor", Annotated[str, typer.Option(
-            help="Where shard tasks run: 'processes' (a local pool) or 'serial'.")],
+            help="Where tasks run: 'processes' (a local pool), 'serial', or 'ray' (a Ray "
+            "cluster; needs symile-bench[ray] and --out on a filesystem every node sees).")],
             "processes"),
+        option("ray_address", Annotated[str | None, typer.Option(
+            help="With --executor ray: the cluster to join ('auto', 'ray://HOST:PORT'); "
+            "default: start a local Ray with --workers CPUs.")], None),
+        option("shards", Annotated[str | None, typer.Option(
+            help="Build only shard indices START:END (END exclusive) of the plan, e.g. one "
+            "range per SLURM array task into a shared --out; then run `symile-bench finalize "
+            "OUT` once. Pools are built by whichever job needs them first.",
+            show_default="all")], None),
         option("overwrite", Annotated[bool, typer.Option(
             help="Replace a build with a different config in --out (only files the "
             "toolkit wrote there are removed).")], False),
@@ -86,22 +96,32 @@ def _register_builder_command(name: str) -> None:
         return
 
     def command(**kwargs: Any) -> None:
-        from symile_bench.build import build, parse_config
+        from symile_bench.build import build, parse_config, parse_shard_range
         from symile_bench.executors import make_executor
 
-        common = {k: kwargs.pop(k) for k in ("out", "seed", "workers", "executor", "overwrite",
-                                              "quiet")}
+        common = {k: kwargs.pop(k) for k in ("out", "seed", "workers", "executor", "ray_address",
+                                              "shards", "overwrite", "quiet")}
         config = parse_config(builder, {k: v for k, v in kwargs.items() if v is not None})
+        shard_range = parse_shard_range(common["shards"]) if common["shards"] else None
         result = build(
             builder,
             config,
             common["out"],
             seed=common["seed"],
-            executor=make_executor(common["executor"], common["workers"]),
+            executor=make_executor(common["executor"], common["workers"], common["ray_address"]),
             overwrite=common["overwrite"],
             quiet=common["quiet"],
-            warn=lambda message: err_console.print(f"[yellow]warning:[/] {message}"),
+            warn=lambda message: err_console.print(f"[yellow]warning:[/] {escape(message)}"),
+            shard_range=shard_range,
         )
+        if result.manifest is None:
+            if not common["quiet"]:
+                console.print(
+                    f"[green]✓[/] shards {common['shards']} of {name} at {result.out_dir} "
+                    f"({result.built} files written, {result.skipped} kept); when every range "
+                    f"is done: symile-bench finalize {result.out_dir}"
+                )
+            return
         if not common["quiet"]:
             m = result.manifest
             rows = sum(r.rows for v in m.variants.values() for r in v.splits.values())
@@ -165,13 +185,26 @@ def info(path: DatasetDir) -> None:
 
 
 @app.command()
+def finalize(path: DatasetDir, quiet: Quiet = False) -> None:
+    """Finish a build made of `--shards` jobs: check every pool and shard, then write the
+    manifest and card. Exits 1 naming the first missing shard and the range to rebuild."""
+    from symile_bench.build import finalize as finalize_build
+
+    manifest = finalize_build(path)
+    if not quiet:
+        console.print(f"[green]✓[/] {path}: {len(manifest.all_files())} files, fingerprint "
+                      f"{manifest.fingerprint[:16]}")
+
+
+@app.command()
 def verify(path: DatasetDir, quiet: Quiet = False) -> None:
     """Re-hash every shard and pool against the manifest; exit 1 naming each mismatch."""
     from symile_bench.dataset_dir import verify as verify_dir
 
     manifest, problems = verify_dir(path)
     for problem in problems:
-        err_console.print(f"[red]✗[/] {path / problem.file}: {problem.problem}")
+        where = escape(str(path / problem.file))
+        err_console.print(f"[red]✗[/] {where}: {escape(problem.problem)}")
     if problems:
         raise typer.Exit(1)
     if not quiet:
@@ -202,15 +235,15 @@ def main() -> None:
     try:
         code = command.main(args=sys.argv[1:], prog_name="symile-bench", standalone_mode=False)
     except SymileBenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except click_exc.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        err_console.print(f"[red]error:[/] {exc.format_message()}{hint}", highlight=False,
+        err_console.print(f"[red]error:[/] {escape(exc.format_message() + hint)}", highlight=False,
                           soft_wrap=True)
         sys.exit(2)
     except click_exc.ClickException as exc:
-        err_console.print(f"[red]error:[/] {exc.format_message()}", highlight=False,
+        err_console.print(f"[red]error:[/] {escape(exc.format_message())}", highlight=False,
                           soft_wrap=True)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

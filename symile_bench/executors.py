@@ -1,4 +1,5 @@
-"""Where shard tasks run: in this process, or in a pool of worker processes.
+"""Where shard tasks run: in this process, in a pool of local worker processes, or as Ray
+tasks across a cluster.
 
 Executors only decide *where* a task runs; what it produces depends on the task alone, so
 every executor and worker count yields byte-identical shards.
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Protocol, TypeVar
 
-from symile_bench.errors import ConfigError
+from symile_bench.errors import ConfigError, MissingDependencyError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -72,13 +73,68 @@ class ProcessExecutor:
                         running.add(pool.submit(fn, nxt))
 
 
-def make_executor(kind: str, workers: int | None) -> Executor:
-    """`workers=None` means every available core; one worker always runs in-process."""
+class RayExecutor:
+    """Tasks as Ray tasks. Connects to `address` (`auto`, `ray://HOST:PORT`), reuses a Ray
+    already initialised in this process, or else starts a local one with `workers` CPUs.
+
+    Every node must have symile-bench installed and see the output directory at the same
+    path (a shared filesystem): tasks write their shards there themselves and return only the
+    small file record, so nothing large crosses the object store.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int | None, address: str | None) -> None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError(
+                "--executor ray needs Ray: pip install 'symile-bench[ray]'"
+            ) from None
+        self.workers = workers
+        self.address = address
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        import ray
+
+        pending_items = list(items)
+        if not pending_items:
+            return
+        started_here = not ray.is_initialized()
+        if started_here:
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.workers or available_cores(), include_dashboard=False,
+                         object_store_memory=128 * 2**20, log_to_driver=False)
+        try:
+            remote = ray.remote(num_cpus=1, max_retries=2)(fn)
+            limit = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+            queue = iter(pending_items)
+            # range first: zip would otherwise draw (and drop) one item past the limit
+            running = [remote.remote(item) for _, item in zip(range(limit), queue, strict=False)]
+            while running:
+                done, running = ray.wait(running, num_returns=1)
+                yield ray.get(done[0])
+                nxt = next(queue, None)
+                if nxt is not None:
+                    running.append(remote.remote(nxt))
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def make_executor(kind: str, workers: int | None, ray_address: str | None = None) -> Executor:
+    """`workers=None` means every available core; one local worker always runs in-process."""
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if kind == "ray":
+        return RayExecutor(workers, ray_address)
+    if ray_address is not None:
+        raise ConfigError("--ray-address only applies with --executor ray")
     n = workers or available_cores()
     if kind == "serial" or n == 1:
         return SerialExecutor()
     if kind == "processes":
         return ProcessExecutor(n)
-    raise ConfigError(f"unknown --executor '{kind}'; choose serial or processes")
+    raise ConfigError(f"unknown --executor '{kind}'; choose processes, serial or ray")

@@ -129,13 +129,26 @@ class M3Builder(DatasetBuilder):
             return audio_pool(config, key[0], int(key[1]), ctx.seed)
         return image_pool(config, class_table(config), int(key[0]), ctx.seed)
 
-    def plan(self, config: M3Config) -> list[ShardTask]:
+    def plan(self, config: M3Config, shard_rows: int | None = None) -> list[ShardTask]:
         return [
             task
             for variant in self.variants(config)
             for split, n in config.split_sizes.items()
-            for task in split_tasks(variant, split, n, config.shard_rows)
+            for task in split_tasks(variant, split, n, shard_rows or config.shard_rows)
         ]
+
+    def plan_with_resources(self, config: M3Config, ctx: TaskContext) -> list[ShardTask]:
+        """With --max-shard-bytes, size shards from the mean media bytes of the built pools
+        (deterministic: the pools are)."""
+        if config.max_shard_bytes is None:
+            return self.plan(config)
+        audio = [ctx.resource(t.name) for t in self.resources(config) if t.name[0] == "a"]
+        images = [ctx.resource(t.name) for t in self.resources(config) if t.name[0] == "i"]
+        row_bytes = 256 + sum(t.nbytes for t in audio) / sum(t.num_rows for t in audio) + sum(
+            t.nbytes for t in images
+        ) / sum(t.num_rows for t in images)
+        rows = max(1, int(config.max_shard_bytes // row_bytes))
+        return self.plan(config, min(rows, config.shard_rows))
 
     # -- one shard --------------------------------------------------------------------------
     def run(self, config: M3Config, task: ShardTask, ctx: TaskContext) -> pa.Table:

@@ -101,7 +101,13 @@ class M3Config(BuilderConfig):
         "of settings, each a probability for all modalities ('0.5') or per modality "
         "('audio:0.3/image:0.6/text:0.5'). Each setting is one more dataset config.",
     )
-    shard_rows: int = Field(1_000, ge=1, description="Rows per shard file.")
+    shard_rows: int = Field(1_000, ge=1, description="Rows per shard file (at most).")
+    max_shard_bytes: int | None = Field(
+        None,
+        ge=1_000_000,
+        description="Cap on a shard's size in bytes: rows per shard become min(--shard-rows, "
+        "cap / mean row size measured on the pools). A worker holds about 2x one shard.",
+    )
 
     @field_validator("languages", mode="before")
     @classmethod
