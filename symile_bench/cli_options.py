@@ -25,11 +25,7 @@ def _cli_type(annotation: Any) -> type:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _cli_type(args[0]) if len(args) == 1 else str
-    if annotation in _SCALARS:
-        return annotation
-    if origin is Literal:
-        return str
-    return str
+    return annotation if annotation in _SCALARS else str
 
 
 def _shown_default(field: FieldInfo) -> str:

@@ -190,19 +190,20 @@ def espeak_phonemes(text: str, lang: str) -> str:
 
     A switch to another language shows as ``(en)`` etc., which is how the voices were checked.
     """
-    exe = _espeak_executable()
-    proc = subprocess.run(
-        [exe, "-q", "-x", "-v", ESPEAK_VOICES[_lang(lang)]],
-        input=text.encode("utf-8"),
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
+    out = _run_espeak([_espeak_executable(), "-q", "-x", "-v", ESPEAK_VOICES[_lang(lang)]], text)
+    return out.decode("utf-8", errors="replace").strip()
+
+
+def _run_espeak(argv: list[str], text: str, what: str = "") -> bytes:
+    """One espeak-ng process reading `text` on stdin; a failure names the package to fix."""
+    proc = subprocess.run(argv, input=text.encode("utf-8"), capture_output=True, check=False,
+                          timeout=120)
     if proc.returncode != 0:
         raise MissingDependencyError(
-            f"espeak-ng failed ({proc.stderr.decode(errors='replace').strip()}); {_APT_ESPEAK}"
+            f"espeak-ng failed{what} ({proc.stderr.decode(errors='replace').strip()}); "
+            f"{_APT_ESPEAK} and its voice data (espeak-ng-data)"
         )
-    return proc.stdout.decode("utf-8", errors="replace").strip()
+    return proc.stdout
 
 
 def _parse_wav(data: bytes) -> tuple[np.ndarray, int]:
@@ -388,20 +389,8 @@ class EspeakTTS:
 
     # -- synthesis -------------------------------------------------------------------------------
     def _cli(self, text: str, params: VoiceParams) -> tuple[np.ndarray, int]:
-        proc = subprocess.run(
-            [self.executable, "--stdout", *params.cli_args()],
-            input=text.encode("utf-8"),
-            capture_output=True,
-            check=False,
-            timeout=120,
-        )
-        if proc.returncode != 0:
-            raise MissingDependencyError(
-                f"espeak-ng failed for voice {params.voice} "
-                f"({proc.stderr.decode(errors='replace').strip()}); {_APT_ESPEAK} and its "
-                "voice data (espeak-ng-data)"
-            )
-        return _parse_wav(proc.stdout)
+        argv = [self.executable, "--stdout", *params.cli_args()]
+        return _parse_wav(_run_espeak(argv, text, f" for voice {params.voice}"))
 
     def _render(self, texts: Sequence[str], params: Sequence[VoiceParams]) -> list[np.ndarray]:
         worker = self._ensure_worker()
