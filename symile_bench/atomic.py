@@ -1,19 +1,15 @@
-"""Write-then-rename helpers: a reader never sees a half-written file."""
+"""Write-then-rename helpers: a reader never sees a half-written file (`storage.Store`
+does the work for local paths and fsspec URLs alike)."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 TMP_PREFIX = ".tmp-"
-
-
-def tmp_path_for(path: Path) -> Path:
-    return path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
 
 
 class HashingWriter:
@@ -45,23 +41,12 @@ def atomic_writer(path: Path) -> Iterator[HashingWriter]:
     No fsync: a file damaged by a power loss is caught on resume, which re-hashes every
     committed file against its recorded sha256 before keeping it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path_for(path)
-    try:
-        with tmp.open("wb", buffering=1 << 20) as handle:
-            yield HashingWriter(handle)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from symile_bench.storage import Store
+
+    with Store(path.parent).atomic_writer(path.name) as handle:
+        yield handle
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_writer(path) as handle:
         handle.write(text.encode("utf-8"))
-
-
-def remove_stale_temps(root: Path) -> None:
-    """Delete temp files left by a killed build (they are never complete)."""
-    if root.exists():
-        for stale in root.rglob(f"{TMP_PREFIX}*"):
-            stale.unlink(missing_ok=True)

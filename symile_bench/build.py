@@ -1,15 +1,16 @@
 """Run a builder into a dataset directory: plan, resume, execute, then manifest and card.
 
 Order of commits: `.symile-build.json` (what is being built) first; each pool and shard is
-renamed into place when complete and recorded in `.symile-progress.jsonl`; `manifest.json` and
-the card last. A killed build therefore leaves only complete files plus a record of them, and
-the same command resumes it; a different config is refused rather than mixed in.
+moved into place when complete and recorded under `.symile-progress/` (one small record per
+file: object stores cannot append); `manifest.json` and the card last. A killed build
+therefore leaves only complete files plus a record of them, and the same command resumes it;
+a different config is refused rather than mixed in. The directory may be a local path or any
+fsspec URL (`storage.Store`).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 from pydantic import ValidationError
 
 import symile_bench
-from symile_bench.atomic import remove_stale_temps, write_text_atomic
 from symile_bench.builder import (
     BuilderConfig,
     DatasetBuilder,
@@ -31,7 +31,6 @@ from symile_bench.builder import (
 from symile_bench.cards import write_card
 from symile_bench.errors import ConfigError, DatasetDirError
 from symile_bench.executors import Executor
-from symile_bench.hashing import sha256_file
 from symile_bench.manifest import (
     MANIFEST_NAME,
     FileRecord,
@@ -44,11 +43,12 @@ from symile_bench.manifest import (
     write_manifest,
 )
 from symile_bench.progress import progress_bar
-from symile_bench.shards import hf_schema, is_complete, read_table, write_shard
+from symile_bench.shards import hf_schema, is_complete, write_shard
+from symile_bench.storage import Store, as_store
 
 SPEC_NAME = ".symile-build.json"
-PROGRESS_NAME = ".symile-progress.jsonl"
-OWNED = ("data", "pools", MANIFEST_NAME, "README.md", SPEC_NAME, PROGRESS_NAME)
+PROGRESS_DIR = ".symile-progress"
+OWNED = ("data", "pools", MANIFEST_NAME, "README.md", SPEC_NAME, PROGRESS_DIR)
 
 
 def parse_config(builder: DatasetBuilder, options: dict[str, Any]) -> BuilderConfig:
@@ -87,14 +87,14 @@ def execute(item: WorkItem) -> FileRecord:
     if builder is None:
         builder = _WORKER_BUILDERS[item.builder_class] = instantiate(item.builder_class)
     config = builder.Config(**item.config)
-    out_dir = Path(item.out_dir)
-    ctx = TaskContext(seed=item.seed, out_dir=out_dir)
+    store = Store(item.out_dir)
+    ctx = TaskContext(seed=item.seed, store=store)
     task = item.task
     if isinstance(task, ResourceTask):
         table = builder.build_resource(config, task, ctx)
-        return write_shard(out_dir, task.file, table.to_batches(), table.schema)
+        return write_shard(store, task.file, table.to_batches(), table.schema)
     schema = hf_schema(builder.features(config, task.variant))
-    record = write_shard(out_dir, task.file, iter_batches(builder.run(config, task, ctx)), schema)
+    record = write_shard(store, task.file, iter_batches(builder.run(config, task, ctx)), schema)
     if record.rows != task.rows:
         raise RuntimeError(f"{builder.name} wrote {record.rows} rows to {task.file}, "
                            f"planned {task.rows}")
@@ -122,28 +122,28 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(diffs)
 
 
-def _existing_spec(out_dir: Path) -> dict[str, Any] | None:
-    if (out_dir / SPEC_NAME).is_file():
-        return json.loads((out_dir / SPEC_NAME).read_text("utf-8"))
-    if (out_dir / MANIFEST_NAME).is_file():
-        m = read_manifest(out_dir)
+def _existing_spec(store: Store) -> dict[str, Any] | None:
+    if store.is_file(SPEC_NAME):
+        return json.loads(store.read_text(SPEC_NAME))
+    if store.is_file(MANIFEST_NAME):
+        m = read_manifest(store)
         return {"builder": m.builder, "builder_version": m.builder_version,
                 "config": m.config, "seed": m.seed}
     return None
 
 
-def prepare_out_dir(out_dir: Path, spec: dict[str, Any], overwrite: bool) -> None:
+def prepare_out_dir(store: Store, spec: dict[str, Any], overwrite: bool) -> None:
     """Refuse to mix configs or clobber unrelated files; clear our own files on --overwrite."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DatasetDirError(f"--out {out_dir} is an existing file; give a directory path")
-    if not out_dir.exists():
-        out_dir.mkdir(parents=True, exist_ok=True)  # parallel `--shards` jobs may race here
+    if store.exists() and not store.is_dir():
+        raise DatasetDirError(f"--out {store} is an existing file; give a directory path")
+    if not store.exists():
+        store.mkdir()
         return
-    old = _existing_spec(out_dir)
+    old = _existing_spec(store)
     if old is None:
-        if any(out_dir.iterdir()):
+        if not store.is_empty():
             raise DatasetDirError(
-                f"--out {out_dir} is a non-empty directory that is not a symile-bench dataset; "
+                f"--out {store} is a non-empty directory that is not a symile-bench dataset; "
                 "choose an empty or new directory"
             )
         return
@@ -151,36 +151,39 @@ def prepare_out_dir(out_dir: Path, spec: dict[str, Any], overwrite: bool) -> Non
         return
     if not overwrite:
         raise DatasetDirError(
-            f"{out_dir} holds a build with a different config ({_describe_difference(old, spec)}); "
+            f"{store} holds a build with a different config ({_describe_difference(old, spec)}); "
             "use another --out, or pass --overwrite to replace it"
         )
     for name in OWNED:
-        target = out_dir / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink(missing_ok=True)
+        store.remove(name)
 
 
-def _load_progress(out_dir: Path) -> dict[str, FileRecord]:
+def _record_name(file: str) -> str:
+    return file.replace("/", "__") + ".json"
+
+
+def _record(store: Store, rec: FileRecord) -> None:
+    """Note a committed file; a record cut short by a kill is ignored, and its file redone."""
+    store.write_text(f"{PROGRESS_DIR}/{_record_name(rec.file)}", rec.model_dump_json())
+
+
+def _load_progress(store: Store) -> dict[str, FileRecord]:
     records: dict[str, FileRecord] = {}
-    path = out_dir / PROGRESS_NAME
-    if path.is_file():
-        for line in path.read_text("utf-8").splitlines():
-            try:
-                rec = FileRecord.model_validate_json(line)
-            except ValidationError:
-                continue  # a line cut short by a kill: that file is simply redone
-            records[rec.file] = rec
-    if (out_dir / MANIFEST_NAME).is_file():
-        for rec in read_manifest(out_dir).all_files():
+    for name in store.list(PROGRESS_DIR):
+        try:
+            rec = FileRecord.model_validate_json(store.read_text(f"{PROGRESS_DIR}/{name}"))
+        except (ValidationError, OSError):
+            continue
+        records[rec.file] = rec
+    if store.is_file(MANIFEST_NAME):
+        for rec in read_manifest(store).all_files():
             records.setdefault(rec.file, rec)
     return records
 
 
 @dataclass
 class BuildResult:
-    out_dir: Path
+    out_dir: Store
     manifest: Manifest | None  # None after a partial (`--shards`) build: run `finalize`
     built: int
     skipped: int
@@ -213,7 +216,7 @@ def _select(shards: list[ShardTask], shard_range: tuple[int, int]) -> list[Shard
 def build(
     builder: DatasetBuilder,
     config: BuilderConfig,
-    out_dir: Path,
+    out_dir: Path | str | Store,
     *,
     seed: int = 0,
     executor: Executor,
@@ -222,21 +225,22 @@ def build(
     warn: Callable[[str], None] = print,
     shard_range: tuple[int, int] | None = None,
 ) -> BuildResult:
-    """Build (or resume) `builder` with `config` into `out_dir`.
+    """Build (or resume) `builder` with `config` into `out_dir` (a path or fsspec URL).
 
     With `shard_range`, only those shard indices (positions in the plan) are built, after any
     missing resource; the manifest is left to `finalize`, so independent jobs (a SLURM array)
     can each build a range into one shared directory.
     """
+    store = as_store(out_dir)
     config = builder.prepare(config, warn)
     spec = _spec(builder, config, seed)
-    prepare_out_dir(out_dir, spec, overwrite)
+    prepare_out_dir(store, spec, overwrite)
     if shard_range is None:  # a lone build owns the directory; parallel range jobs do not
-        remove_stale_temps(out_dir)
-    write_text_atomic(out_dir / SPEC_NAME, json.dumps(spec, indent=2) + "\n")
+        store.remove_temps()
+    store.write_text(SPEC_NAME, json.dumps(spec, indent=2) + "\n")
 
     resources = builder.resources(config)
-    done = _load_progress(out_dir)
+    done = _load_progress(store)
     records: dict[str, FileRecord] = {}
 
     def pending(tasks: list) -> list:
@@ -244,7 +248,7 @@ def build(
         todo = []
         for task in tasks:
             rec = done.get(task.file)
-            if rec is not None and is_complete(out_dir, rec):
+            if rec is not None and is_complete(store, rec):
                 records[task.file] = rec
             else:
                 todo.append(task)
@@ -254,7 +258,7 @@ def build(
 
     def items(tasks: list) -> list[WorkItem]:
         cfg = config.model_dump(mode="json")
-        return [WorkItem(builder.import_path(), cfg, seed, str(out_dir), t) for t in tasks]
+        return [WorkItem(builder.import_path(), cfg, seed, str(store), t) for t in tasks]
 
     stages = sorted({t.stage for t in todo_resources})
     phases = [
@@ -262,7 +266,7 @@ def build(
          [t for t in todo_resources if t.stage == s], "items", lambda t: t.rows or 1)
         for s in stages
     ]
-    with progress_bar(quiet) as progress, (out_dir / PROGRESS_NAME).open("a") as log:
+    with progress_bar(quiet) as progress:
 
         def run_phase(label: str, tasks: list, unit: str, size: Callable) -> None:
             if not tasks:
@@ -271,102 +275,100 @@ def build(
             by_file = {t.file: t for t in tasks}
             for rec in executor.map_unordered(execute, items(tasks)):
                 records[rec.file] = rec
-                log.write(rec.model_dump_json() + "\n")
-                log.flush()
+                _record(store, rec)
                 progress.advance(bar, size(by_file[rec.file]))
 
         for phase in phases:
             run_phase(*phase)
         # Shards are planned once every resource exists: a builder may size them from one
         # (MIMIC's split sizes come from its cohort).
-        shards = builder.plan_with_resources(config, TaskContext(seed=seed, out_dir=out_dir))
+        shards = builder.plan_with_resources(config, TaskContext(seed=seed, store=store))
         selected = shards if shard_range is None else _select(shards, shard_range)
         todo_shards: list[ShardTask] = pending(selected)
         run_phase(builder.name, todo_shards, "rows", lambda t: t.rows)
     skipped = len(resources) - len(todo_resources) + len(selected) - len(todo_shards)
     built = len(records) - skipped
     if shard_range is not None:
-        return BuildResult(out_dir, None, built, skipped)
-    manifest = _finish(builder, config, seed, out_dir, resources, shards, records)
-    return BuildResult(out_dir, manifest, built, skipped)
+        return BuildResult(store, None, built, skipped)
+    manifest = _finish(builder, config, seed, store, resources, shards, records)
+    return BuildResult(store, manifest, built, skipped)
 
 
 def _finish(
     builder: DatasetBuilder,
     config: BuilderConfig,
     seed: int,
-    out_dir: Path,
+    store: Store,
     resources: list[ResourceTask],
     shards: list[ShardTask],
     records: dict[str, FileRecord],
 ) -> Manifest:
     """Manifest, then card, then drop the in-progress files: the build is now complete."""
     manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
-    write_manifest(out_dir, manifest)
-    write_card(out_dir, builder, config, manifest)
-    (out_dir / PROGRESS_NAME).unlink(missing_ok=True)
-    (out_dir / SPEC_NAME).unlink(missing_ok=True)
+    write_manifest(store, manifest)
+    write_card(store, builder, config, manifest)
+    store.remove(PROGRESS_DIR)
+    store.remove(SPEC_NAME)
     return manifest
 
 
-def finalize(out_dir: Path) -> Manifest:
+def finalize(out_dir: Path | str | Store) -> Manifest:
     """Check that every pool and shard of a build made of `--shards` jobs is present and
     intact, then write the manifest and card. Files without a progress record (written by a
     job killed before it could record them) are accepted after a row count check: a file
     under its final name was renamed into place only when complete."""
     from symile_bench.registry import get_builder
 
-    spec_path = out_dir / SPEC_NAME
-    if not spec_path.is_file():
-        if (out_dir / MANIFEST_NAME).is_file():
-            return read_manifest(out_dir)
-        raise DatasetDirError(f"{spec_path} not found: {out_dir} holds no started build")
-    spec = json.loads(spec_path.read_text("utf-8"))
+    store = as_store(out_dir)
+    if not store.is_file(SPEC_NAME):
+        if store.is_file(MANIFEST_NAME):
+            return read_manifest(store)
+        raise DatasetDirError(f"{store.path(SPEC_NAME)} not found: {store} holds no started build")
+    spec = json.loads(store.read_text(SPEC_NAME))
     builder = get_builder(spec["builder"])
     if builder.version != spec["builder_version"]:
         raise DatasetDirError(
-            f"{out_dir} was started with {builder.name} {spec['builder_version']}, installed is "
+            f"{store} was started with {builder.name} {spec['builder_version']}, installed is "
             f"{builder.version}; finish it with the same version"
         )
     config, seed = builder.Config(**spec["config"]), spec["seed"]
     resources = builder.resources(config)
-    done = _load_progress(out_dir)
+    done = _load_progress(store)
     records: dict[str, FileRecord] = {}
     missing: list[str] = []
 
     def collect(tasks: list) -> None:
         for task in tasks:
             rec = done.get(task.file)
-            path = out_dir / task.file
-            if rec is not None and is_complete(out_dir, rec):
+            if rec is not None and is_complete(store, rec):
                 records[task.file] = rec
-            elif rec is None and path.is_file():
-                rows = read_table(path).num_rows
+            elif rec is None and store.is_file(task.file):
+                rows = store.read_table(task.file).num_rows
                 if isinstance(task, ShardTask) and rows != task.rows:
                     missing.append(f"{task.file} (has {rows} rows, planned {task.rows})")
                     continue
                 records[task.file] = FileRecord(file=task.file, rows=rows,
-                                                sha256=sha256_file(path))
+                                                sha256=store.sha256(task.file))
             else:
                 missing.append(task.file)
 
     collect(resources)
     if missing:
         raise DatasetDirError(
-            f"{len(missing)} pool file(s) missing or damaged in {out_dir}, first {missing[0]}; "
+            f"{len(missing)} pool file(s) missing or damaged in {store}, first {missing[0]}; "
             "rerun any `--shards` job (it rebuilds missing pools)"
         )
-    shards = builder.plan_with_resources(config, TaskContext(seed=seed, out_dir=out_dir))
+    shards = builder.plan_with_resources(config, TaskContext(seed=seed, store=store))
     collect(shards)
     if missing:
         index = next(i for i, t in enumerate(shards) if missing[0].startswith(t.file))
         raise DatasetDirError(
-            f"{len(missing)} of {len(shards)} shards missing or damaged in {out_dir}, first "
+            f"{len(missing)} of {len(shards)} shards missing or damaged in {store}, first "
             f"{missing[0]} (shard index {index}); build them with the same command and "
             f"--shards {index}:{index + 1} (or the range holding them), then finalize again"
         )
-    remove_stale_temps(out_dir)
-    return _finish(builder, config, seed, out_dir, resources, shards, records)
+    store.remove_temps()
+    return _finish(builder, config, seed, store, resources, shards, records)
 
 
 def _assemble_manifest(

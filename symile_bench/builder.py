@@ -13,7 +13,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
@@ -22,6 +21,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from symile_bench.hashing import stable_int
+from symile_bench.storage import Store
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
@@ -82,17 +82,17 @@ class ResourceTask:
 
 @dataclass
 class TaskContext:
-    """What a running task may read besides its own task: the seed and the built resources."""
+    """What a running task may use besides its own task: the seed, the built resources, and
+    the dataset directory (`store`, local or remote) for builders that write extra files."""
 
     seed: int
-    out_dir: Path
+    store: Store
     _cache: dict[str, pa.Table] = field(default_factory=dict)
 
     def resource(self, name: str) -> pa.Table:
-        """A pool table, memory-mapped from the dataset directory (read once per process)."""
+        """A pool table, memory-mapped when local (read once per process)."""
         if name not in self._cache:
-            source = pa.memory_map(str(self.out_dir / ResourceTask(name).file))
-            self._cache[name] = pa.ipc.open_stream(source).read_all()
+            self._cache[name] = self.store.read_table(ResourceTask(name).file)
         return self._cache[name]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import datasets
 import yaml
 
-from symile_bench.atomic import write_text_atomic
+from symile_bench.storage import Store, as_store
 
 if TYPE_CHECKING:
     from symile_bench.builder import BuilderConfig, DatasetBuilder
@@ -110,10 +110,10 @@ def render_card(
 
 
 def write_card(
-    out_dir: Path,
+    out_dir: Store | Path,
     builder: DatasetBuilder,
     config: BuilderConfig,
     manifest: Manifest,
     extension: str = "arrow",
 ) -> None:
-    write_text_atomic(out_dir / "README.md", render_card(builder, config, manifest, extension))
+    as_store(out_dir).write_text("README.md", render_card(builder, config, manifest, extension))

@@ -19,6 +19,7 @@ try:  # typer >= 0.22 vendors click; older releases use the click package
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover - depends on the installed typer
     import click.exceptions as click_exc  # type: ignore[no-redef]
+from symile_bench.harness.cli import compare, evaluate, report, validate
 from symile_bench.lexicon.cli import lexicon_app
 from symile_bench.registry import builder_names, get_builder
 
@@ -44,6 +45,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or s
 DatasetDir = Annotated[
     Path, typer.Argument(help="A dataset directory written by `symile-bench build`.")
 ]
+# A location that may also be an fsspec URL (s3://bucket/prefix, gs://..., file://...).
+Location = Annotated[
+    str, typer.Argument(help="A dataset directory (a path or an fsspec URL such as s3://...).")
+]
 
 
 def _common_build_parameters(name: str) -> list[inspect.Parameter]:
@@ -53,10 +58,11 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
         )
 
     return [
-        option("out", Annotated[Path, typer.Option(
-            "--out", "-o", help="Output directory. Rerunning the same command resumes an "
+        option("out", Annotated[str, typer.Option(
+            "--out", "-o", help="Output directory: a path, or an fsspec URL (s3://, gs://, "
+            "...) that every worker can write. Rerunning the same command resumes an "
             "interrupted build; a different config there is refused unless --overwrite.")],
-            Path(f"symile-{name}")),
+            f"symile-{name}"),
         option("seed", Annotated[int, typer.Option(
             help="Root seed: same config + seed gives byte-identical shards.")], 0),
         option("workers", Annotated[int | None, typer.Option(
@@ -143,6 +149,9 @@ for _name in builder_names():
 for _point in entry_points(group="symile_bench.commands"):
     app.command(name=_point.name)(_point.load())
 
+# Scoring commands (symile_bench/harness/cli.py).
+for _command in (evaluate, compare, report, validate):
+    app.command()(_command)
 
 @app.command("list")
 def list_builders() -> None:
@@ -159,17 +168,16 @@ def list_builders() -> None:
 
 
 @app.command()
-def info(path: DatasetDir) -> None:
+def info(path: Location) -> None:
     """Summarise a dataset directory: card title, build settings, configs, splits, rows."""
     from symile_bench.manifest import read_manifest
+    from symile_bench.storage import Store
 
-    manifest = read_manifest(path)
-    card = path / "README.md"
-    title = next(
-        (ln.lstrip("# ").strip() for ln in card.read_text("utf-8").splitlines()
-         if ln.startswith("# ")),
-        manifest.builder,
-    ) if card.is_file() else manifest.builder
+    store = Store(path)
+    manifest = read_manifest(store)
+    card = store.read_text("README.md").splitlines() if store.is_file("README.md") else []
+    title = next((ln.lstrip("# ").strip() for ln in card if ln.startswith("# ")),
+                 manifest.builder)
     console.print(f"[bold]{title}[/]  ({path})")
     console.print(
         f"builder {manifest.builder} {manifest.builder_version} · toolkit "
@@ -185,7 +193,7 @@ def info(path: DatasetDir) -> None:
 
 
 @app.command()
-def finalize(path: DatasetDir, quiet: Quiet = False) -> None:
+def finalize(path: Location, quiet: Quiet = False) -> None:
     """Finish a build made of `--shards` jobs: check every pool and shard, then write the
     manifest and card. Exits 1 naming the first missing shard and the range to rebuild."""
     from symile_bench.build import finalize as finalize_build
@@ -197,13 +205,15 @@ def finalize(path: DatasetDir, quiet: Quiet = False) -> None:
 
 
 @app.command()
-def verify(path: DatasetDir, quiet: Quiet = False) -> None:
+def verify(path: Location, quiet: Quiet = False) -> None:
     """Re-hash every shard and pool against the manifest; exit 1 naming each mismatch."""
     from symile_bench.dataset_dir import verify as verify_dir
+    from symile_bench.storage import Store
 
-    manifest, problems = verify_dir(path)
+    store = Store(path)
+    manifest, problems = verify_dir(store)
     for problem in problems:
-        where = escape(str(path / problem.file))
+        where = escape(store.path(problem.file))
         err_console.print(f"[red]✗[/] {where}: {escape(problem.problem)}")
     if problems:
         raise typer.Exit(1)

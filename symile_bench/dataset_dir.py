@@ -19,6 +19,7 @@ from symile_bench.errors import DatasetDirError
 from symile_bench.hashing import sha256_file
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
 from symile_bench.shards import read_table
+from symile_bench.storage import Store, as_store
 
 
 def _split_dataset(out_dir: Path, manifest: Manifest, variant: str, split: str) -> datasets.Dataset:
@@ -43,6 +44,11 @@ def load(
     path: str | Path, config: str | None = None, split: str | None = None
 ) -> datasets.Dataset | datasets.DatasetDict:
     """Memory-map the shards directly (no copy into the HF cache, unlike `load_dataset`)."""
+    if "://" in str(path):
+        raise DatasetDirError(
+            f"{path}: symile_bench.load reads local directories; for a remote one use "
+            "datasets.load_dataset(URL, CONFIG, storage_options=...) or copy it locally"
+        )
     out_dir = Path(path)
     manifest = read_manifest(out_dir)
     variant = config or next(iter(manifest.variants))
@@ -62,15 +68,15 @@ class Mismatch:
     problem: str
 
 
-def verify(out_dir: Path) -> tuple[Manifest, list[Mismatch]]:
-    """Re-hash every file named in the manifest."""
-    manifest = read_manifest(out_dir)
+def verify(out_dir: Path | str | Store) -> tuple[Manifest, list[Mismatch]]:
+    """Re-hash every file named in the manifest (local or at an fsspec URL)."""
+    store = as_store(out_dir)
+    manifest = read_manifest(store)
     problems = []
     for rec in manifest.all_files():
-        path = out_dir / rec.file
-        if not path.is_file():
+        if not store.is_file(rec.file):
             problems.append(Mismatch(rec.file, "missing"))
-        elif (actual := sha256_file(path)) != rec.sha256:
+        elif (actual := store.sha256(rec.file)) != rec.sha256:
             problems.append(
                 Mismatch(rec.file, f"sha256 {actual[:12]}… != manifest {rec.sha256[:12]}…")
             )

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from symile_bench.atomic import write_text_atomic
 from symile_bench.errors import DatasetDirError
 from symile_bench.hashing import sha256_json
+from symile_bench.storage import Store, as_store
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -97,15 +97,16 @@ def dataset_fingerprint(config: dict, seed: int, variants: dict[str, VariantReco
     )
 
 
-def read_manifest(out_dir: Path) -> Manifest:
-    path = out_dir / MANIFEST_NAME
-    if not path.is_file():
+def read_manifest(out_dir: Store | Path) -> Manifest:
+    store = as_store(out_dir)
+    path = store.path(MANIFEST_NAME)
+    if not store.is_file(MANIFEST_NAME):
         raise DatasetDirError(
             f"{path} not found: {out_dir} is not a complete symile-bench dataset "
             "(build it with `symile-bench build`, or rerun an interrupted build to finish it)"
         )
     try:
-        return Manifest.model_validate(json.loads(path.read_text("utf-8")))
+        return Manifest.model_validate(json.loads(store.read_text(MANIFEST_NAME)))
     except (json.JSONDecodeError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         raise DatasetDirError(
@@ -113,5 +114,5 @@ def read_manifest(out_dir: Path) -> Manifest:
         ) from None
 
 
-def write_manifest(out_dir: Path, manifest: Manifest) -> None:
-    write_text_atomic(out_dir / MANIFEST_NAME, manifest.model_dump_json(indent=2) + "\n")
+def write_manifest(out_dir: Store | Path, manifest: Manifest) -> None:
+    as_store(out_dir).write_text(MANIFEST_NAME, manifest.model_dump_json(indent=2) + "\n")

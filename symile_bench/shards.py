@@ -12,10 +12,9 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 
-from symile_bench.atomic import atomic_writer
 from symile_bench.errors import DatasetDirError
-from symile_bench.hashing import sha256_file
 from symile_bench.manifest import FileRecord
+from symile_bench.storage import Store, as_store
 
 
 def hf_schema(features: datasets.Features) -> pa.Schema:
@@ -24,12 +23,11 @@ def hf_schema(features: datasets.Features) -> pa.Schema:
 
 
 def write_shard(
-    out_dir: Path, relative: str, batches: Iterable[pa.RecordBatch], schema: pa.Schema
+    out: Store | Path, relative: str, batches: Iterable[pa.RecordBatch], schema: pa.Schema
 ) -> FileRecord:
-    """Write batches to `out_dir/relative` via a temp file; hash the committed bytes."""
-    path = out_dir / relative
+    """Write batches to `out/relative` via a temp file; hash the bytes as they are written."""
     rows = 0
-    with atomic_writer(path) as handle:
+    with as_store(out).atomic_writer(relative) as handle:
         with pa.ipc.new_stream(handle, schema) as writer:
             for batch in batches:
                 if batch.schema.names != schema.names:
@@ -42,10 +40,10 @@ def write_shard(
     return FileRecord(file=relative, rows=rows, sha256=digest)
 
 
-def is_complete(out_dir: Path, record: FileRecord) -> bool:
+def is_complete(out: Store | Path, record: FileRecord) -> bool:
     """True when the committed file exists and still has the recorded hash."""
-    path = out_dir / record.file
-    return path.is_file() and sha256_file(path) == record.sha256
+    store = as_store(out)
+    return store.is_file(record.file) and store.sha256(record.file) == record.sha256
 
 
 def read_table(path: Path) -> pa.Table:

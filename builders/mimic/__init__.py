@@ -33,7 +33,6 @@ from builders.mimic.constants import (
 from builders.mimic.media import cxr_png, ecg_scaled
 from builders.mimic.sources import check_all, locate
 from builders.mimic.splits import SPLIT_NAMES
-from symile_bench.atomic import atomic_writer, write_text_atomic
 from symile_bench.builder import (
     DatasetBuilder,
     ResourceTask,
@@ -129,16 +128,16 @@ class MimicBuilder(DatasetBuilder):
         report = {"builder": self.name, "builder_version": self.version,
                   "seed": ctx.seed, **report_of(cohort)}
         self._report = report
-        write_text_atomic(ctx.out_dir / REPORT_FILE, json.dumps(report, indent=2) + "\n")
+        ctx.store.write_text(REPORT_FILE, json.dumps(report, indent=2) + "\n")
         if config.cohort_only:
-            with atomic_writer(ctx.out_dir / COHORT_FILE) as handle:
+            with ctx.store.atomic_writer(COHORT_FILE) as handle:
                 pq.write_table(cohort, handle, compression="zstd")
             return []
-        (ctx.out_dir / COHORT_FILE).unlink(missing_ok=True)  # left by an earlier --cohort-only
+        ctx.store.remove(COHORT_FILE)  # left by an earlier --cohort-only
         if report["admissions"]["kept"] == 0:
             raise SourceError(
                 f"no admission has an ECG, labs and a CXR under the cohort rules (of "
-                f"{report['admissions']['total']:,} read); {ctx.out_dir / REPORT_FILE} says "
+                f"{report['admissions']['total']:,} read); {ctx.store.path(REPORT_FILE)} says "
                 "which rule dropped them"
             )
         return [

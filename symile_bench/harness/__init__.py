@@ -1,8 +1,9 @@
 """Scoring harness: zero-shot retrieval ranks (mip / pairwise / registered scorers), metrics,
-bootstrap intervals and the versioned ``results.json`` schema.
+bootstrap intervals, the versioned ``results.json`` schema, tasks, the model protocol and the
+two ways in (model object or precomputed embeddings), and ``evaluate``.
 
-The names below are imported lazily from their modules (``scoring``, ``metrics``,
-``bootstrap``, ``results``, ``report``), so importing one part does not import the others.
+The names below are imported lazily from their modules, so importing one part does not
+import the others.
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ _EXPORTS = {
     "save_results": "results",
     "predictions_block": "report",
     "summarize": "report",
+    "EvalOptions": "evaluate",
+    "FileEncoder": "encoders",
+    "ModelEncoder": "encoders",
+    "ModalityBatch": "batch",
+    "RetrievalModel": "models",
+    "load_model": "models",
+    "TaskDef": "tasks",
+    "register_task": "tasks",
+    "compare_results": "compare",
+    "rescore": "verify",
 }
 
 __all__ = sorted(_EXPORTS)

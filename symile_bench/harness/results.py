@@ -12,6 +12,11 @@ Per-query predictions (needed to verify a leaderboard entry) are stored column-w
 Versioning: ``schema_version`` is an integer, currently 1. A reader refuses versions it does not
 know (``load_results`` names the file, the version found and the versions supported). Any
 change that removes, renames or re-types a field, or changes a field's meaning, bumps it.
+Optional fields added within v1 (absent = ``None``): ``dataset.split`` and
+``dataset.split_fingerprint`` (the manifest's fingerprint of the split scored),
+``task.candidates.rule`` (the task's candidate option, e.g. ``per-class``),
+``task.missing_protocol`` (version of ``docs/missing_modality_protocol.md`` that named the
+``condition`` rows) and ``model.trained_on`` (the training data, for the train-time protocol).
 """
 
 from __future__ import annotations
@@ -54,12 +59,30 @@ class DatasetRef(_Strict):
     fingerprint: str = Field(min_length=1, description="manifest fingerprint of the build")
     config: str | None = Field(default=None, description="dataset config/variant, e.g. 'w2'")
     builder_version: str | None = None
+    split: str | None = Field(default=None, description="the split scored, e.g. 'test'")
+    split_fingerprint: str | None = Field(
+        default=None, description="manifest fingerprint of that split (what results compare on)"
+    )
+
+
+class TrainingRef(_Strict):
+    """The data a model was trained on (the train-time missing-modality protocol plots accuracy
+    against ``complete_fraction``)."""
+
+    config: str = Field(min_length=1, description="dataset config, e.g. 'missing0.5'")
+    split: str = Field(default="train", min_length=1)
+    fingerprint: str | None = Field(default=None, description="that split's fingerprint")
+    rows: int = Field(ge=0)
+    complete_fraction: float = Field(
+        ge=0, le=1, description="fraction of those rows with every modality observed"
+    )
 
 
 class ModelRef(_Strict):
     name: str = Field(min_length=1)
     scoring: str = Field(min_length=1, description="'mip', 'pairwise' or a registered scorer")
     metadata: dict[str, Any] = Field(default_factory=dict)
+    trained_on: TrainingRef | None = None
 
 
 class CandidateSet(_Strict):
@@ -74,6 +97,9 @@ class CandidateSet(_Strict):
         min_length=1, description="e.g. 'candidate label == query label (image class)'"
     )
     description: str = ""
+    rule: str | None = Field(
+        default=None, description="the task's candidate option, e.g. 'all', 'per-class'"
+    )
 
 
 class TaskSpec(_Strict):
@@ -81,6 +107,9 @@ class TaskSpec(_Strict):
     query_modalities: list[str] = Field(min_length=1)
     target_modality: str = Field(min_length=1)
     candidates: CandidateSet
+    missing_protocol: str | None = Field(
+        default=None, description="version of the missing-modality protocol, e.g. 'v1'"
+    )
 
 
 class BootstrapSettings(_Strict):
@@ -317,6 +346,7 @@ __all__ = [
     "Results",
     "RunSettings",
     "TaskSpec",
+    "TrainingRef",
     "load_results",
     "package_versions",
     "save_results",

@@ -705,6 +705,7 @@ def rank_candidates(
     backend: str = "numpy",
     device: str | None = None,
     tie_seed: int = 0,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Ranking:
     """Rank one shared pool of candidates for every query.
 
@@ -712,7 +713,7 @@ def rank_candidates(
     ``candidate_labels``: int ``[M]`` (default ``arange(M)``, i.e. the label is the index);
     ``query_labels``: int ``[N]``, the label of the correct candidates. Every query must have at
     least one correct candidate. Returns ranks (tie rule in the module docstring) and the top-k
-    candidate indices per query.
+    candidate indices per query. ``on_progress(n)`` is called after each block of n queries.
     """
     sc = get_scorer(scorer)
     qs, c = _check_inputs(queries, candidates, sc)
@@ -798,6 +799,8 @@ def rank_candidates(
                 else:
                     tv, tc, tk = _merge_topk((tv, tc, tk), part, k)
         ranks[q0:q1] = gt + 1
+        if on_progress is not None:
+            on_progress(q1 - q0)
         if k:
             top_idx[q0:q1] = tc
             top_val[q0:q1] = tv
@@ -881,13 +884,14 @@ def rank_candidate_sets(
     backend: str = "numpy",
     device: str | None = None,
     tie_seed: int = 0,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Ranking:
     """Rank a separate small candidate set per query (MIMIC: 10 CXRs per (ECG, labs) query).
 
     ``candidate_ids``: int ``[N, m]`` indices into ``candidates`` ``[M, d]``. ``correct``: int
     ``[N]`` (the column of the correct candidate) or bool ``[N, m]`` (several may be correct).
     Ties are broken by ``tie_keys(query, column)``. ``top_k`` holds candidate indices (values of
-    ``candidate_ids``).
+    ``candidate_ids``). ``on_progress(n)`` is called after each block of n queries.
     """
     sc = get_scorer(scorer)
     qs, c = _check_inputs(queries, candidates, sc)
@@ -942,12 +946,16 @@ def rank_candidate_sets(
             idx = torch.from_numpy(ids[q0 : q0 + qblock]).to(eng.device)
             s = torch.einsum("bd,bmd->bm", eng.v[q0 : q0 + qblock], eng.c[idx])
             s_all[q0 : q0 + qblock] = s.cpu().numpy()
+            if on_progress is not None:
+                on_progress(len(s))
     elif v is not None:
         if device not in (None, "cpu"):
             raise HarnessInputError(f"device {device!r} needs backend='torch'")
         for q0 in range(0, n, qblock):
             cg = c[ids[q0 : q0 + qblock]]
             s_all[q0 : q0 + qblock] = np.matmul(cg, v[q0 : q0 + qblock, :, None])[..., 0]
+            if on_progress is not None:
+                on_progress(len(cg))
     else:
         for i in range(n):
             s = np.asarray(sc.score([q[i : i + 1] for q in qs], c[ids[i]]), dtype=np.float64)
@@ -956,6 +964,8 @@ def rank_candidate_sets(
                     f"scorer {sc.name!r}: score returned shape {s.shape}, expected (1, {width})"
                 )
             s_all[i] = s[0]
+            if on_progress is not None:
+                on_progress(1)
         if not np.isfinite(s_all).all():
             raise HarnessInputError(f"scorer {sc.name!r} returned NaN or inf scores")
     rows = np.arange(n)[:, None]

@@ -1,0 +1,170 @@
+"""The two ways in — a model object or a directory of precomputed embeddings — behind one
+small interface, so everything after encoding (scoring, bootstrap, results) is shared and the
+two give identical numbers for identical embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from symile_bench.harness import embeddings as files
+from symile_bench.harness.batch import ModalityBatch
+from symile_bench.harness.errors import HarnessInputError
+from symile_bench.harness.models import (
+    call_encode,
+    model_metadata,
+    model_name,
+    require_modalities,
+)
+from symile_bench.harness.scoring import get_scorer
+from symile_bench.harness.splitdata import ROW, SplitData
+from symile_bench.harness.tasks import Modality
+
+Advance = Callable[[int], None]
+DEFAULT_BATCH_SIZE = 256
+
+
+class Encoder(Protocol):
+    name: str
+    scoring: str
+    metadata: dict[str, Any]
+
+    def require(self, modalities: Sequence[str]) -> None: ...
+
+    def rows(self, modality: Modality, split: SplitData, rows: np.ndarray, ids: np.ndarray, *,
+             hidden: bool, advance: Advance) -> np.ndarray:
+        """Embeddings of ``modality`` for split ``rows`` (``hidden``: as missing)."""
+
+    def values(self, modality: Modality, values: np.ndarray, ids: np.ndarray, *,
+               advance: Advance) -> np.ndarray:
+        """Embeddings of candidates that are not rows (XOR's vectors), ``ids`` their ids."""
+
+
+class ModelEncoder:
+    """Calls ``model.encode`` batch by batch."""
+
+    def __init__(self, model: Any, spec: str, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        if batch_size < 1:
+            raise HarnessInputError(f"--batch-size must be >= 1, got {batch_size}")
+        self.model, self.spec, self.batch_size = model, spec, batch_size
+        self.name = model_name(model, spec)
+        self.scoring = model.scoring
+        self.metadata = model_metadata(model, spec)
+
+    def require(self, modalities: Sequence[str]) -> None:
+        require_modalities(self.model, self.spec, modalities)
+
+    def rows(self, modality, split, rows, ids, *, hidden, advance):
+        contiguous = len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (
+            np.diff(rows) == 1).all()
+        wanted = [*modality.columns, *(c for c in modality.meta if c in split.table.column_names)]
+        split.require(*modality.columns)
+        missing = split.mask(modality.missing_column)
+        out = []
+        for i0 in range(0, len(rows), self.batch_size):
+            r = rows[i0 : i0 + self.batch_size]
+            b_ids = ids[i0 : i0 + self.batch_size]
+            if hidden:
+                batch = ModalityBatch.hidden(modality.name, b_ids, modality.meta)
+                mask: np.ndarray | None = np.ones(len(r), dtype=bool)
+            else:
+                table = (split.table.slice(int(r[0]), len(r)) if contiguous
+                         else split.table.take(pa.array(r))).select(wanted)
+                batch = ModalityBatch.from_rows(modality.name, table, split.features,
+                                                modality.columns, modality.meta, b_ids)
+                mask = missing[r] if missing[r].any() else None
+            out.append(call_encode(self.model, self.spec, modality.name, batch, mask))
+            advance(len(r))
+        return _stack(out, f"model {self.spec!r} encode({modality.name!r})")
+
+    def values(self, modality, values, ids, *, advance):
+        out = []
+        for i0 in range(0, len(values), self.batch_size):
+            batch = ModalityBatch.from_values(
+                modality.name, values[i0 : i0 + self.batch_size], ids[i0 : i0 + self.batch_size]
+            )
+            out.append(call_encode(self.model, self.spec, modality.name, batch, None))
+            advance(len(batch))
+        return _stack(out, f"model {self.spec!r} encode({modality.name!r})")
+
+
+def _stack(parts: list[np.ndarray], source: str) -> np.ndarray:
+    dims = {p.shape[1] for p in parts}
+    if len(dims) > 1:
+        raise HarnessInputError(f"{source}: returned different dimensions across batches "
+                                f"({', '.join(map(str, sorted(dims)))})")
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+class FileEncoder:
+    """Reads ``<modality>[.candidates|.missing].{npy,parquet,safetensors}`` from a directory
+    (see ``embeddings``); ``model.json`` there may give name, scoring and metadata."""
+
+    def __init__(self, directory: Path, *, name: str | None = None, scoring: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        if not directory.is_dir():
+            raise HarnessInputError(f"--embeddings {directory}: not a directory")
+        self.directory = directory
+        info = self._model_json()
+        self.name = name or info.get("name") or directory.name
+        self.scoring = scoring or info.get("scoring") or "mip"
+        get_scorer(self.scoring)
+        self.metadata = {**info.get("metadata", {}), **(metadata or {})}
+        self._cache: dict[str, files.EmbeddingFile] = {}
+
+    def _model_json(self) -> dict[str, Any]:
+        path = self.directory / files.MODEL_FILE
+        if not path.is_file():
+            return {}
+        try:
+            info = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise HarnessInputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+                                    ) from None
+        if not isinstance(info, dict):
+            raise HarnessInputError(f"{path}: expected an object with name, scoring, metadata")
+        return info
+
+    def _file(self, stem: str) -> files.EmbeddingFile:
+        if stem not in self._cache:
+            self._cache[stem] = files.read_file(files.find_file(self.directory, stem))
+        return self._cache[stem]
+
+    def require(self, modalities: Sequence[str]) -> None:
+        """Nothing to check up front: reading is fast and each file is checked when read."""
+
+    def rows(self, modality, split, rows, ids, *, hidden, advance):
+        emb = self._file(f"{modality.name}.missing" if hidden else modality.name)
+
+        def keys_of(key: str) -> np.ndarray:
+            if key == ROW:
+                return rows
+            if key == files.CANDIDATE_KEY or key not in split.table.column_names:
+                raise HarnessInputError(
+                    f"{emb.path}: key {key!r} is not 'row' nor a column of split "
+                    f"'{split.split}' (columns: {', '.join(split.table.column_names)})"
+                )
+            return split.numpy(key)[rows]
+
+        out = files.align(emb, len(rows), keys_of, broadcast=hidden)
+        advance(len(rows))
+        return out
+
+    def values(self, modality, values, ids, *, advance):
+        emb = self._file(f"{modality.name}.candidates")
+
+        def keys_of(key: str) -> np.ndarray:
+            if key != files.CANDIDATE_KEY:
+                raise HarnessInputError(f"{emb.path}: the key of a candidates file must be named "
+                                        f"'{files.CANDIDATE_KEY}', got {key!r}")
+            return ids
+
+        out = files.align(emb, len(values), keys_of)
+        advance(len(values))
+        return out

@@ -1,0 +1,163 @@
+"""Where a dataset directory lives: a local path, or any fsspec URL (s3://, gs://, file://,
+memory://, ...), so Ray tasks on many machines can write one dataset to shared storage.
+
+Every write goes through `atomic_writer`: locally a temp file renamed into place; elsewhere a
+temp object moved into place once complete (object stores only show an object when its upload
+completes). Progress is one small record per committed file, never an append, because object
+stores cannot append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+
+from symile_bench.atomic import TMP_PREFIX, HashingWriter
+
+_CHUNK = 1 << 20
+
+
+def as_store(location: Store | str | Path) -> Store:
+    return location if isinstance(location, Store) else Store(location)
+
+
+class Store:
+    """One dataset directory. Cheap to create; workers rebuild it from `str(store)`."""
+
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        if "://" in self.location:
+            import fsspec
+
+            self.fs, self.root = fsspec.core.url_to_fs(self.location)
+            self.local: Path | None = None
+        else:
+            self.fs, self.root = None, self.location
+            self.local = Path(self.location)
+
+    def __str__(self) -> str:
+        return self.location
+
+    def path(self, rel: str = "") -> str:
+        """Where `rel` is, as the user would write it (for messages)."""
+        return self.location.rstrip("/") + ("/" + rel if rel else "")
+
+    def _p(self, rel: str) -> str:
+        return str(self.local / rel) if self.local is not None else f"{self.root}/{rel}"
+
+    # -- queries -------------------------------------------------------------------------------
+    def exists(self, rel: str = "") -> bool:
+        target = self._p(rel) if rel else (str(self.local) if self.local else self.root)
+        return os.path.exists(target) if self.local is not None else self.fs.exists(target)
+
+    def is_file(self, rel: str) -> bool:
+        if self.local is not None:
+            return (self.local / rel).is_file()
+        return self.fs.isfile(self._p(rel))
+
+    def is_dir(self) -> bool:
+        return self.local.is_dir() if self.local is not None else self.fs.isdir(self.root)
+
+    def is_empty(self) -> bool:
+        if self.local is not None:
+            return not any(self.local.iterdir())
+        return not self.fs.ls(self.root, detail=False)
+
+    def list(self, rel: str) -> list[str]:
+        """Names in a sub-directory (empty when it does not exist)."""
+        if self.local is not None:
+            folder = self.local / rel
+            return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        folder = self._p(rel)
+        if not self.fs.isdir(folder):
+            return []
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False))
+
+    def read_bytes(self, rel: str) -> bytes:
+        if self.local is not None:
+            return (self.local / rel).read_bytes()
+        with self.fs.open(self._p(rel), "rb") as handle:
+            return handle.read()
+
+    def read_text(self, rel: str) -> str:
+        return self.read_bytes(rel).decode("utf-8")
+
+    def sha256(self, rel: str) -> str:
+        digest = hashlib.sha256()
+        opener = (self.local / rel).open if self.local is not None else None
+        with (opener("rb") if opener else self.fs.open(self._p(rel), "rb")) as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def read_table(self, rel: str) -> pa.Table:
+        """An Arrow stream file: memory-mapped locally (zero copy), read whole elsewhere."""
+        if self.local is not None:
+            source = pa.memory_map(str(self.local / rel))
+        else:
+            source = pa.BufferReader(self.read_bytes(rel))
+        return pa.ipc.open_stream(source).read_all()
+
+    # -- writes --------------------------------------------------------------------------------
+    def mkdir(self) -> None:
+        if self.local is not None:
+            self.local.mkdir(parents=True, exist_ok=True)  # parallel `--shards` jobs may race
+        else:
+            self.fs.makedirs(self.root, exist_ok=True)
+
+    @contextmanager
+    def atomic_writer(self, rel: str) -> Iterator[HashingWriter]:
+        """Write `rel` under a temp name and move it into place only if the block succeeds."""
+        final = self._p(rel)
+        head, _, name = final.rpartition("/")
+        tmp = f"{head}/{TMP_PREFIX}{name}.{os.getpid()}"
+        if self.local is not None:
+            Path(head).mkdir(parents=True, exist_ok=True)
+            try:
+                with open(tmp, "wb", buffering=1 << 20) as handle:
+                    yield HashingWriter(handle)
+                os.replace(tmp, final)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+            return
+        self.fs.makedirs(head, exist_ok=True)
+        try:
+            with self.fs.open(tmp, "wb") as handle:
+                yield HashingWriter(handle)
+            self.fs.mv(tmp, final)
+        finally:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+
+    def write_text(self, rel: str, text: str) -> None:
+        with self.atomic_writer(rel) as handle:
+            handle.write(text.encode("utf-8"))
+
+    def remove(self, rel: str) -> None:
+        """A file or a whole sub-directory; nothing if it is not there."""
+        target = self._p(rel)
+        if self.local is not None:
+            path = Path(target)
+            if path.is_dir():
+                import shutil
+
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        elif self.fs.exists(target):
+            self.fs.rm(target, recursive=True)
+
+    def remove_temps(self) -> None:
+        """Delete temp files left by killed writers (they are never complete)."""
+        if self.local is not None:
+            if self.local.is_dir():
+                for stale in self.local.rglob(f"{TMP_PREFIX}*"):
+                    stale.unlink(missing_ok=True)
+            return
+        for stale in self.fs.glob(f"{self.root}/**/{TMP_PREFIX}*"):
+            self.fs.rm(stale)
