@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Everything symile-bench needs on a fresh Debian machine, idempotent:
-#   - Debian packages: espeak-ng (offline speech, 10 languages), ffmpeg (audio decoding for
-#     datasets' Audio feature), fonts-noto-color-emoji (default class images);
-#   - the CPU build of torch 2.13.0 first, so nothing later pulls a multi-GB CUDA build;
-#   - this package in editable mode with its dev extras (pytest, ruff, scipy, torchcodec, wfdb).
+# Everything symile-bench needs on a fresh Debian machine, idempotent.
+#   bash scripts/install.sh         what building and scoring need:
+#     - Debian: espeak-ng (offline speech, 10 languages), ffmpeg (decoding datasets' Audio
+#       feature), fonts-noto-color-emoji (default class images);
+#     - the CPU build of torch 2.13.0 first, so nothing later pulls a multi-GB CUDA build;
+#     - this package, editable, with its audio and gTTS extras.
+#   bash scripts/install.sh --dev   all of that plus what the tests need: Debian chromium (the
+#     leaderboard's browser test, driven by Playwright; never `playwright install`) and the
+#     dev extra (pytest, ruff, scipy, Ray, FastAPI stack, playwright, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dev=false
+[ "${1:-}" = "--dev" ] && dev=true
 
 need=()
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
+if $dev; then
+  command -v chromium >/dev/null || need+=(chromium)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
@@ -18,4 +27,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check "torch==2.13.0"
-python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
+if $dev; then
+  python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
+else
+  python3 -m pip install -q --disable-pip-version-check -e ".[audio,gtts]"
+fi

@@ -20,6 +20,8 @@ try:  # typer >= 0.22 vendors click; older releases use the click package
 except ImportError:  # pragma: no cover - depends on the installed typer
     import click.exceptions as click_exc  # type: ignore[no-redef]
 from symile_bench.harness.cli import compare, evaluate, report, validate
+from symile_bench.leaderboard.cli import leaderboard_app
+from symile_bench.leaderboard.cli import submit as leaderboard_submit
 from symile_bench.lexicon.cli import lexicon_app
 from symile_bench.registry import builder_names, get_builder
 
@@ -40,6 +42,8 @@ build_app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 app.add_typer(lexicon_app, name="lexicon")
+app.add_typer(leaderboard_app, name="leaderboard")  # symile_bench/leaderboard/cli.py
+app.command(name="submit")(leaderboard_submit)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 DatasetDir = Annotated[

@@ -1,0 +1,105 @@
+"""``symile-bench leaderboard serve|add|token|export`` and ``symile-bench submit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console(soft_wrap=True)
+
+leaderboard_app = typer.Typer(
+    help="Run a leaderboard: register benchmark splits, issue tokens, serve, export.",
+    no_args_is_help=True,
+)
+
+Db = Annotated[str | None, typer.Option(
+    "--db", help="SQLAlchemy URL (sqlite:///PATH, postgresql://...); default "
+    "$SYMILE_LEADERBOARD_DB or sqlite:///symile-leaderboard.db", show_default=False)]
+
+
+@leaderboard_app.command()
+def serve(
+    db: Db = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted (MiB).")]
+    = 32.0,
+    rate_limit: Annotated[int, typer.Option(
+        help="Submissions per token per --rate-window seconds.")] = 30,
+    rate_window: Annotated[float, typer.Option(help="Rate-limit window (seconds).")] = 60.0,
+) -> None:
+    """Serve the pages, the JSON API and submissions (migrates the database first)."""
+    import uvicorn
+
+    from symile_bench.leaderboard.app import Settings, create_app
+
+    settings = Settings(db_url=db, max_body_bytes=int(max_body_mb * 1024 * 1024),
+                        rate_limit=rate_limit, rate_window_s=rate_window)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@leaderboard_app.command()
+def add(
+    path: Annotated[Path, typer.Argument(help="The full (non-blind) dataset directory.")],
+    split: Annotated[str, typer.Option(help="Split to register.")] = "test",
+    config: Annotated[str | None, typer.Option(help="Dataset config (default: the first).")]
+    = None,
+    name: Annotated[str | None, typer.Option(
+        help="Benchmark name (default BUILDER-CONFIG-SPLIT).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target modality (default: the task's).")]
+    = None,
+    candidates: Annotated[str | None, typer.Option(help="Candidate rule (default: the task's).")]
+    = None,
+    db: Db = None,
+) -> None:
+    """Register a split: its fingerprint and the answer key needed to re-score predictions."""
+    from symile_bench.leaderboard.answerkey import answer_key_from_dataset
+    from symile_bench.leaderboard.storage import open_db
+
+    sk = answer_key_from_dataset(path, split, config, target, candidates)
+    b = open_db(db).add_benchmark(name or f"{sk.builder}-{sk.config}-{sk.split}", sk)
+    console.print(f"[green]✓[/] registered {escape(b.name)}: {b.n_queries} queries, "
+                  f"fingerprint {b.fingerprint[:16]}")
+
+
+@leaderboard_app.command()
+def token(
+    name: Annotated[str, typer.Argument(help="Submitter name shown next to entries.")],
+    db: Db = None,
+) -> None:
+    """Create a submitter token; it is printed once (only its hash is stored)."""
+    from symile_bench.leaderboard.storage import open_db
+
+    print(open_db(db).create_token(name))
+
+
+@leaderboard_app.command("export")
+def export_cmd(
+    html: Annotated[Path, typer.Option("--html", help="Folder for the static site.")],
+    db: Db = None,
+) -> None:
+    """Write a static copy of every page (and each board's JSON), e.g. for GitHub Pages."""
+    from symile_bench.leaderboard.export import export_html
+    from symile_bench.leaderboard.storage import open_db
+
+    files = export_html(open_db(db), html)
+    console.print(f"[green]✓[/] wrote {len(files)} files to {escape(str(html))}")
+
+
+def submit(
+    results: Annotated[Path, typer.Argument(help="A results.json from `symile-bench evaluate`.")],
+    server: Annotated[str, typer.Option(help="Leaderboard URL, e.g. http://127.0.0.1:8000.")],
+    token: Annotated[str, typer.Option(
+        envvar="SYMILE_LEADERBOARD_TOKEN", help="Your submitter token.")],
+) -> None:
+    """Submit results to a leaderboard; the server re-scores the predictions itself."""
+    from symile_bench.leaderboard.client import submit as post
+
+    data = post(results, server, token)
+    console.print(f"[green]✓[/] {data['status']} entry {data['id']} on {escape(data['benchmark'])}"
+                  f": top-1 {data['top1']:.4f} [{data['ci_low']:.4f}, {data['ci_high']:.4f}] "
+                  f"(n={data['n']}) {server.rstrip('/')}{data['url']}")

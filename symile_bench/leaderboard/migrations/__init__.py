@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged so `leaderboard serve` upgrades a database in place."""
