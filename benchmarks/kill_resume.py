@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,20 +42,28 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([*cli, "--out", str(clean)], check=True)
         full = time.perf_counter() - start
-        landed = 0
-        for _ in range(kills):
+        landed = completed = 0
+        while landed < kills:
             proc = subprocess.Popen([*cli, "--out", str(killed)], start_new_session=True)
             time.sleep(float(rng.uniform(0.3, full)))
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 landed += 1
-            proc.wait()
+                proc.wait()
+                continue
+            # the rerun finished before this kill: check it, then start a fresh build so the
+            # next kills land mid-build again
+            if proc.wait() != 0 or fingerprint(killed) != fingerprint(clean):
+                raise SystemExit("a resumed build finished with a different fingerprint")
+            completed += 1
+            shutil.rmtree(killed)
         subprocess.run([*cli, "--out", str(killed)], check=True)
         same = fingerprint(killed) == fingerprint(clean)
         leftovers = list(killed.rglob(".tmp-*"))
     print(f"uninterrupted build: {full:.1f} s")
-    print(f"SIGKILLs at random moments: {landed} of {kills} landed mid-build, each followed by "
-          "a rerun")
+    print(f"SIGKILLs at random moments, each landing mid-build and followed by a rerun: {landed}"
+          f" ({completed} resumed builds finished between kills, each with the same fingerprint"
+          " as the uninterrupted build, and were restarted from scratch)")
     print(f"final fingerprint equals the uninterrupted build's: {same}; temp files left: "
           f"{len(leftovers)}")
     if not same or leftovers:

@@ -19,6 +19,9 @@ try:  # typer >= 0.22 vendors click; older releases use the click package
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover - depends on the installed typer
     import click.exceptions as click_exc  # type: ignore[no-redef]
+from symile_bench.baselines.cli import reproduce as baselines_reproduce
+from symile_bench.baselines.cli import train as baselines_train
+from symile_bench.baselines.cli import xor_info
 from symile_bench.harness.cli import compare, evaluate, report, validate
 from symile_bench.leaderboard.cli import leaderboard_app
 from symile_bench.leaderboard.cli import submit as leaderboard_submit
@@ -74,7 +77,7 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
             show_default="all cores")], None),
         option("executor", Annotated[str, typer.Option(
             help="Where tasks run: 'processes' (a local pool), 'serial', or 'ray' (a Ray "
-            "cluster; needs symile-bench[ray] and --out on a filesystem every node sees).")],
+            "cluster; needs the ray extra and --out on a filesystem every node sees).")],
             "processes"),
         option("ray_address", Annotated[str | None, typer.Option(
             help="With --executor ray: the cluster to join ('auto', 'ray://HOST:PORT'); "
@@ -156,6 +159,10 @@ for _point in entry_points(group="symile_bench.commands"):
 # Scoring commands (symile_bench/harness/cli.py).
 for _command in (evaluate, compare, report, validate):
     app.command()(_command)
+# Baselines (symile_bench/baselines/cli.py): train, reproduce, xor-info.
+for _command in (baselines_train, baselines_reproduce, xor_info):
+    app.command(name=_command.__name__.removeprefix("baselines_").replace("_", "-"))(_command)
+
 
 @app.command("list")
 def list_builders() -> None:

@@ -1,0 +1,79 @@
+"""Featurise a whole split once (per modality, through the recipe) and cache the arrays as
+``.npy`` keyed by the split's fingerprint and the recipe's feature key, so training both
+objectives, or rerunning, never decodes media twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from symile_bench.baselines.recipes import Recipe, Settings
+from symile_bench.harness.batch import ModalityBatch
+from symile_bench.harness.splitdata import SplitData, open_split
+from symile_bench.harness.tasks import Modality, task_for
+
+CHUNK_ROWS = 512
+Advance = Callable[[int], None]
+
+
+@dataclass
+class SplitFeatures:
+    split: SplitData
+    features: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+
+def modalities_of(builder: str) -> tuple[Modality, ...]:
+    """The task's modalities, in the task's order (the order of the loss's list)."""
+    return task_for(builder).modalities
+
+
+def featurize_rows(recipe: Recipe, modality: Modality, split: SplitData, settings: Settings,
+                   advance: Advance | None = None) -> np.ndarray:
+    wanted = [*modality.columns, *(c for c in modality.meta if c in split.table.column_names)]
+    split.require(*modality.columns)
+    parts = []
+    for start in range(0, len(split), CHUNK_ROWS):
+        table = split.table.slice(start, CHUNK_ROWS).select(wanted)
+        batch = ModalityBatch.from_rows(modality.name, table, split.features, modality.columns,
+                                        modality.meta, split.row_index[start:start + len(table)])
+        parts.append(np.asarray(recipe.featurize(modality.name, batch, settings), np.float32))
+        if advance is not None:
+            advance(len(table))
+    return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    """Write beside, then rename: a killed run never leaves a truncated cache file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        np.save(handle, array)
+    tmp.replace(path)
+
+
+def split_features(dataset_dir: Path, config: str | None, split_name: str, recipe: Recipe,
+                   settings: Settings, cache_dir: Path | None,
+                   track: Callable[[str, int], Advance] | None = None) -> SplitFeatures:
+    """Features and missing masks of every modality of one split (cached in ``cache_dir``)."""
+    split = open_split(dataset_dir, config, split_name)
+    features, missing = {}, {}
+    for modality in modalities_of(split.builder):
+        key = recipe.feature_key(modality.name, settings)
+        path = (cache_dir / f"{split.fingerprint[:20]}-{modality.name}-{key}.npy"
+                if cache_dir is not None else None)
+        if path is not None and path.is_file():
+            features[modality.name] = np.load(path)
+        else:
+            advance = track(f"features {split_name}/{modality.name}", len(split)) if track else None
+            features[modality.name] = featurize_rows(recipe, modality, split, settings, advance)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _save_npy(path, features[modality.name])
+        missing[modality.name] = split.mask(modality.missing_column)
+    return SplitFeatures(split, features, missing)

@@ -1,0 +1,76 @@
+"""Recipes: for one builder's datasets, how each modality is featurised (once per split, cached)
+and which small encoder reads the features, with the default training settings.
+
+A recipe is found by the dataset's builder name (from ``manifest.json``), the same way the
+harness finds a task; a third-party builder registers its own with ``register_recipe``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from importlib import import_module
+from typing import Any, Protocol
+
+import numpy as np
+from torch import nn
+
+from symile_bench.errors import ConfigError
+from symile_bench.harness.batch import ModalityBatch
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Training settings; every field is a `symile-bench train` option and is stored in the
+    checkpoint's ``model.json`` so ``load`` rebuilds the same encoders."""
+
+    dim: int = 16
+    epochs: int = 100
+    batch_size: int = 1000
+    lr: float = 0.1
+    weight_decay: float = 0.01
+    log_temperature: float = -0.3
+    hidden: int = 256
+    arch: str = "small"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+class Recipe(Protocol):
+    name: str
+    defaults: Settings
+
+    def feature_key(self, modality: str, settings: Settings) -> str:
+        """Names the featurisation (cache key): changes whenever ``featurize``'s output would."""
+
+    def featurize(self, modality: str, batch: ModalityBatch, settings: Settings) -> np.ndarray:
+        """``[n, ...]`` float32 features of a batch; rows whose item is ``None`` (missing) get
+        zeros (the model replaces their embedding anyway)."""
+
+    def encoder(self, modality: str, feature_shape: tuple[int, ...], settings: Settings
+                ) -> nn.Module:
+        """The encoder from features to R^dim."""
+
+
+_BUILTIN = {
+    "xor": "symile_bench.baselines.recipes.xor",
+    "m3": "symile_bench.baselines.recipes.m3",
+}
+_REGISTERED: dict[str, Recipe] = {}
+
+
+def register_recipe(builder: str, recipe: Recipe) -> Recipe:
+    _REGISTERED[builder] = recipe
+    return recipe
+
+
+def recipe_for(builder: str) -> Recipe:
+    if builder not in _REGISTERED and builder in _BUILTIN:
+        _REGISTERED[builder] = import_module(_BUILTIN[builder]).RECIPE
+    if builder not in _REGISTERED:
+        known = ", ".join(sorted({*_BUILTIN, *_REGISTERED}))
+        raise ConfigError(f"no baseline recipe for datasets built by {builder!r} (known: "
+                          f"{known}); register one with "
+                          "symile_bench.baselines.recipes.register_recipe")
+    return _REGISTERED[builder]

@@ -1,0 +1,31 @@
+"""Read the numbers a report needs out of results files, and paired comparisons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from symile_bench.harness.compare import compare_results
+from symile_bench.harness.results import load_results
+
+
+@dataclass(frozen=True)
+class Top1:
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def text(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def top1(path: Path, condition: str | None = None) -> Top1:
+    row = load_results(path).row("top1", condition=condition)
+    return Top1(row.value, row.ci_low, row.ci_high, row.n)
+
+
+def paired(a: Path, b: Path) -> tuple[float, float, float]:
+    """(A − B, CI low, CI high) of top-1 by the harness's paired bootstrap."""
+    c = compare_results(load_results(a), load_results(b), metrics=["top1"])[0].result
+    return c.difference, c.ci_low, c.ci_high

@@ -1,0 +1,181 @@
+"""Train one objective (Symile or pairwise CLIP) on a built dataset and write a checkpoint that
+``symile_bench.baselines.load`` turns back into a harness model.
+
+Deterministic for a seed on one machine: parameters are initialised under a forked torch RNG
+seeded with it, batches come from ``numpy.random.default_rng(seed)`` and Symile's O(N)
+negatives from a ``torch.Generator`` seeded with it. The checkpoint kept is the epoch with the
+lowest validation loss (validation negatives use a fixed generator so epochs are comparable).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from symile_bench.baselines.features import SplitFeatures, split_features
+from symile_bench.baselines.losses import NEGATIVES, SCORING, contrastive_loss
+from symile_bench.baselines.modules import ContrastiveModel, fit_standardizers
+from symile_bench.baselines.recipes import Recipe, Settings, recipe_for
+from symile_bench.errors import ConfigError
+from symile_bench.harness.missing import complete_fraction
+from symile_bench.harness.tasks import task_for
+from symile_bench.manifest import read_manifest
+
+MODEL_FILE = "model.json"
+WEIGHTS_FILE = "model.pt"
+FORMAT_VERSION = 1
+VALIDATION_SEED = 12345
+
+Track = Callable[[str, int], Callable[[int], None]]
+Report = Callable[[int, float, float], None]  # epoch, train loss, val loss
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    best_epoch: int
+    best_val_loss: float
+    history: list[dict[str, float]]
+    seconds: float
+
+
+def build_model(recipe: Recipe, settings: Settings, shapes: dict[str, tuple[int, ...]],
+                seed: int) -> ContrastiveModel:
+    """Encoders for ``shapes`` initialised from ``seed`` without touching torch's global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        encoders = {m: recipe.encoder(m, shape, settings) for m, shape in shapes.items()}
+        return ContrastiveModel(encoders, settings.dim, log_temperature=settings.log_temperature)
+
+
+def _tensors(feats: SplitFeatures, rows: np.ndarray
+             ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    xs = [torch.from_numpy(np.ascontiguousarray(f[rows])) for f in feats.features.values()]
+    ms = [torch.from_numpy(m[rows]) for m in feats.missing.values()]
+    return xs, ms
+
+
+def _batch_loss(model: ContrastiveModel, feats: SplitFeatures, rows: np.ndarray, loss: str,
+                negatives: str, generator: torch.Generator) -> torch.Tensor:
+    xs, ms = _tensors(feats, rows)
+    reps = [model.embed(m, x, miss if bool(miss.any()) else None)
+            for m, x, miss in zip(feats.features, xs, ms, strict=True)]
+    return contrastive_loss(loss, reps, model.logit_scale, negatives=negatives,
+                            generator=generator)
+
+
+def _batches(n: int, size: int, order: np.ndarray) -> list[np.ndarray]:
+    """Full batches, plus the remainder when it has at least 2 rows (a contrastive batch of one
+    has no negatives)."""
+    out = [order[i:i + size] for i in range(0, n, size)]
+    return [b for b in out if len(b) >= 2]
+
+
+def validation_loss(model: ContrastiveModel, feats: SplitFeatures, loss: str, negatives: str,
+                    batch_size: int) -> float:
+    generator = torch.Generator().manual_seed(VALIDATION_SEED)
+    total, count = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for rows in _batches(len(feats), batch_size, np.arange(len(feats))):
+            total += float(_batch_loss(model, feats, rows, loss, negatives, generator)) * len(rows)
+            count += len(rows)
+    model.train()
+    return total / max(count, 1)
+
+
+def train(
+    dataset_dir: Path,
+    out_dir: Path,
+    *,
+    loss: str = "symile",
+    negatives: str = "n",
+    config: str | None = None,
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+    cache_dir: Path | None = None,
+    name: str | None = None,
+    track: Track | None = None,
+    report: Report | None = None,
+) -> TrainResult:
+    """Train on ``config``'s train split, select on its validation split, save to ``out_dir``."""
+    if loss not in SCORING:
+        raise ConfigError(f"--loss must be 'symile' or 'clip', got {loss!r}")
+    if negatives not in NEGATIVES:
+        raise ConfigError(f"--negatives must be 'n' (O(N)) or 'n2' (O(N²)), got {negatives!r}")
+    started = time.perf_counter()
+    builder = read_manifest(dataset_dir).builder
+    recipe = recipe_for(builder)
+    settings = recipe.defaults.with_overrides(**(overrides or {}))
+    cache = cache_dir if cache_dir is not None else out_dir / "features"
+    train_f = split_features(dataset_dir, config, "train", recipe, settings, cache, track)
+    val_f = split_features(dataset_dir, config, "validation", recipe, settings, cache, track)
+    if len(train_f) < 2 or len(val_f) < 2:
+        raise ConfigError(f"{dataset_dir}: config '{train_f.split.config}' needs at least 2 train "
+                          "and 2 validation rows to train a contrastive model")
+    shapes = {m: tuple(f.shape[1:]) for m, f in train_f.features.items()}
+    model = build_model(recipe, settings, shapes, seed)
+    for m, f in train_f.features.items():
+        fit_standardizers(model.encoders[m], f[~train_f.missing[m]])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
+                                  weight_decay=settings.weight_decay)
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    steps = len(_batches(len(train_f), settings.batch_size, np.arange(len(train_f))))
+    advance = track("train", settings.epochs * steps) if track else None
+    best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
+    history = []
+    for epoch in range(1, settings.epochs + 1):
+        total, count = 0.0, 0
+        for rows in _batches(len(train_f), settings.batch_size, rng.permutation(len(train_f))):
+            value = _batch_loss(model, train_f, rows, loss, negatives, generator)
+            optimizer.zero_grad()
+            value.backward()
+            optimizer.step()
+            total, count = total + value.item() * len(rows), count + len(rows)
+            if advance:
+                advance(1)
+        val = validation_loss(model, val_f, loss, negatives, settings.batch_size)
+        history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val})
+        if report:
+            report(epoch, total / count, val)
+        if val < best[0]:
+            best = (val, epoch, copy.deepcopy(model.state_dict()))
+    seconds = time.perf_counter() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(best[2], out_dir / WEIGHTS_FILE)
+    modalities = task_for(builder).modalities
+    info = {
+        "format_version": FORMAT_VERSION,
+        "name": name or (f"symile-{negatives}" if loss == "symile" else "clip"),
+        "builder": builder,
+        "loss": loss,
+        "negatives": negatives if loss == "symile" else None,
+        "scoring": SCORING[loss],
+        "seed": seed,
+        "settings": asdict(settings),
+        "feature_shapes": {m: list(s) for m, s in shapes.items()},
+        "trained_on": {
+            "dataset": str(dataset_dir),
+            "config": train_f.split.config,
+            "train_fingerprint": train_f.split.fingerprint,
+            "validation_fingerprint": val_f.split.fingerprint,
+            "train_rows": len(train_f),
+            "complete_fraction": complete_fraction(train_f.split, modalities),
+        },
+        "best_epoch": best[1],
+        "best_val_loss": best[0],
+        "train_seconds": round(seconds, 2),
+        "torch_threads": torch.get_num_threads(),
+        "history": history,
+    }
+    (out_dir / MODEL_FILE).write_text(json.dumps(info, indent=2) + "\n", "utf-8")
+    return TrainResult(out_dir, best[1], best[0], history, seconds)
