@@ -98,6 +98,10 @@ class XorBuilder(DatasetBuilder):
 
         return pa.table({"a": vectors(a), "b": vectors(b), "c": vectors(c), "i": pa.array(i)})
 
+    def answer_columns(self, config: XorConfig) -> list[str]:
+        """b is the target; i says whether b is determined by (a, c)."""
+        return ["b", "i"]
+
     def card_variables(self, config: XorConfig, manifest: dict) -> dict[str, str]:
         d = config.d
         return {

@@ -176,8 +176,14 @@ def _load_progress(store: Store) -> dict[str, FileRecord]:
             continue
         records[rec.file] = rec
     if store.is_file(MANIFEST_NAME):
-        for rec in read_manifest(store).all_files():
+        manifest = read_manifest(store)
+        for rec in manifest.resources:
             records.setdefault(rec.file, rec)
+        for variant in manifest.variants.values():
+            for split in variant.splits.values():
+                if split.withheld is None:  # a blind split's shards are rebuilt in full
+                    for rec in split.shards:
+                        records.setdefault(rec.file, rec)
     return records
 
 
@@ -224,14 +230,26 @@ def build(
     quiet: bool = False,
     warn: Callable[[str], None] = print,
     shard_range: tuple[int, int] | None = None,
+    answer_key: Path | None = None,
 ) -> BuildResult:
     """Build (or resume) `builder` with `config` into `out_dir` (a path or fsspec URL).
 
     With `shard_range`, only those shard indices (positions in the plan) are built, after any
     missing resource; the manifest is left to `finalize`, so independent jobs (a SLURM array)
     can each build a range into one shared directory.
+
+    With `answer_key` (`--blind --answer-key FILE`), the test split is published blind: its
+    answer columns are withheld and its answer keys written to FILE (`symile_bench.blind`).
     """
     store = as_store(out_dir)
+    if answer_key is not None:
+        if shard_range is not None:
+            raise ConfigError("--blind applies when the manifest is written: build the "
+                              "--shards ranges without it, then run `symile-bench finalize OUT "
+                              "--blind --answer-key FILE`")
+        from symile_bench.blind import check_blind_request
+
+        check_blind_request(builder, config, store, answer_key)
     config = builder.prepare(config, warn)
     spec = _spec(builder, config, seed)
     prepare_out_dir(store, spec, overwrite)
@@ -290,7 +308,7 @@ def build(
     built = len(records) - skipped
     if shard_range is not None:
         return BuildResult(store, None, built, skipped)
-    manifest = _finish(builder, config, seed, store, resources, shards, records)
+    manifest = _finish(builder, config, seed, store, resources, shards, records, answer_key)
     return BuildResult(store, manifest, built, skipped)
 
 
@@ -302,9 +320,15 @@ def _finish(
     resources: list[ResourceTask],
     shards: list[ShardTask],
     records: dict[str, FileRecord],
+    answer_key: Path | None = None,
 ) -> Manifest:
-    """Manifest, then card, then drop the in-progress files: the build is now complete."""
+    """Manifest, then card, then drop the in-progress files: the build is now complete. With
+    `answer_key`, the test split is made blind first (`symile_bench.blind`)."""
     manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
+    if answer_key is not None:
+        from symile_bench.blind import blind_split
+
+        manifest = blind_split(builder, config, store, manifest, answer_key)
     write_manifest(store, manifest)
     write_card(store, builder, config, manifest)
     store.remove(PROGRESS_DIR)
@@ -312,17 +336,23 @@ def _finish(
     return manifest
 
 
-def finalize(out_dir: Path | str | Store) -> Manifest:
+def finalize(out_dir: Path | str | Store, answer_key: Path | None = None) -> Manifest:
     """Check that every pool and shard of a build made of `--shards` jobs is present and
     intact, then write the manifest and card. Files without a progress record (written by a
     job killed before it could record them) are accepted after a row count check: a file
-    under its final name was renamed into place only when complete."""
+    under its final name was renamed into place only when complete. With `answer_key`, the
+    test split is made blind as `build --blind` does."""
     from symile_bench.registry import get_builder
 
     store = as_store(out_dir)
     if not store.is_file(SPEC_NAME):
         if store.is_file(MANIFEST_NAME):
-            return read_manifest(store)
+            manifest = read_manifest(store)
+            if answer_key is not None and not any(
+                    r.withheld for v in manifest.variants.values() for r in v.splits.values()):
+                raise DatasetDirError(f"{store} is already finalized without --blind; rerun "
+                                      "its build command with --blind --answer-key FILE")
+            return manifest
         raise DatasetDirError(f"{store.path(SPEC_NAME)} not found: {store} holds no started build")
     spec = json.loads(store.read_text(SPEC_NAME))
     builder = get_builder(spec["builder"])
@@ -332,6 +362,10 @@ def finalize(out_dir: Path | str | Store) -> Manifest:
             f"{builder.version}; finish it with the same version"
         )
     config, seed = builder.Config(**spec["config"]), spec["seed"]
+    if answer_key is not None:
+        from symile_bench.blind import check_blind_request
+
+        check_blind_request(builder, config, store, answer_key)
     resources = builder.resources(config)
     done = _load_progress(store)
     records: dict[str, FileRecord] = {}
@@ -368,7 +402,7 @@ def finalize(out_dir: Path | str | Store) -> Manifest:
             f"--shards {index}:{index + 1} (or the range holding them), then finalize again"
         )
     store.remove_temps()
-    return _finish(builder, config, seed, store, resources, shards, records)
+    return _finish(builder, config, seed, store, resources, shards, records, answer_key)
 
 
 def _assemble_manifest(

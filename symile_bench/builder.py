@@ -158,6 +158,23 @@ class DatasetBuilder(ABC):
     ) -> pa.Table:
         raise NotImplementedError(f"{self.name} declares resource {task.name} but cannot build it")
 
+    def answer_columns(self, config: BuilderConfig) -> list[str]:
+        """Columns that hold the answers of the evaluation task (labels, and anything that
+        gives them away). `build --blind` nulls them in the test split and keeps the answers in
+        a separate answer-key file. Empty (the default): the builder cannot be built blind; a
+        builder may raise `ConfigError` here to say why."""
+        return []
+
+    def blind_table(self, config: BuilderConfig, table: pa.Table) -> pa.Table:
+        """One shard of a blind split: `table` with every answer column null (same schema).
+        Override to also scrub values that leak an answer (M3: image file names)."""
+        withheld = set(self.answer_columns(config))
+        return pa.table(
+            [pa.nulls(len(table), f.type) if f.name in withheld else table.column(f.name)
+             for f in table.schema],
+            schema=table.schema,
+        )
+
     def card_variables(self, config: BuilderConfig, manifest: Mapping[str, Any]) -> dict[str, str]:
         """Values substituted for `{{name}}` placeholders in the builder's card template."""
         return {}

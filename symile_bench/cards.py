@@ -105,8 +105,35 @@ def render_card(
     yaml_text = yaml.safe_dump(
         front_matter(manifest, builder.license, extension), sort_keys=False, allow_unicode=True
     )
-    body = render_template(builder.card_template(), variables)
-    return f"---\n{yaml_text}---\n\n{body.strip()}\n"
+    body = render_template(builder.card_template(), variables).strip()
+    note = withheld_note(manifest)
+    if note:
+        body += "\n\n" + note
+    return f"---\n{yaml_text}---\n\n{body}\n"
+
+
+def withheld_note(manifest: Manifest) -> str:
+    """The card's section on a blind release (`build --blind`); empty for an ordinary build."""
+    withheld: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for variant, record in manifest.variants.items():
+        for split, rec in record.splits.items():
+            if rec.withheld:
+                withheld.setdefault((split, tuple(rec.withheld)), []).append(variant)
+    if not withheld:
+        return ""
+    lines = ["## Withheld test answers", "",
+             "This is a blind release: the answers of the evaluation split are kept by the "
+             "benchmark operator, not published here."]
+    for (split, columns), variants in withheld.items():
+        names = ", ".join(f"`{c}`" for c in columns)
+        configs = ", ".join(f"`{v}`" for v in variants)
+        lines.append(f"In the `{split}` split of {configs}, the columns {names} are null in "
+                     "every row.")
+    lines += ["", "To score a model, run `symile-bench evaluate DIR --model ...` (on this split "
+              "it writes each query's top-k candidate ids and no scores) and send the results "
+              "file to the leaderboard with `symile-bench submit`; the server scores it against "
+              "the answer key."]
+    return "\n".join(lines)
 
 
 def write_card(

@@ -90,8 +90,28 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
         option("overwrite", Annotated[bool, typer.Option(
             help="Replace a build with a different config in --out (only files the "
             "toolkit wrote there are removed).")], False),
+        option("blind", Annotated[bool, typer.Option(
+            "--blind", help="Publish the test split without its answers: the builder's answer "
+            "columns are null there, and the answer keys go to --answer-key for the "
+            "leaderboard operator (`symile-bench leaderboard add --answer-key FILE`).")],
+            False),
+        option("answer_key", Annotated[Path | None, typer.Option(
+            "--answer-key", help="With --blind: the answer-key file to write (outside --out).",
+            show_default=False)], None),
         option("quiet", Quiet, False),
     ]
+
+
+def _answer_key_option(blind: bool, answer_key: Path | None) -> Path | None:
+    """`--blind` and `--answer-key FILE` come together."""
+    from symile_bench.errors import ConfigError
+
+    if blind and answer_key is None:
+        raise ConfigError("--blind needs --answer-key FILE (outside --out): where the test "
+                          "answers go for the leaderboard operator")
+    if answer_key is not None and not blind:
+        raise ConfigError("--answer-key is written by blind builds only; add --blind")
+    return answer_key
 
 
 def _register_builder_command(name: str) -> None:
@@ -113,7 +133,9 @@ def _register_builder_command(name: str) -> None:
         from symile_bench.executors import make_executor
 
         common = {k: kwargs.pop(k) for k in ("out", "seed", "workers", "executor", "ray_address",
-                                              "shards", "overwrite", "quiet")}
+                                              "shards", "overwrite", "blind", "answer_key",
+                                              "quiet")}
+        answer_key = _answer_key_option(common["blind"], common["answer_key"])
         config = parse_config(builder, {k: v for k, v in kwargs.items() if v is not None})
         shard_range = parse_shard_range(common["shards"]) if common["shards"] else None
         result = build(
@@ -126,6 +148,7 @@ def _register_builder_command(name: str) -> None:
             quiet=common["quiet"],
             warn=lambda message: err_console.print(f"[yellow]warning:[/] {escape(message)}"),
             shard_range=shard_range,
+            answer_key=answer_key,
         )
         if result.manifest is None:
             if not common["quiet"]:
@@ -143,6 +166,10 @@ def _register_builder_command(name: str) -> None:
                 f"{result.out_dir} ({result.built} files written, {result.skipped} kept); "
                 f"fingerprint {m.fingerprint[:16]}"
             )
+            if answer_key is not None:
+                console.print(f"[green]✓[/] test answers withheld; answer key at {answer_key} "
+                              "(keep it private: symile-bench leaderboard add --answer-key "
+                              f"{answer_key})")
 
     params = [*_common_build_parameters(name), *config_parameters(builder.Config)]
     build_app.command(name=name, help=builder.description)(with_parameters(command, params))
@@ -204,12 +231,20 @@ def info(path: Location) -> None:
 
 
 @app.command()
-def finalize(path: Location, quiet: Quiet = False) -> None:
+def finalize(
+    path: Location,
+    blind: Annotated[bool, typer.Option(
+        "--blind", help="Withhold the test answers, as `build --blind` does.")] = False,
+    answer_key: Annotated[Path | None, typer.Option(
+        "--answer-key", help="With --blind: the answer-key file to write (outside PATH).",
+        show_default=False)] = None,
+    quiet: Quiet = False,
+) -> None:
     """Finish a build made of `--shards` jobs: check every pool and shard, then write the
     manifest and card. Exits 1 naming the first missing shard and the range to rebuild."""
     from symile_bench.build import finalize as finalize_build
 
-    manifest = finalize_build(path)
+    manifest = finalize_build(path, _answer_key_option(blind, answer_key))
     if not quiet:
         console.print(f"[green]✓[/] {path}: {len(manifest.all_files())} files, fingerprint "
                       f"{manifest.fingerprint[:16]}")

@@ -30,6 +30,9 @@ class SplitRecord(BaseModel):
     rows: int
     shards: list[FileRecord]
     fingerprint: str
+    # A blind split (`build --blind`): these answer columns are null in every row; the answers
+    # are in the operator's answer-key file. Absent (None) for an ordinary split.
+    withheld: list[str] | None = None
 
 
 class VariantRecord(BaseModel):
@@ -115,4 +118,12 @@ def read_manifest(out_dir: Store | Path) -> Manifest:
 
 
 def write_manifest(out_dir: Store | Path, manifest: Manifest) -> None:
-    as_store(out_dir).write_text(MANIFEST_NAME, manifest.model_dump_json(indent=2) + "\n")
+    # An ordinary split has no `withheld` key, so manifests of ordinary builds stay
+    # byte-identical to those written before blind builds existed.
+    ordinary: dict[str, Any] = {}
+    for variant, rec in manifest.variants.items():
+        splits = {s: {"withheld"} for s, r in rec.splits.items() if r.withheld is None}
+        if splits:
+            ordinary[variant] = {"splits": splits}
+    text = manifest.model_dump_json(indent=2, exclude={"variants": ordinary} if ordinary else None)
+    as_store(out_dir).write_text(MANIFEST_NAME, text + "\n")

@@ -115,9 +115,11 @@ class Store:
         """Write `rel` under a temp name and move it into place only if the block succeeds."""
         final = self._p(rel)
         head, _, name = final.rpartition("/")
-        tmp = f"{head}/{TMP_PREFIX}{name}.{os.getpid()}"
+        # head is "" for a file in the current directory (Store(".")): the temp goes beside it
+        tmp = f"{TMP_PREFIX}{name}.{os.getpid()}"
+        tmp = f"{head}/{tmp}" if head else tmp
         if self.local is not None:
-            Path(head).mkdir(parents=True, exist_ok=True)
+            Path(head or ".").mkdir(parents=True, exist_ok=True)
             try:
                 with open(tmp, "wb", buffering=1 << 20) as handle:
                     yield HashingWriter(handle)

@@ -213,6 +213,22 @@ class M3Builder(DatasetBuilder):
             }
         )
 
+    # -- blind test split (`build --blind`) -------------------------------------------------
+    def answer_columns(self, config: M3Config) -> list[str]:
+        """The image's class in every form; the query's language (`lang`) and the media stay."""
+        return ["cls", "cls_id", "target_text", "synset_id", "image_id"]
+
+    def blind_table(self, config: M3Config, table: pa.Table) -> pa.Table:
+        """Also drop the image file names (they start with the synset id); the bytes stay."""
+        table = super().blind_table(config, table)
+        image = table.column("image").combine_chunks()
+        scrubbed = pa.StructArray.from_arrays(
+            [image.field("bytes"), pa.nulls(len(image), pa.string())],
+            fields=list(image.type), mask=image.is_null(),
+        )
+        index = table.schema.get_field_index("image")
+        return table.set_column(index, table.schema.field(index), scrubbed)
+
     # -- card ------------------------------------------------------------------------------
     def card_variables(self, config: M3Config, manifest: dict) -> dict[str, str]:
         from builders.m3.card import card_variables

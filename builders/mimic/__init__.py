@@ -66,6 +66,13 @@ class MimicBuilder(DatasetBuilder):
     def variants(self, config: MimicConfig) -> list[str]:
         return [VARIANT]
 
+    def answer_columns(self, config: MimicConfig) -> list[str]:
+        raise ConfigError(
+            "--blind is not supported for mimic: every query's own hadm_id is among its stored "
+            "candidates, so hiding the answers needs id anonymisation; register the full build "
+            "with `symile-bench leaderboard add DIR` and keep that build private"
+        )
+
     def features(self, config: MimicConfig, variant: str) -> datasets.Features:
         def labs(dtype: str) -> datasets.List:
             return datasets.List(datasets.Value(dtype), length=N_LABS)

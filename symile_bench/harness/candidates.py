@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
+import pyarrow as pa
 
 from symile_bench.harness.errors import HarnessInputError
 
@@ -72,22 +73,31 @@ class AllBinaryVectors:
 
     def plan(self, split: SplitData, target: Modality) -> CandidatePlan:
         column = target.columns[0]
-        bits = split.numpy(column)
-        if bits.ndim != 2 or bits.dtype.kind not in "iub" or ((bits != 0) & (bits != 1)).any():
-            raise HarnessInputError(
-                f"column {column!r} must hold equal-length vectors of 0/1 values to enumerate "
-                "every candidate vector"
-            )
-        d = bits.shape[1]
+        bits = None
+        if column in split.withheld:  # blind split: the pool without the answers
+            kind = split.table.schema.field(column).type
+            if not pa.types.is_fixed_size_list(kind):
+                raise HarnessInputError(f"column {column!r} is withheld and has no fixed length: "
+                                        "the candidate vectors cannot be enumerated")
+            d, dtype = kind.list_size, np.dtype(kind.value_type.to_pandas_dtype())
+        else:
+            bits = split.numpy(column)
+            if bits.ndim != 2 or bits.dtype.kind not in "iub" or (
+                    (bits != 0) & (bits != 1)).any():
+                raise HarnessInputError(
+                    f"column {column!r} must hold equal-length vectors of 0/1 values to "
+                    "enumerate every candidate vector"
+                )
+            d, dtype = bits.shape[1], bits.dtype
         if d > MAX_VECTOR_BITS:
             raise HarnessInputError(
                 f"column {column!r} has length {d}: 2^{d} candidates is too many (at most "
                 f"{MAX_VECTOR_BITS} bits)"
             )
         shifts = np.arange(d - 1, -1, -1, dtype=np.int64)
-        codes = (bits.astype(np.int64) << shifts).sum(axis=1)
+        codes = None if bits is None else (bits.astype(np.int64) << shifts).sum(axis=1)
         ids = np.arange(2**d, dtype=np.int64)
-        values = ((ids[:, None] >> shifts) & 1).astype(bits.dtype)
+        values = ((ids[:, None] >> shifts) & 1).astype(dtype)
         return CandidatePlan(
             kind="shared",
             ids=ids,
@@ -98,7 +108,7 @@ class AllBinaryVectors:
             description=f"all 2^{d} = {2**d} binary vectors of length {d}; candidate id = the "
             "vector as a binary number, coordinate 0 most significant",
             query_labels=codes,
-            labels=ids,
+            labels=None if codes is None else ids,
         )
 
 
@@ -113,8 +123,14 @@ class SplitRows:
     one_per_label: bool = False
 
     def plan(self, split: SplitData, target: Modality) -> CandidatePlan:
-        labels = split.numpy(self.label)
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        blind = self.label in split.withheld
+        if blind and self.one_per_label:
+            raise HarnessInputError(
+                f"--candidates {self.name!r} picks one candidate per {self.label}, which this "
+                "blind split withholds; use the task's default rule"
+            )
+        labels = None if blind else split.numpy(self.label)
+        if labels is not None and (labels.ndim != 1 or labels.dtype.kind not in "iu"):
             raise HarnessInputError(f"label column {self.label!r} must hold one integer per row")
         rows = np.flatnonzero(~split.mask(target.missing_column))
         if self.one_per_label:
@@ -138,8 +154,8 @@ class SplitRows:
             size=len(rows),
             correct_when=f"candidate's {self.label} == the query's {self.label}",
             description=description,
-            query_labels=labels.astype(np.int64),
-            labels=labels[rows].astype(np.int64),
+            query_labels=None if labels is None else labels.astype(np.int64),
+            labels=None if labels is None else labels[rows].astype(np.int64),
         )
 
 

@@ -126,7 +126,11 @@ def evaluate(
         results = run_evaluate(path, encoder, options, track=track,
                                save_embeddings=save_embeddings)
     save_results(results, out)
-    if not quiet:
+    if not quiet and results.dataset.blind:
+        console.print("blind split: its answers are withheld, so the results hold each query's "
+                      "top-k candidate ids and no scores; `symile-bench submit` them to the "
+                      "leaderboard that registered this split")
+    elif not quiet:
         _print_rows(results, ("top1",))
         console.print(f"[green]✓[/] {out}: {results.model.name} on {results.dataset.name} "
                       f"{results.dataset.config}/{results.dataset.split} (split fingerprint "

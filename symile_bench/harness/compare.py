@@ -37,6 +37,11 @@ def _check_comparable(a: Results, b: Results, names: tuple[str, str]) -> None:
                 f"{name} has no per-query predictions; a paired comparison needs them (re-run "
                 "`symile-bench evaluate` with --predictions)"
             )
+        if r.dataset.blind:
+            raise HarnessInputError(
+                f"{name} is on a blind split: its predictions have no ranks (the answers are "
+                "withheld), so only the leaderboard can score it"
+            )
     if _fingerprint(a) != _fingerprint(b):
         raise HarnessInputError(
             f"{names[0]} and {names[1]} were computed on different data (fingerprints "

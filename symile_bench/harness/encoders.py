@@ -63,7 +63,9 @@ class ModelEncoder:
     def rows(self, modality, split, rows, ids, *, hidden, advance):
         contiguous = len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (
             np.diff(rows) == 1).all()
-        wanted = [*modality.columns, *(c for c in modality.meta if c in split.table.column_names)]
+        shown = tuple(c for c in modality.meta if c not in split.withheld)  # blind: no answers
+        meta = tuple(c for c in shown if c in split.table.column_names)
+        wanted = [*modality.columns, *meta]
         split.require(*modality.columns)
         missing = split.mask(modality.missing_column)
         out = []
@@ -71,13 +73,13 @@ class ModelEncoder:
             r = rows[i0 : i0 + self.batch_size]
             b_ids = ids[i0 : i0 + self.batch_size]
             if hidden:
-                batch = ModalityBatch.hidden(modality.name, b_ids, modality.meta)
+                batch = ModalityBatch.hidden(modality.name, b_ids, shown)
                 mask: np.ndarray | None = np.ones(len(r), dtype=bool)
             else:
                 table = (split.table.slice(int(r[0]), len(r)) if contiguous
                          else split.table.take(pa.array(r))).select(wanted)
                 batch = ModalityBatch.from_rows(modality.name, table, split.features,
-                                                modality.columns, modality.meta, b_ids)
+                                                modality.columns, meta, b_ids)
                 mask = missing[r] if missing[r].any() else None
             out.append(call_encode(self.model, self.spec, modality.name, batch, mask))
             advance(len(r))

@@ -99,6 +99,17 @@ def evaluate(
     if opts.trained_on is not None:
         trained_on = training_ref(open_split(dataset_dir, opts.trained_on, "train"),
                                   resolved.task.modalities)
+    # A blind split (`build --blind`) withholds its answers: the run ranks the candidates and
+    # keeps each query's top-k ids, with no ranks and no rows; the leaderboard scores those.
+    blind = bool(split.withheld)
+    if blind and not opts.predictions:
+        raise HarnessInputError(
+            f"config '{split.config}' split '{split.split}' of {dataset_dir} is blind: its "
+            "answers are withheld, so predictions are all a run can produce; drop "
+            "--no-predictions")
+    if blind and opts.top_k < 1:
+        raise HarnessInputError("--top-k must be at least 1 on a blind split (predictions are "
+                                "all a run can produce)")
     plan = resolved.rule.plan(split, resolved.target)
     query_ids = split.numpy(resolved.task.query_id)
     encoded = _encode(encoder, split, resolved, plan, query_ids, opts.missing_protocol, track)
@@ -115,14 +126,15 @@ def evaluate(
                    for m in resolved.query_names]
         label = "score" if cond.name is None else f"score {cond.name}"
         ranking = _rank(plan, queries, encoded.candidates, encoder.scoring, opts,
-                        track(label, len(split), "queries"))
-        rows += summarize(ranking, split=split.split, condition=cond.name, languages=groups,
-                          metrics=opts.metrics, resamples=opts.resamples,
-                          confidence=opts.confidence, seed=opts.seed)
+                        track(label, len(split), "queries"), blind=blind)
+        if not blind:
+            rows += summarize(ranking, split=split.split, condition=cond.name,
+                              languages=groups, metrics=opts.metrics, resamples=opts.resamples,
+                              confidence=opts.confidence, seed=opts.seed)
         if opts.predictions:
-            predictions.append(predictions_block(ranking, split=split.split,
-                                                 condition=cond.name, query_ids=query_ids,
-                                                 candidate_ids=plan.ids))
+            block = predictions_block(ranking, split=split.split, condition=cond.name,
+                                      query_ids=query_ids, candidate_ids=plan.ids)
+            predictions.append(block.model_copy(update={"ranks": None}) if blind else block)
     assert ranking is not None  # conds is never empty
     return Results(
         dataset=DatasetRef(
@@ -132,6 +144,7 @@ def evaluate(
             builder_version=split.manifest.builder_version,
             split=split.split,
             split_fingerprint=split.fingerprint,
+            blind=True if blind else None,
         ),
         model=ModelRef(name=encoder.name, scoring=encoder.scoring, metadata=encoder.metadata,
                        trained_on=trained_on),
@@ -177,11 +190,20 @@ def _encode(encoder: Encoder, split: SplitData, resolved: ResolvedTask, plan: Ca
 
 
 def _rank(plan: CandidatePlan, queries: list[np.ndarray], candidates: np.ndarray, scoring: str,
-          opts: EvalOptions, advance: Advance) -> Ranking:
+          opts: EvalOptions, advance: Advance, *, blind: bool = False) -> Ranking:
+    """Ranks and top-k. ``blind``: no answers, so placeholder labels (candidate 0 correct for
+    every query) stand in; the top-k depends on scores and the tie rule only, and the ranks
+    this gives are dropped."""
     common = dict(scorer=scoring, top_k=opts.top_k, backend=opts.backend, device=opts.device,
                   on_progress=advance)
+    n = len(queries[0])
     if plan.kind == "per_query":
-        return rank_candidate_sets(queries, candidates, plan.sets, plan.correct, **common)
+        correct = np.zeros(n, dtype=np.int64) if blind else plan.correct
+        return rank_candidate_sets(queries, candidates, plan.sets, correct, **common)
+    if blind:
+        return rank_candidates(queries, candidates, query_labels=np.zeros(n, dtype=np.int64),
+                               candidate_labels=np.arange(len(candidates), dtype=np.int64),
+                               **common)
     return rank_candidates(queries, candidates, query_labels=plan.query_labels,
                            candidate_labels=plan.labels, **common)
 

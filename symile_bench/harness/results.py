@@ -17,6 +17,9 @@ Optional fields added within v1 (absent = ``None``): ``dataset.split`` and
 ``task.candidates.rule`` (the task's candidate option, e.g. ``per-class``),
 ``task.missing_protocol`` (version of ``docs/missing_modality_protocol.md`` that named the
 ``condition`` rows) and ``model.trained_on`` (the training data, for the train-time protocol).
+A file on a blind split (``build --blind``) sets ``dataset.blind`` to true, has no ``rows`` and
+predictions without ``ranks`` (only the leaderboard, holding the answer key, can score it);
+``blind`` and ``ranks`` are omitted from the JSON when unset, so other files are unchanged.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -63,6 +68,17 @@ class DatasetRef(_Strict):
     split_fingerprint: str | None = Field(
         default=None, description="manifest fingerprint of that split (what results compare on)"
     )
+    blind: bool | None = Field(
+        default=None, description="True: the split's answers are withheld (`build --blind`), so "
+        "the file holds predictions without ranks and no rows; only the leaderboard scores it"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_blind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.blind is None:  # files on ordinary splits stay as they were before `blind`
+            data.pop("blind", None)
+        return data
 
 
 class TrainingRef(_Strict):
@@ -159,12 +175,14 @@ class Predictions(_Strict):
     condition: str | None = None
     k: int = Field(ge=0, description="top-k length")
     query_ids: list[int | str]
-    ranks: list[int]
+    ranks: list[int] | None = Field(
+        default=None, description="rank of the first correct candidate; absent on a blind split"
+    )
     top_k: list[list[int | str]]
 
     @field_validator("ranks")
     @classmethod
-    def _ranks_positive(cls, v: list[int]) -> list[int]:
+    def _ranks_positive(cls, v: list[int] | None) -> list[int] | None:
         if v and min(v) < 1:
             raise ValueError("ranks are 1-based")
         return v
@@ -172,14 +190,22 @@ class Predictions(_Strict):
     @model_validator(mode="after")
     def _aligned(self) -> Predictions:
         n = len(self.query_ids)
-        if len(self.ranks) != n or len(self.top_k) != n:
+        n_ranks = n if self.ranks is None else len(self.ranks)
+        if n_ranks != n or len(self.top_k) != n:
             raise ValueError(
                 f"query_ids, ranks and top_k must have equal lengths, got {n}, "
-                f"{len(self.ranks)}, {len(self.top_k)}"
+                f"{n_ranks}, {len(self.top_k)}"
             )
         if any(len(t) > self.k for t in self.top_k):
             raise ValueError(f"a top_k entry is longer than k={self.k}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_ranks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.ranks is None:
+            data.pop("ranks", None)
+        return data
 
 
 class RunSettings(_Strict):
@@ -200,7 +226,7 @@ class Results(_Strict):
     dataset: DatasetRef
     model: ModelRef
     task: TaskSpec
-    rows: list[ResultRow] = Field(min_length=1)
+    rows: list[ResultRow] = Field(description="at least one, except on a blind split (none)")
     predictions: list[Predictions] = Field(default_factory=list)
     run: RunSettings = Field(default_factory=RunSettings)
 
@@ -210,6 +236,24 @@ class Results(_Strict):
         if v not in SUPPORTED_SCHEMA_VERSIONS:
             raise ValueError(f"schema_version {v} is not supported (supported: {_versions_text()})")
         return v
+
+    @model_validator(mode="after")
+    def _blind_or_scored(self) -> Results:
+        if self.dataset.blind:
+            if self.rows:
+                raise ValueError("results on a blind split (dataset.blind) cannot hold rows: "
+                                 "its answers are withheld")
+            if not self.predictions:
+                raise ValueError("results on a blind split (dataset.blind) need predictions")
+            return self
+        if not self.rows:
+            raise ValueError("rows must hold at least one row (only results on a blind split, "
+                             "dataset.blind, have none)")
+        for i, p in enumerate(self.predictions):
+            if p.ranks is None:
+                raise ValueError(f"predictions[{i}] has no ranks (only results on a blind "
+                                 "split, dataset.blind, omit them)")
+        return self
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Results:

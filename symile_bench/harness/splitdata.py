@@ -18,7 +18,9 @@ import pyarrow as pa
 from symile_bench.dataset_dir import load
 from symile_bench.errors import DatasetDirError
 from symile_bench.harness.columns import column_to_numpy
+from symile_bench.harness.errors import HarnessInputError
 from symile_bench.manifest import Manifest, read_manifest
+from symile_bench.storage import Store
 
 ROW = "row"  # the pseudo-column "row index in the split" (ids and embedding keys)
 
@@ -41,10 +43,23 @@ class SplitData:
         """The manifest's fingerprint of this split (what results name)."""
         return self.manifest.split(self.config, self.split).fingerprint
 
+    @property
+    def withheld(self) -> frozenset[str]:
+        """Answer columns a blind split (`build --blind`) holds as nulls; empty otherwise."""
+        return frozenset(self.manifest.split(self.config, self.split).withheld or ())
+
     def __len__(self) -> int:
         return self.table.num_rows
 
     def require(self, *names: str) -> None:
+        hidden = [n for n in names if n in self.withheld]
+        if hidden:
+            raise HarnessInputError(
+                f"{self.path}: config '{self.config}' split '{self.split}' is blind: column "
+                f"{', '.join(repr(h) for h in hidden)} is withheld (its answers are with the "
+                "benchmark operator); evaluate the task's default target, without --candidates "
+                "rules or embedding keys that need it, and submit the predictions"
+            )
         missing = [n for n in names if n != ROW and n not in self.table.column_names]
         if missing:
             have = ", ".join(self.table.column_names)
@@ -91,3 +106,14 @@ def open_split(path: Path, config: str | None, split: str) -> SplitData:
     ds = load(path, config=variant, split=split)
     table = ds.with_format("arrow")[:]
     return SplitData(path, manifest, variant, split, table, ds.features)
+
+
+def split_from_store(store: Store, manifest: Manifest, variant: str, split: str) -> SplitData:
+    """A split read straight from its shards under ``manifest`` (which may not be written yet:
+    ``build --blind`` computes the answer key of the full split before blinding it)."""
+    record = manifest.split(variant, split)
+    features = datasets.Features.from_dict(manifest.variants[variant].features)
+    schema = features.arrow_schema
+    tables = [store.read_table(s.file) for s in record.shards]
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    return SplitData(Path(store.path()), manifest, variant, split, table, features)

@@ -44,6 +44,8 @@ def check_consistency(results: Results) -> list[str]:
     """Problems found (empty: consistent)."""
     problems = []
     for p in results.predictions:
+        if p.ranks is None:  # a blind split's predictions: nothing to be consistent with
+            continue
         ranks = np.asarray(p.ranks, dtype=np.int64)
         for row in results.rows:
             if (row.split, row.condition, row.language) != (p.split, p.condition, None):
@@ -63,6 +65,9 @@ def rescore(results: Results, dataset_dir: Path) -> tuple[list[Rescored], list[s
     if not results.predictions:
         raise ResultsFileError("the results have no per-query predictions to re-score; re-run "
                                "`symile-bench evaluate` with --predictions")
+    if results.dataset.blind:
+        raise ResultsFileError("the results are on a blind split: only the answer key (the "
+                               "leaderboard that registered it) can re-score them")
     out, problems = [], []
     spec = results.task
     for p in results.predictions:

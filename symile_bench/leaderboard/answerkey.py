@@ -10,14 +10,17 @@ Re-scoring rebuilds a shared ``CandidatePlan`` from the stored arrays and asks i
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from symile_bench.harness.candidates import CandidatePlan
-from symile_bench.harness.splitdata import open_split
+from symile_bench.harness.splitdata import SplitData, open_split
 from symile_bench.harness.tasks import task_for
 from symile_bench.leaderboard.errors import LeaderboardError
 
@@ -72,6 +75,19 @@ def answer_key_from_dataset(
     """Rebuild the task's candidate plan from a full (non-blind) dataset directory and keep
     only what scoring needs."""
     data = open_split(Path(path), config, split)
+    if data.withheld:
+        raise LeaderboardError(
+            f"{path}: config '{data.config}' split '{split}' is blind (its answers are "
+            "withheld); register it from the build's answer-key file: symile-bench leaderboard "
+            "add --answer-key FILE")
+    return answer_key_from_split(data, target, rule)
+
+
+def answer_key_from_split(
+    data: SplitData, target: str | None = None, rule: str | None = None
+) -> SplitKey:
+    """The answer key of one full split (see ``answer_key_from_dataset``)."""
+    path, split = data.path, data.split
     resolved = task_for(data.builder).resolve(target, rule)
     plan = resolved.rule.plan(data, resolved.target)
     qids = data.numpy(resolved.task.query_id)
@@ -93,3 +109,80 @@ def answer_key_from_dataset(
     return SplitKey(data.builder, data.config, split, data.fingerprint,
                     data.manifest.fingerprint, resolved.task.name, resolved.target.name,
                     resolved.rule.name, key)
+
+
+# -- the answer-key file of a blind build (`symile-bench build --blind --answer-key FILE`) -------
+KEY_FILE_FORMAT = "symile-bench-answer-key"
+KEY_FILE_VERSION = 1
+_ARRAYS = ("query_ids", "query_labels", "candidate_ids", "candidate_labels")
+
+
+def _pack(a: np.ndarray) -> str:
+    return base64.b64encode(zlib.compress(np.ascontiguousarray(a, "<i8").tobytes(), 9)).decode()
+
+
+def _unpack(text: str) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(base64.b64decode(text, validate=True)), "<i8").astype(
+        np.int64)
+
+
+def answer_key_file_text(keys: list[SplitKey], builder_version: str) -> str:
+    """One JSON document (deterministic: same keys, same bytes) holding every key of a blind
+    build; the arrays are little-endian int64, zlib-compressed, base64-encoded."""
+    doc = {
+        "format": KEY_FILE_FORMAT,
+        "version": KEY_FILE_VERSION,
+        "builder": keys[0].builder,
+        "builder_version": builder_version,
+        "dataset_fingerprint": keys[0].dataset_fingerprint,
+        "keys": [
+            {"config": k.config, "split": k.split, "fingerprint": k.fingerprint, "task": k.task,
+             "target": k.target, "rule": k.rule, "n_queries": len(k.key.query_ids),
+             "n_candidates": len(k.key.candidate_ids),
+             **{name: _pack(getattr(k.key, name)) for name in _ARRAYS}}
+            for k in keys
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def read_answer_key_file(path: Path, config: str | None = None, split: str | None = None
+                         ) -> SplitKey:
+    """The key of ``config`` (default: the file's first) and ``split`` from an answer-key file;
+    every problem is one line naming the file."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise LeaderboardError(f"--answer-key {path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise LeaderboardError(f"--answer-key {path}: not an answer-key file ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != KEY_FILE_FORMAT:
+        raise LeaderboardError(f"--answer-key {path}: not an answer-key file (written by "
+                               "`symile-bench build --blind --answer-key FILE`)")
+    if doc.get("version") != KEY_FILE_VERSION:
+        raise LeaderboardError(f"--answer-key {path}: version {doc.get('version')!r} is not "
+                               f"supported (this symile-bench reads {KEY_FILE_VERSION})")
+    entries = [e for e in doc.get("keys") or [] if isinstance(e, dict)]
+    have = ", ".join(f"{e.get('config')}/{e.get('split')}" for e in entries) or "nothing"
+    wanted = config or (entries[0].get("config") if entries else None)
+    chosen = [e for e in entries
+              if e.get("config") == wanted and split in (None, e.get("split"))]
+    if not chosen:
+        where = f"config {wanted!r}" + (f" split {split!r}" if split else "")
+        raise LeaderboardError(f"--answer-key {path} holds no key for {where} (it has: {have})")
+    e = chosen[0]
+    try:
+        key = AnswerKey(*(_unpack(e[name]) for name in _ARRAYS))
+        sk = SplitKey(doc["builder"], e["config"], e["split"], e["fingerprint"],
+                      doc["dataset_fingerprint"], e["task"], e["target"], e["rule"], key)
+    except (KeyError, TypeError, ValueError, zlib.error) as err:
+        raise LeaderboardError(f"--answer-key {path}: damaged entry for config {wanted!r} "
+                               f"({type(err).__name__}: {err})") from None
+    n = len(key.query_ids)
+    if (n != e.get("n_queries") or len(key.query_labels) != n
+            or len(key.candidate_ids) != len(key.candidate_labels) or not len(key.candidate_ids)
+            or (np.diff(key.query_ids) <= 0).any() or (np.diff(key.candidate_ids) <= 0).any()):
+        raise LeaderboardError(f"--answer-key {path}: damaged entry for config {wanted!r} "
+                               "(array lengths or order do not match its header)")
+    return sk

@@ -44,7 +44,12 @@ def serve(
 
 @leaderboard_app.command()
 def add(
-    path: Annotated[Path, typer.Argument(help="The full (non-blind) dataset directory.")],
+    path: Annotated[Path | None, typer.Argument(
+        help="The full (non-blind) dataset directory; or give --answer-key instead.",
+        show_default=False)] = None,
+    answer_key: Annotated[Path | None, typer.Option(
+        "--answer-key", help="Register from the answer-key file of a blind build (`symile-bench "
+        "build ... --blind --answer-key FILE`) instead of a dataset directory.")] = None,
     split: Annotated[str, typer.Option(help="Split to register.")] = "test",
     config: Annotated[str | None, typer.Option(help="Dataset config (default: the first).")]
     = None,
@@ -57,10 +62,22 @@ def add(
     db: Db = None,
 ) -> None:
     """Register a split: its fingerprint and the answer key needed to re-score predictions."""
-    from symile_bench.leaderboard.answerkey import answer_key_from_dataset
+    from symile_bench.leaderboard.answerkey import answer_key_from_dataset, read_answer_key_file
+    from symile_bench.leaderboard.errors import LeaderboardError
     from symile_bench.leaderboard.storage import open_db
 
-    sk = answer_key_from_dataset(path, split, config, target, candidates)
+    if (path is None) == (answer_key is None):
+        raise LeaderboardError("give exactly one of DIR (a full dataset directory) or "
+                               "--answer-key FILE (from `symile-bench build --blind`)")
+    if answer_key is not None:
+        sk = read_answer_key_file(answer_key, config, split)
+        for option, asked, held in (("--target", target, sk.target),
+                                    ("--candidates", candidates, sk.rule)):
+            if asked not in (None, held):
+                raise LeaderboardError(f"{option} {asked!r}: the answer key in {answer_key} "
+                                       f"scores {held!r} (a blind build keeps the task's default)")
+    else:
+        sk = answer_key_from_dataset(path, split, config, target, candidates)
     b = open_db(db).add_benchmark(name or f"{sk.builder}-{sk.config}-{sk.split}", sk)
     console.print(f"[green]✓[/] registered {escape(b.name)}: {b.n_queries} queries, "
                   f"fingerprint {b.fingerprint[:16]}")

@@ -2,8 +2,9 @@
 registered benchmark, and re-score its per-query predictions against the stored answer key.
 
 The verified score is the server's own: top-1 from the submitted top-k ids (the ranks in the
-file are checked, never trusted) and a percentile-bootstrap interval recomputed with the
-harness' ``bootstrap_mean``. A claimed top-1 that differs from it is rejected with both numbers.
+file are checked, never trusted; results on a blind split carry ids only, no ranks or rows)
+and a percentile-bootstrap interval recomputed with the harness' ``bootstrap_mean``. A claimed
+top-1 that differs from it is rejected with both numbers.
 Results without predictions for the benchmark's split can only be stored as "reported".
 """
 
@@ -109,6 +110,8 @@ def first_correct(key: AnswerKey, p: Predictions) -> np.ndarray:
             f"{len(key.candidate_ids)} ids from {key.candidate_ids[0]} to {key.candidate_ids[-1]}")
     correct = key.plan().is_correct(np.arange(n), top)
     first = np.where(correct.any(axis=1), np.argmax(correct, axis=1) + 1, p.k + 1)
+    if p.ranks is None:  # a blind split's predictions: ids only, nothing claimed to check
+        return first
     stored = np.minimum(np.asarray(p.ranks, dtype=np.int64)[order], p.k + 1)
     if (stored != first).any():
         i = int(np.flatnonzero(stored != first)[0])
