@@ -37,6 +37,11 @@ def train(
     lr: Annotated[float | None, typer.Option(help="AdamW learning rate.")] = None,
     weight_decay: Annotated[float | None, typer.Option(help="AdamW weight decay.")] = None,
     dim: Annotated[int | None, typer.Option(help="Embedding dimension.")] = None,
+    log_temperature: Annotated[float | None, typer.Option(
+        help="Initial log-temperature (the logit scale is its exp; learned).")] = None,
+    patience: Annotated[int | None, typer.Option(
+        help="Stop after this many epochs without a better validation loss (0: never).")]
+        = None,
     arch: Annotated[str | None, typer.Option(
         help="Encoder family recorded in the checkpoint (the built-in recipes have 'small', "
         "CPU-sized encoders only).")] = None,
@@ -50,7 +55,7 @@ def train(
     from symile_bench.progress import progress_bar
 
     overrides = dict(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                     dim=dim, arch=arch)
+                     dim=dim, arch=arch, log_temperature=log_temperature, patience=patience)
     with progress_bar(quiet) as progress:
         tasks: dict[str, object] = {}
 
@@ -74,7 +79,7 @@ def train(
 
 def reproduce(
     benchmark: Annotated[str, typer.Argument(
-        help="Benchmark: xor (m3 and mimic are not wired yet).")],
+        help="Benchmark: xor or m3 (mimic is not wired yet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for data, checkpoints, "
                                       "results, report.md and plots.")],
     quick: Annotated[bool, typer.Option(help="A smaller run (fewer p values / rows / epochs) "

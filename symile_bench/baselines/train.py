@@ -4,7 +4,8 @@
 Deterministic for a seed on one machine: parameters are initialised under a forked torch RNG
 seeded with it, batches come from ``numpy.random.default_rng(seed)`` and Symile's O(N)
 negatives from a ``torch.Generator`` seeded with it. The checkpoint kept is the epoch with the
-lowest validation loss (validation negatives use a fixed generator so epochs are comparable).
+lowest validation loss (validation negatives use a fixed generator so epochs are comparable);
+with ``patience`` > 0 training stops once that many epochs pass without a better one.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "model.pt"
 FORMAT_VERSION = 1
 VALIDATION_SEED = 12345
+MIN_COMPLETE_VALIDATION = 100
 
 Track = Callable[[str, int], Callable[[int], None]]
 Report = Callable[[int, float, float], None]  # epoch, train loss, val loss
@@ -79,13 +81,22 @@ def _batches(n: int, size: int, order: np.ndarray) -> list[np.ndarray]:
     return [b for b in out if len(b) >= 2]
 
 
+def complete_rows(feats: SplitFeatures) -> np.ndarray:
+    """Rows with every modality present."""
+    present = np.ones(len(feats), dtype=bool)
+    for m in feats.missing.values():
+        present &= ~m
+    return np.flatnonzero(present)
+
+
 def validation_loss(model: ContrastiveModel, feats: SplitFeatures, loss: str, negatives: str,
-                    batch_size: int) -> float:
+                    batch_size: int, rows_subset: np.ndarray | None = None) -> float:
     generator = torch.Generator().manual_seed(VALIDATION_SEED)
     total, count = 0.0, 0
+    order = np.arange(len(feats)) if rows_subset is None else rows_subset
     model.eval()
     with torch.no_grad():
-        for rows in _batches(len(feats), batch_size, np.arange(len(feats))):
+        for rows in _batches(len(order), batch_size, order):
             total += float(_batch_loss(model, feats, rows, loss, negatives, generator)) * len(rows)
             count += len(rows)
     model.train()
@@ -131,6 +142,10 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     steps = len(_batches(len(train_f), settings.batch_size, np.arange(len(train_f))))
     advance = track("train", settings.epochs * steps) if track else None
+    # The test split is complete: with missing data in validation, select on its complete rows
+    # (when there are enough of them), which is what the test measures.
+    val_rows = complete_rows(val_f)
+    val_subset = val_rows if MIN_COMPLETE_VALIDATION <= len(val_rows) < len(val_f) else None
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
     history = []
     for epoch in range(1, settings.epochs + 1):
@@ -143,12 +158,14 @@ def train(
             total, count = total + value.item() * len(rows), count + len(rows)
             if advance:
                 advance(1)
-        val = validation_loss(model, val_f, loss, negatives, settings.batch_size)
+        val = validation_loss(model, val_f, loss, negatives, settings.batch_size, val_subset)
         history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val})
         if report:
             report(epoch, total / count, val)
         if val < best[0]:
             best = (val, epoch, copy.deepcopy(model.state_dict()))
+        elif settings.patience and epoch - best[1] >= settings.patience:
+            break
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best[2], out_dir / WEIGHTS_FILE)
@@ -171,6 +188,7 @@ def train(
             "train_rows": len(train_f),
             "complete_fraction": complete_fraction(train_f.split, modalities),
         },
+        "validation_rows": "all" if val_subset is None else f"{len(val_subset)} complete",
         "best_epoch": best[1],
         "best_val_loss": best[0],
         "train_seconds": round(seconds, 2),

@@ -31,6 +31,7 @@ class Settings:
     log_temperature: float = -0.3
     hidden: int = 256
     arch: str = "small"
+    patience: int = 0  # stop after this many epochs without a better validation loss (0: never)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **overrides: Any) -> Settings:
