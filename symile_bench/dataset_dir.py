@@ -12,13 +12,10 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 
-from symile_bench.atomic import atomic_writer
 from symile_bench.builder import instantiate
 from symile_bench.cards import write_card
 from symile_bench.errors import DatasetDirError
-from symile_bench.hashing import sha256_file
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
-from symile_bench.shards import read_table
 from symile_bench.storage import Store, as_store
 
 
@@ -88,17 +85,18 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
     manifest = read_manifest(out_dir)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DatasetDirError(f"--out {dest} exists and is not an empty directory")
+    source, target = as_store(out_dir), as_store(dest)
     variants = manifest.model_copy(deep=True).variants
     for record in variants.values():
         for split in record.splits.values():
             converted = []
             for shard in split.shards:
-                table = read_table(out_dir / shard.file)
+                table = source.read_table(shard.file)
                 relative = shard.file.removesuffix(".arrow") + ".parquet"
-                with atomic_writer(dest / relative) as handle:
+                with target.atomic_writer(relative) as handle:
                     pq.write_table(table, handle, compression="zstd")
                 converted.append(
-                    FileRecord(file=relative, rows=shard.rows, sha256=sha256_file(dest / relative))
+                    FileRecord(file=relative, rows=shard.rows, sha256=handle.hexdigest())
                 )
             split.shards = converted
     exported = manifest.model_copy(update={"variants": variants, "resources": []})

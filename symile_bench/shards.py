@@ -12,7 +12,6 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 
-from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import FileRecord
 from symile_bench.storage import Store, as_store
 
@@ -45,10 +44,3 @@ def is_complete(out: Store | Path, record: FileRecord) -> bool:
     store = as_store(out)
     return store.is_file(record.file) and store.sha256(record.file) == record.sha256
 
-
-def read_table(path: Path) -> pa.Table:
-    """Memory-map one shard as a table."""
-    try:
-        return pa.ipc.open_stream(pa.memory_map(str(path))).read_all()
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise DatasetDirError(f"{path} is not a readable Arrow shard ({exc}); rebuild it") from exc

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 
@@ -78,10 +79,13 @@ class Store:
             return []
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False))
 
+    def _open(self, rel: str) -> BinaryIO:
+        """A binary reader for `rel`, local or through fsspec."""
+        path = self._p(rel)
+        return open(path, "rb") if self.local is not None else self.fs.open(path, "rb")
+
     def read_bytes(self, rel: str) -> bytes:
-        if self.local is not None:
-            return (self.local / rel).read_bytes()
-        with self.fs.open(self._p(rel), "rb") as handle:
+        with self._open(rel) as handle:
             return handle.read()
 
     def read_text(self, rel: str) -> str:
@@ -89,19 +93,25 @@ class Store:
 
     def sha256(self, rel: str) -> str:
         digest = hashlib.sha256()
-        opener = (self.local / rel).open if self.local is not None else None
-        with (opener("rb") if opener else self.fs.open(self._p(rel), "rb")) as handle:
+        with self._open(rel) as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
         return digest.hexdigest()
 
     def read_table(self, rel: str) -> pa.Table:
         """An Arrow stream file: memory-mapped locally (zero copy), read whole elsewhere."""
-        if self.local is not None:
-            source = pa.memory_map(str(self.local / rel))
-        else:
-            source = pa.BufferReader(self.read_bytes(rel))
-        return pa.ipc.open_stream(source).read_all()
+        try:
+            if self.local is not None:
+                source = pa.memory_map(str(self.local / rel))
+            else:
+                source = pa.BufferReader(self.read_bytes(rel))
+            return pa.ipc.open_stream(source).read_all()
+        except (OSError, pa.ArrowInvalid) as exc:
+            from symile_bench.errors import DatasetDirError
+
+            raise DatasetDirError(
+                f"{self.path(rel)} is not a readable Arrow file ({exc}); rebuild it"
+            ) from exc
 
     # -- writes --------------------------------------------------------------------------------
     def mkdir(self) -> None:
