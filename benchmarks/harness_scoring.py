@@ -13,8 +13,9 @@ Run: python benchmarks/harness_scoring.py [--quick] [--threads N] [--repeats R]
    buffer (as the scorer does), nothing else. Both run in this process on the same arrays,
    alternated (floor, ours, floor, ours, ...). Printed: the median of the ratios of adjacent
    (floor, ours) pairs — robust when other processes load the machine for a while — and the
-   ratio of the best times. Target: ratio <= 1.5. ``--threads N`` pins the BLAS to N threads
-   (default: the BLAS default, all cores), e.g. 1 for a per-core comparison. With
+   ratio of the best times. Target: ratio <= 1.5. ``--threads N`` pins the floor's BLAS to N
+   threads and the scorer to N threads (default: all cores for both), e.g. 1 for a per-core
+   comparison. With
    ``--backend torch`` the floor is the chunked torch matmul on the same device (including the
    copy of the two arrays to it), synchronised.
 2. Bootstrap: 1,000 percentile-bootstrap resamples over 500,000 queries, for 0/1 outcomes
@@ -91,6 +92,7 @@ def bench_scoring(
     label: str,
     backend: str = "numpy",
     device: str | None = None,
+    threads: int | None = None,
 ) -> None:
     queries, cand, cand_labels, q_labels = make_data(n, m, d, classes=1000, noise=noise)
     v = queries[0] * queries[1]  # what the mip scorer multiplies against the candidates
@@ -111,6 +113,7 @@ def bench_scoring(
             scorer="mip",
             backend=backend,
             device=device,
+            threads=threads,
         )
         ours.append(time.perf_counter() - start)
     assert ranking.extra["query_block"] == qblock
@@ -176,7 +179,7 @@ def main() -> None:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     for noise, label in ((2.0, "informative model"), (100.0, "near-random model")):
-        bench_scoring(n, n, 256, repeats, noise, label, args.backend, device)
+        bench_scoring(n, n, 256, repeats, noise, label, args.backend, device, args.threads)
     if not args.skip_bootstrap:
         bench_bootstrap(boot_n, 1000)
 

@@ -133,6 +133,58 @@ def test_float32_ranks_equal_a_sort_of_the_same_float32_scores():
     assert (r.ranks == 1).any() and (r.ranks > 100).any()
 
 
+# d = 1: the score is the product itself, so -0.0 survives (a BLAS sum starts at +0.0)
+_PRODUCT = Scorer("product", score=lambda qs, c: qs[0] * c[:, 0][None, :])
+
+
+@pytest.mark.parametrize("scorer", ["mip", _PRODUCT], ids=["mip", "product"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_counts_are_exact_for_scores_of_every_sign_and_signed_zeros(dtype, scorer):
+    """Full rows are counted by comparing the floats' bit patterns as integers; scores that
+    repeat exactly, negative and positive bests, and -0.0 beside +0.0 (equal as floats, not as
+    bits) rank exactly as a full sort. d = 1 and queries of +-1 make the scores the candidate
+    values themselves (or their negations)."""
+    rng = np.random.default_rng(5)
+    m, n = 3000, 300  # wide enough for the group plan; several sub-blocks and count chunks
+    values = np.array([-3.5, -1.0, -0.0, 0.25, 2.0], dtype=dtype)
+    c = np.where(rng.random(m) < 0.7, rng.choice(values, m), rng.standard_normal(m)).astype(dtype)
+    c[-1] = 0.0  # the only +0.0: tied with every -0.0 (as floats) though their bits differ
+    q = rng.choice(np.array([1.0, -1.0], dtype=dtype), n)[:, None]
+    # labels 0-9 hold the negative values, 10-39 the others, 40 the +0.0 alone: every sign of
+    # best occurs, and best = +-0.0 with its ties only among the other zero's bit pattern
+    cand_labels = np.where(np.signbit(c) & (c != 0), rng.integers(0, 10, m),
+                           rng.integers(10, 40, m))
+    cand_labels[-1] = 40
+    q_labels = np.where(np.arange(n) % 5 == 0, 40, rng.integers(0, 40, n))
+    r = rank_candidates([q], c[:, None], query_labels=q_labels, candidate_labels=cand_labels,
+                        memory_budget=m * np.dtype(dtype).itemsize * 100, scorer=scorer)
+    scores = (q * c[None, :]).astype(np.float64)
+    expect, orders = brute_rank(scores, cand_labels[None, :] == q_labels[:, None])
+    best = np.array([scores[i, o[e - 1]] for i, (o, e) in
+                     enumerate(zip(orders, expect, strict=True))])
+    assert (best > 0).any() and (best < 0).any() and (best == 0).any()
+    np.testing.assert_array_equal(r.ranks, expect)
+    np.testing.assert_array_equal(r.top_k, np.array([o[:10] for o in orders]))
+
+
+def test_threads_do_not_change_results():
+    """Rows of a block split over threads rank exactly as in one thread."""
+    rng = np.random.default_rng(13)
+    n, m, d = 700, 4000, 8
+    cands = rng.standard_normal((m, d)).astype(np.float32)
+    labels = rng.integers(0, 300, m)
+    q_labels = labels[rng.integers(0, m, n)]
+    queries = [rng.standard_normal((n, d)).astype(np.float32) for _ in range(2)]
+    kw = dict(query_labels=q_labels, candidate_labels=labels, memory_budget=m * 4 * 256)
+    one = rank_candidates(queries, cands, **kw, threads=1)
+    for threads in (2, 3):
+        other = rank_candidates(queries, cands, **kw, threads=threads)
+        np.testing.assert_array_equal(other.ranks, one.ranks)
+        np.testing.assert_array_equal(other.top_k, one.top_k)
+        np.testing.assert_array_equal(other.top_k_scores, one.top_k_scores)
+    assert (one.ranks == 1).any() and (one.ranks > 100).any()
+
+
 def test_chunked_equals_unchunked():
     """Query chunking and candidate chunking (tiny memory budget) give the same ranks and
     top-k as one block."""
@@ -354,6 +406,7 @@ def test_a_registered_scorer_is_usable_by_name():
         ),
         (lambda q, c: rank_candidates([q], c, query_labels=np.zeros(5, int), backend="jax"), "jax"),
         (lambda q, c: rank_candidates([q], c[:, :2], query_labels=np.zeros(5, int)), "dimension"),
+        (lambda q, c: rank_candidates([q], c, query_labels=np.zeros(5, int), threads=0), "threads"),
         (lambda q, c: rank_candidate_sets([q], c, np.zeros((5, 3), int), np.full(5, 3)), "0..2"),
     ],
 )

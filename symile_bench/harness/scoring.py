@@ -58,8 +58,13 @@ top-k of candidate indices (default k = 10). The top-k and the counts come from 
 maxima (one vectorised pass, then a two-level selection of the best groups, see
 ``_GroupPlan``): when the correct candidate is near the top (no group left out reaches its
 score) the counts are exact from the few gathered groups, otherwise the row is counted in full
-(two more passes, from cache). So the work beyond the matmul is one pass over each block for a
-good model and three for a poor one; ``benchmarks/harness_scoring.py`` measures it.
+(two more passes over a chunk of rows still in the core's cache, comparing the floats' bit
+patterns as integers, which numpy does about three times faster than float comparisons). So
+the work beyond the matmul is one pass over each block for a good model and three for a poor
+one. Each block's rows are split over the available cores (``threads``), each thread doing its
+own matmul with a single-threaded BLAS and then its own passes, so the passes run on every
+core instead of one; ``benchmarks/harness_scoring.py`` measures the whole against the bare
+chunked matmul.
 
 Backends
 --------
@@ -72,20 +77,25 @@ such near-ties differently); scores agree to float tolerance.
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from symile_bench.executors import available_cores
 from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.registry import Registry
 
 DEFAULT_TOP_K = 10
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
 _MIN_QUERY_ROWS = 16  # below this many rows per block, candidates are chunked instead
-_POST_BYTES = 2 * 2**20  # post-processing works on sub-blocks of about this size (cache)
+_POST_BYTES = 16 * 2**20  # the selection works on sub-blocks of about this size
+_COUNT_BYTES = 1 * 2**20  # full-row passes work on chunks of about this size (L2 cache)
 _SMALL_WIDTH = 1024  # below this many candidates per row, sort and count whole rows
 _GATHER_CHUNK = 1 << 22  # max correct (query, candidate) pairs gathered at once
 
@@ -377,7 +387,7 @@ class _NumpyEngine:
 
     def __init__(self, v: np.ndarray | None, c: np.ndarray, scorer: Scorer, queries) -> None:
         self.v, self.c, self.scorer, self.queries = v, c, scorer, queries
-        self._buf: np.ndarray | None = None
+        self._local = threading.local()  # one score buffer per scoring thread
 
     def scores(self, q0: int, q1: int, c0: int, c1: int) -> np.ndarray:
         shape = (q1 - q0, c1 - c0)
@@ -393,9 +403,10 @@ class _NumpyEngine:
             if not np.isfinite(s).all():
                 raise HarnessInputError(f"scorer {self.scorer.name!r} returned NaN or inf scores")
             return s
-        if self._buf is None or self._buf.size < shape[0] * shape[1]:
-            self._buf = np.empty(shape[0] * shape[1], dtype=self.c.dtype)
-        out = self._buf[: shape[0] * shape[1]].reshape(shape)
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.size < shape[0] * shape[1]:
+            buf = self._local.buf = np.empty(shape[0] * shape[1], dtype=self.c.dtype)
+        out = buf[: shape[0] * shape[1]].reshape(shape)
         np.matmul(self.v[q0:q1], self.c[c0:c1].T, out=out)
         return out
 
@@ -420,19 +431,48 @@ class _NumpyEngine:
         plan = _GroupPlan.make(w, kk)
         if plan is None:
             return _reduce_small(s, best, q_ids, c0, kk, k, seed)
-        step = max(1, min(n, _POST_BYTES // max(1, w * s.itemsize)))
         gt = np.empty(n, dtype=np.int64)
         eq = np.empty(n, dtype=np.int64)
         vals = np.empty((n, plan.width), dtype=s.dtype)
         cols = np.empty((n, plan.width), dtype=np.int64)
         runner_up = np.empty(n, dtype=s.dtype)
+        step = max(1, min(n, _POST_BYTES // max(1, w * s.itemsize)))
 
+        mask = np.empty((min(n, _count_rows(w)), w), dtype=bool)
         for r0 in range(0, n, step):
             sl = slice(r0, min(n, r0 + step))
-            plan.scan(s[sl], best[sl], gt[sl], eq[sl], vals[sl], cols[sl], runner_up[sl])
+            plan.scan(s[sl], best[sl], gt[sl], eq[sl], vals[sl], cols[sl], runner_up[sl], mask)
         if not kk:
             return gt, eq, None
         return gt, eq, _topk_from_gathered(s, vals, cols, runner_up, q_ids, c0, kk, k, seed)
+
+
+def _row_counts(s: np.ndarray, best: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per row of ``s``: #scores > best and #scores == best (``mask``: bool scratch, at least
+    ``s``'s shape).
+
+    Compares the floats' bit patterns as integers, which numpy does about three times faster
+    than float comparisons and which is exact here: scores are finite (checked), and for
+    ``best > 0`` float order is the signed-integer order of the bits (every negative float,
+    -0.0 included, is a negative integer below ``best``'s); for ``best < 0`` it is the reverse
+    of the unsigned order (negative floats grow in magnitude with their bits; non-negative ones
+    lie below ``0x80...``). ``best == 0`` (where -0.0 == +0.0 but their bits differ) compares
+    floats."""
+    ints = np.dtype(f"i{s.itemsize}")
+    uints = np.dtype(f"u{s.itemsize}")
+    gt = np.empty(len(s), dtype=np.int64)
+    eq = np.empty(len(s), dtype=np.int64)
+    for i, b in enumerate(best.astype(s.dtype)):  # a scalar per row: numpy's fastest loops
+        m = mask[i, : s.shape[1]]
+        if b > 0:
+            row, key, above = s[i].view(ints), b.view(ints), np.greater
+        elif b < 0:
+            row, key, above = s[i].view(uints), b.view(uints), np.less
+        else:
+            row, key, above = s[i], b, np.greater
+        gt[i] = np.count_nonzero(above(row, key, out=m))
+        eq[i] = np.count_nonzero(np.equal(row, key, out=m))
+    return gt, eq
 
 
 def _order_rows(vals: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -523,12 +563,30 @@ class _GroupPlan:
             m -= 1
         return _GroupPlan(length=length, ng=ng, kg=kg, tail=w - ng * length, m=m, ns=ng // m)
 
-    def scan(self, s, best, gt, eq, vals, cols, runner_up) -> None:
-        """Fill the outputs for the rows of ``s`` (a cache-sized sub-block)."""
+    def scan(self, s, best, gt, eq, vals, cols, runner_up, mask) -> None:
+        """Fill the outputs for the rows of ``s`` (a sub-block); ``mask`` is scratch space for
+        ``_row_counts`` with at least ``_count_rows(w)`` rows.
+
+        The full-row passes run on chunks of a few rows that stay in the core's own cache: the
+        group maxima, then, where the chunk holds a row whose best correct score is not inside
+        the ``kg`` gathered groups (more than ``kg`` groups reach it, i.e. ``runner_up >= best``),
+        the exact counts of the whole chunk. The selection then works on the small group-max
+        array of the whole sub-block at once."""
         n, w = s.shape
         kg, ng, ns, m, length = self.kg, self.ng, self.ns, self.m, self.length
         rows = np.arange(n)[:, None]
-        gmax = s[:, : ng * length].reshape(n, length, ng).max(axis=1)
+        gmax = np.empty((n, ng), dtype=s.dtype)
+        counted = np.zeros(n, dtype=bool)
+        step = _count_rows(w)
+        reached = np.empty((step, ng), dtype=bool)
+        for r0 in range(0, n, step):
+            r1 = min(n, r0 + step)
+            np.max(s[r0:r1, : ng * length].reshape(r1 - r0, length, ng), axis=1,
+                   out=gmax[r0:r1])
+            reach = np.greater_equal(gmax[r0:r1], best[r0:r1, None], out=reached[: r1 - r0])
+            if any(np.count_nonzero(r) > kg for r in reach):  # more than kg groups reach best
+                gt[r0:r1], eq[r0:r1] = _row_counts(s[r0:r1], best[r0:r1], mask[: r1 - r0])
+                counted[r0:r1] = True
         if m > 1:
             smax = gmax[:, : ns * m].reshape(n, m, ns).max(axis=1)
             p1 = np.argpartition(smax, ns - kg - 1, axis=1)
@@ -553,15 +611,20 @@ class _GroupPlan:
         cols[:] = c
         v = np.take(s.reshape(-1), c + rows * w)
         vals[:] = v
-        b = best[:, None]
-        gt[:] = np.count_nonzero(v > b, axis=1)
-        eq[:] = np.count_nonzero(v == b, axis=1)
-        full = np.flatnonzero(runner_up >= best)
-        if len(full):
-            mask = np.empty(w, dtype=bool)
-            for i in full:
-                gt[i] = np.count_nonzero(np.greater(s[i], best[i], out=mask))
-                eq[i] = np.count_nonzero(np.equal(s[i], best[i], out=mask))
+        rest = np.flatnonzero(~counted)
+        b = best[rest, None]
+        gt[rest] = np.count_nonzero(v[rest] > b, axis=1)
+        eq[rest] = np.count_nonzero(v[rest] == b, axis=1)
+        # every row with runner_up >= best was counted above (same condition); kept as a
+        # guard so the counts stay exact whatever the selection does
+        for i in np.flatnonzero(~counted & (runner_up >= best)):
+            g, e = _row_counts(s[i : i + 1], best[i : i + 1], mask[:1])
+            gt[i], eq[i] = g[0], e[0]
+
+
+def _count_rows(w: int) -> int:
+    """Rows per chunk of the full-row passes: a chunk and its mask fit in a core's L2 cache."""
+    return max(1, _COUNT_BYTES // (w * 5))
 
 
 def _topk_from_gathered(s, vals, cols, runner_up, q_ids, c0, kk, k, seed):
@@ -706,6 +769,7 @@ def rank_candidates(
     device: str | None = None,
     tie_seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> Ranking:
     """Rank one shared pool of candidates for every query.
 
@@ -714,6 +778,8 @@ def rank_candidates(
     ``query_labels``: int ``[N]``, the label of the correct candidates. Every query must have at
     least one correct candidate. Returns ranks (tie rule in the module docstring) and the top-k
     candidate indices per query. ``on_progress(n)`` is called after each block of n queries.
+    ``threads`` (numpy backend, combine scorers): each block's rows are split over this many
+    threads (default: the cores available); results do not depend on it.
     """
     sc = get_scorer(scorer)
     qs, c = _check_inputs(queries, candidates, sc)
@@ -763,8 +829,9 @@ def rank_candidates(
     ranks = np.empty(n, dtype=np.int64)
     top_idx = np.empty((n, k), dtype=np.int64)
     top_val = np.empty((n, k), dtype=np.float64)
-    for q0 in range(0, n, qblock):
-        q1 = min(n, q0 + qblock)
+
+    def rank_rows(q0: int, q1: int) -> None:
+        """Ranks and top-k of queries [q0, q1), written into their rows of the outputs."""
         q_ids = np.arange(q0, q1, dtype=np.int64)
         lab_pos = pos_c[q0:q1].astype(np.int64) * m
         cached = None
@@ -799,11 +866,17 @@ def rank_candidates(
                 else:
                     tv, tc, tk = _merge_topk((tv, tc, tk), part, k)
         ranks[q0:q1] = gt + 1
-        if on_progress is not None:
-            on_progress(q1 - q0)
         if k:
             top_idx[q0:q1] = tc
             top_val[q0:q1] = tv
+
+    slices = 1 if isinstance(engine, _TorchEngine) or v is None else _check_threads(threads)
+    with _RowSlices(slices) as run:
+        for q0 in range(0, n, qblock):
+            q1 = min(n, q0 + qblock)
+            run(rank_rows, q0, q1)
+            if on_progress is not None:
+                on_progress(q1 - q0)
     offsets = _offsets(sc, qs)
     if offsets is not None and k:
         top_val += offsets[:, None]
@@ -819,6 +892,52 @@ def rank_candidates(
         device=engine.device,
         extra={"query_block": qblock, "candidate_block": cblock},
     )
+
+
+def _check_threads(threads: int | None) -> int:
+    if threads is None:
+        return available_cores()
+    if not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise HarnessInputError(f"threads must be a positive integer, got {threads!r}")
+    return int(threads)
+
+
+class _RowSlices:
+    """Runs a block's work as ``slices`` contiguous row slices in parallel threads, each doing
+    its own matmul (BLAS held to one thread, so no BLAS worker spins on a core the
+    post-processing needs) and its own ranking passes, which are large numpy calls that release
+    the GIL. Every core then works on the whole pipeline instead of on the matmul alone: the
+    passes after the matmul cost a fraction of it spread over the cores. Slices of a block
+    share its memory budget; results are the same for any number of slices (rows are
+    independent)."""
+
+    def __init__(self, slices: int) -> None:
+        self.slices = slices
+        self._pool: ThreadPoolExecutor | None = None
+        self._limits = None
+
+    def __enter__(self) -> Callable[[Callable[[int, int], None], int, int], None]:
+        if self.slices > 1:
+            from threadpoolctl import threadpool_limits
+
+            self._limits = threadpool_limits(1, user_api="blas")
+            self._pool = ThreadPoolExecutor(self.slices, thread_name_prefix="symile-scoring")
+        return self._run
+
+    def _run(self, fn: Callable[[int, int], None], q0: int, q1: int) -> None:
+        parts = min(self.slices, max(1, (q1 - q0) // _MIN_QUERY_ROWS))
+        if parts < 2 or self._pool is None:
+            fn(q0, q1)
+            return
+        cuts = [q0 + (q1 - q0) * i // parts for i in range(parts + 1)]
+        for future in [self._pool.submit(fn, a, b) for a, b in itertools.pairwise(cuts)]:
+            future.result()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+        if self._limits is not None:
+            self._limits.restore_original_limits()
 
 
 def _merge_best(engine, s, q_ids, c0, lo, hi, combo, m, seed, best, best_key, best_col):
