@@ -140,10 +140,10 @@ _PRODUCT = Scorer("product", score=lambda qs, c: qs[0] * c[:, 0][None, :])
 @pytest.mark.parametrize("scorer", ["mip", _PRODUCT], ids=["mip", "product"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_counts_are_exact_for_scores_of_every_sign_and_signed_zeros(dtype, scorer):
-    """Full rows are counted by comparing the floats' bit patterns as integers; scores that
-    repeat exactly, negative and positive bests, and -0.0 beside +0.0 (equal as floats, not as
-    bits) rank exactly as a full sort. d = 1 and queries of +-1 make the scores the candidate
-    values themselves (or their negations)."""
+    """The compiled counts (inside the groups that reach best, or over the whole row) are
+    exact: scores that repeat exactly, negative and positive bests, and -0.0 beside +0.0 (equal
+    as floats, not as bits) rank exactly as a full sort. d = 1 and queries of +-1 make the
+    scores the candidate values themselves (or their negations)."""
     rng = np.random.default_rng(5)
     m, n = 3000, 300  # wide enough for the group plan; several sub-blocks and count chunks
     values = np.array([-3.5, -1.0, -0.0, 0.25, 2.0], dtype=dtype)

@@ -54,17 +54,14 @@ row of scores does not fit, candidates are chunked too (scores are then computed
 for the best correct score, once for the counts and the top-k). Per block we keep only the
 best correct score (gathered at the correct candidates' columns), two counts per query (scores
 above it, scores equal to it; tie hashes are computed only for rows with an exact tie) and a
-top-k of candidate indices (default k = 10). The top-k and the counts come from strided group
-maxima (one vectorised pass, then a two-level selection of the best groups, see
-``_GroupPlan``): when the correct candidate is near the top (no group left out reaches its
-score) the counts are exact from the few gathered groups, otherwise the row is counted in full
-(two more passes over a chunk of rows still in the core's cache, comparing the floats' bit
-patterns as integers, which numpy does about three times faster than float comparisons). So
-the work beyond the matmul is one pass over each block for a good model and three for a poor
-one. Each block's rows are split over the available cores (``threads``), each thread doing its
-own matmul with a single-threaded BLAS and then its own passes, so the passes run on every
-core instead of one; ``benchmarks/harness_scoring.py`` measures the whole against the bare
-chunked matmul.
+top-k of candidate indices (default k = 10). Both come from one compiled pass per row
+(``rowstats``, numba, no GIL): the strided group maxima, then the exact counts, read from the
+few groups that reach the best correct score (a good model) or from the whole row while it is
+still in the core's cache (a poor one). The top-k is a two-level selection of the best groups
+from their maxima (``_GroupPlan``). Each block's rows are split over the available cores
+(``threads``), each thread doing its own matmul with a single-threaded BLAS and then its own
+pass, so the work after the matmul runs on every core instead of one;
+``benchmarks/harness_scoring.py`` measures the whole against the bare chunked matmul.
 
 Backends
 --------
@@ -95,7 +92,6 @@ DEFAULT_TOP_K = 10
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
 _MIN_QUERY_ROWS = 16  # below this many rows per block, candidates are chunked instead
 _POST_BYTES = 16 * 2**20  # the selection works on sub-blocks of about this size
-_COUNT_BYTES = 1 * 2**20  # full-row passes work on chunks of about this size (L2 cache)
 _SMALL_WIDTH = 1024  # below this many candidates per row, sort and count whole rows
 _GATHER_CHUNK = 1 << 22  # max correct (query, candidate) pairs gathered at once
 
@@ -438,41 +434,12 @@ class _NumpyEngine:
         runner_up = np.empty(n, dtype=s.dtype)
         step = max(1, min(n, _POST_BYTES // max(1, w * s.itemsize)))
 
-        mask = np.empty((min(n, _count_rows(w)), w), dtype=bool)
         for r0 in range(0, n, step):
             sl = slice(r0, min(n, r0 + step))
-            plan.scan(s[sl], best[sl], gt[sl], eq[sl], vals[sl], cols[sl], runner_up[sl], mask)
+            plan.scan(s[sl], best[sl], gt[sl], eq[sl], vals[sl], cols[sl], runner_up[sl])
         if not kk:
             return gt, eq, None
         return gt, eq, _topk_from_gathered(s, vals, cols, runner_up, q_ids, c0, kk, k, seed)
-
-
-def _row_counts(s: np.ndarray, best: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per row of ``s``: #scores > best and #scores == best (``mask``: bool scratch, at least
-    ``s``'s shape).
-
-    Compares the floats' bit patterns as integers, which numpy does about three times faster
-    than float comparisons and which is exact here: scores are finite (checked), and for
-    ``best > 0`` float order is the signed-integer order of the bits (every negative float,
-    -0.0 included, is a negative integer below ``best``'s); for ``best < 0`` it is the reverse
-    of the unsigned order (negative floats grow in magnitude with their bits; non-negative ones
-    lie below ``0x80...``). ``best == 0`` (where -0.0 == +0.0 but their bits differ) compares
-    floats."""
-    ints = np.dtype(f"i{s.itemsize}")
-    uints = np.dtype(f"u{s.itemsize}")
-    gt = np.empty(len(s), dtype=np.int64)
-    eq = np.empty(len(s), dtype=np.int64)
-    for i, b in enumerate(best.astype(s.dtype)):  # a scalar per row: numpy's fastest loops
-        m = mask[i, : s.shape[1]]
-        if b > 0:
-            row, key, above = s[i].view(ints), b.view(ints), np.greater
-        elif b < 0:
-            row, key, above = s[i].view(uints), b.view(uints), np.less
-        else:
-            row, key, above = s[i], b, np.greater
-        gt[i] = np.count_nonzero(above(row, key, out=m))
-        eq[i] = np.count_nonzero(np.equal(row, key, out=m))
-    return gt, eq
 
 
 def _order_rows(vals: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -528,15 +495,13 @@ class _GroupPlan:
     """Strided column groups for one block width, selected in two levels.
 
     Columns ``[0, ng * L)`` form ``ng`` groups (group g = columns g, g + ng, g + 2 ng, ...:
-    strided so that all group maxima come from one vectorised pass over the block); the
+    strided so that all group maxima come from one sequential pass over each row); the
     ``tail`` columns past them are always gathered. Groups form ``ns`` super-groups of ``m``
     (super-group s = groups s, s + ns, ...; the ``ng - ns * m`` leftover groups are always
     candidates). Per row: the ``kg = max(k, 8)`` super-groups with the largest maxima, then among
     their groups the ``kg`` groups with the largest maxima, are gathered (plus the tail).
     ``runner_up`` bounds every element left out (the largest maximum of a super-group or group
-    not taken). Hence (a) if ``runner_up < best`` every score >= best was gathered, so the counts
-    above and equal to best are exact from the gathered columns (else the row is counted in
-    full), and (b) the k best gathered elements are the row's top-k when the k-th of them is
+    not taken). Hence the k best gathered elements are the row's top-k when the k-th of them is
     > runner_up and not tied inside the gathered set (else the row is solved on its own).
     """
 
@@ -563,30 +528,15 @@ class _GroupPlan:
             m -= 1
         return _GroupPlan(length=length, ng=ng, kg=kg, tail=w - ng * length, m=m, ns=ng // m)
 
-    def scan(self, s, best, gt, eq, vals, cols, runner_up, mask) -> None:
-        """Fill the outputs for the rows of ``s`` (a sub-block); ``mask`` is scratch space for
-        ``_row_counts`` with at least ``_count_rows(w)`` rows.
+    def scan(self, s, best, gt, eq, vals, cols, runner_up) -> None:
+        """Fill the outputs for the rows of ``s`` (a sub-block): exact counts and group maxima
+        from one compiled pass (``rowstats``), then the two-level selection on the maxima."""
+        from symile_bench.harness.rowstats import row_stats  # numba: imported when first used
 
-        The full-row passes run on chunks of a few rows that stay in the core's own cache: the
-        group maxima, then, where the chunk holds a row whose best correct score is not inside
-        the ``kg`` gathered groups (more than ``kg`` groups reach it, i.e. ``runner_up >= best``),
-        the exact counts of the whole chunk. The selection then works on the small group-max
-        array of the whole sub-block at once."""
         n, w = s.shape
         kg, ng, ns, m, length = self.kg, self.ng, self.ns, self.m, self.length
         rows = np.arange(n)[:, None]
-        gmax = np.empty((n, ng), dtype=s.dtype)
-        counted = np.zeros(n, dtype=bool)
-        step = _count_rows(w)
-        reached = np.empty((step, ng), dtype=bool)
-        for r0 in range(0, n, step):
-            r1 = min(n, r0 + step)
-            np.max(s[r0:r1, : ng * length].reshape(r1 - r0, length, ng), axis=1,
-                   out=gmax[r0:r1])
-            reach = np.greater_equal(gmax[r0:r1], best[r0:r1, None], out=reached[: r1 - r0])
-            if any(np.count_nonzero(r) > kg for r in reach):  # more than kg groups reach best
-                gt[r0:r1], eq[r0:r1] = _row_counts(s[r0:r1], best[r0:r1], mask[: r1 - r0])
-                counted[r0:r1] = True
+        gmax, gt[:], eq[:] = row_stats(s, best, ng, length)
         if m > 1:
             smax = gmax[:, : ns * m].reshape(n, m, ns).max(axis=1)
             p1 = np.argpartition(smax, ns - kg - 1, axis=1)
@@ -609,22 +559,7 @@ class _GroupPlan:
             tail = np.arange(ng * length, w)
             c = np.concatenate([c, np.broadcast_to(tail, (n, self.tail))], axis=1)
         cols[:] = c
-        v = np.take(s.reshape(-1), c + rows * w)
-        vals[:] = v
-        rest = np.flatnonzero(~counted)
-        b = best[rest, None]
-        gt[rest] = np.count_nonzero(v[rest] > b, axis=1)
-        eq[rest] = np.count_nonzero(v[rest] == b, axis=1)
-        # every row with runner_up >= best was counted above (same condition); kept as a
-        # guard so the counts stay exact whatever the selection does
-        for i in np.flatnonzero(~counted & (runner_up >= best)):
-            g, e = _row_counts(s[i : i + 1], best[i : i + 1], mask[:1])
-            gt[i], eq[i] = g[0], e[0]
-
-
-def _count_rows(w: int) -> int:
-    """Rows per chunk of the full-row passes: a chunk and its mask fit in a core's L2 cache."""
-    return max(1, _COUNT_BYTES // (w * 5))
+        vals[:] = np.take(s.reshape(-1), c + rows * w)
 
 
 def _topk_from_gathered(s, vals, cols, runner_up, q_ids, c0, kk, k, seed):
