@@ -304,22 +304,30 @@ def test_cxr_geometry_follows_torchvision_resize_and_center_crop(tmp_path):
 
 
 def test_planted_signal_shapes_each_modality():
-    """--signal: higher-order makes the CXR code the XOR of the ECG and labs codes (each alone
-    independent of it), pairwise shares one code; and each code leaves a mark: the ECG heart
-    rate, the labs' values, the CXR's bright opacities."""
+    """--signal: higher-order (M3's structure) makes the CXR independent of the ECG alone,
+    half-determined by the labs alone and determined by the two jointly; xor makes it the XOR
+    of both codes (independent of each alone); pairwise shares one code; and each code leaves
+    a mark: the ECG heart rate, the labs' values, the CXR's bright opacities."""
     from scipy.stats import chi2_contingency
 
     from builders.mimic import synth
     from builders.mimic.fake import bulk_labs
 
     rng = np.random.default_rng(0)
-    codes = synth.latent_codes(4000, "higher-order", rng)
-    np.testing.assert_array_equal(codes["cxr"], codes["ecg"] ^ codes["labs"])
     weights = 1 << np.arange(4)
-    for other in ("ecg", "labs"):
+
+    def dependence(codes: dict, other: str) -> float:
         table = np.zeros((16, 16))
         np.add.at(table, (codes["cxr"] @ weights, codes[other] @ weights), 1)
-        assert chi2_contingency(table).pvalue > 1e-3
+        return chi2_contingency(table).pvalue
+
+    codes = synth.latent_codes(4000, "higher-order", rng)
+    np.testing.assert_array_equal(codes["cxr"][:, :2], (codes["ecg"] ^ codes["labs"])[:, :2])
+    np.testing.assert_array_equal(codes["cxr"][:, 2:], codes["labs"][:, 2:])
+    assert dependence(codes, "ecg") > 1e-3 and dependence(codes, "labs") < 1e-12
+    codes = synth.latent_codes(4000, "xor", rng)
+    np.testing.assert_array_equal(codes["cxr"], codes["ecg"] ^ codes["labs"])
+    assert dependence(codes, "ecg") > 1e-3 and dependence(codes, "labs") > 1e-3
     shared = synth.latent_codes(100, "pairwise", rng)
     assert (shared["ecg"] == shared["cxr"]).all() and (shared["labs"] == shared["cxr"]).all()
 

@@ -748,8 +748,10 @@ def fake_mimic_command(
         help="Admissions in admissions.csv.gz, planted edge cases included.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same tree.")] = 0,
     signal: Annotated[str, typer.Option(
-        help="Latent shaping each admission's ECG, labs and CXR: none, pairwise, or "
-        "higher-order (the CXR depends on ECG and labs only jointly).")] = "none",
+        help="Latent shaping each admission's ECG, labs and CXR: none; pairwise (one shared "
+        "code); higher-order (as in Symile-M3: the ECG alone says nothing about the CXR, the "
+        "labs alone half of it, the two jointly all of it); or xor (the CXR depends on ECG "
+        "and labs only jointly).")] = "none",
     labs_per_admission: Annotated[int, typer.Option(
         help="labevents rows per admission (MIMIC-IV has about 280).")] = 40,
     media: Annotated[bool, typer.Option(

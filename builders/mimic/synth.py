@@ -4,9 +4,14 @@ per-admission latent, so that models trained on a fake tree can beat chance.
 The latent is three 4-bit codes per admission: `ecg`, `labs` and `cxr`.
 - `none`: the three codes are independent (nothing to learn across modalities);
 - `pairwise`: one shared code (every pair of modalities is informative);
-- `higher-order`: ecg and labs codes independent and uniform, cxr = ecg XOR labs, so the CXR is
-  independent of the ECG alone and of the labs alone, and determined by the two jointly (the
-  structure of Symile-M3, where the image depends on audio and text only jointly).
+- `higher-order`: ecg and labs codes independent and uniform; the cxr's first two bits are the
+  XOR of the ecg's and the labs' first two, its last two are the labs' last two. So the CXR is
+  independent of the ECG alone, the labs alone give half of it, and the two jointly determine
+  it: the structure of Symile-M3, where the audio alone says nothing about the image, the text
+  alone narrows it to w classes and the two jointly name it. A pairwise objective can learn
+  the shared half (above chance), a higher-order one the whole;
+- `xor`: cxr = ecg XOR labs, independent of each alone: only a higher-order objective can beat
+  chance.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from PIL import Image
 
 from builders.mimic.constants import ECG_FS, ECG_LEADS, ECG_SAMPLES
 
-SIGNALS = ("none", "pairwise", "higher-order")
+SIGNALS = ("none", "pairwise", "higher-order", "xor")
 BITS = 4
 GAIN = 200.0  # ADC units per mV, as in MIMIC-IV-ECG headers
 
@@ -36,6 +41,11 @@ def latent_codes(n: int, signal: str, rng: np.random.Generator) -> dict[str, np.
         shared = draw()
         return {"ecg": shared, "labs": shared.copy(), "cxr": shared.copy()}
     if signal == "higher-order":
+        a, b = draw(), draw()
+        cxr = b.copy()
+        cxr[:, :2] ^= a[:, :2]
+        return {"ecg": a, "labs": b, "cxr": cxr}
+    if signal == "xor":
         a, b = draw(), draw()
         return {"ecg": a, "labs": b, "cxr": a ^ b}
     raise ValueError(f"--signal must be one of {', '.join(SIGNALS)}, got {signal!r}")

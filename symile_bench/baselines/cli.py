@@ -43,8 +43,9 @@ def train(
         help="Stop after this many epochs without a better validation loss (0: never).")]
         = None,
     arch: Annotated[str | None, typer.Option(
-        help="Encoder family recorded in the checkpoint (the built-in recipes have 'small', "
-        "CPU-sized encoders only).")] = None,
+        help="Encoder family, recorded in the checkpoint: 'small' (CPU-sized; every recipe) "
+        "or, for mimic, 'paper' (the release's ResNet-18 / ResNet-50 / 3-layer MLP at full "
+        "resolution, random initialisation; for a GPU).")] = None,
     cache: Annotated[Path | None, typer.Option(
         help="Feature cache directory (default: OUT/features).")] = None,
     quiet: Quiet = False,
@@ -78,8 +79,7 @@ def train(
 
 
 def reproduce(
-    benchmark: Annotated[str, typer.Argument(
-        help="Benchmark: xor or m3 (mimic is not wired yet).")],
+    benchmark: Annotated[str, typer.Argument(help="Benchmark: xor, m3 or mimic.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for data, checkpoints, "
                                       "results, report.md and plots.")],
     quick: Annotated[bool, typer.Option(help="A smaller run (fewer p values / rows / epochs) "
@@ -87,15 +87,32 @@ def reproduce(
     workers: Annotated[int | None, typer.Option(
         help="Processes (builds and independent trainings); default: all cores.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for data, training and bootstrap.")] = 0,
+    mimic_iv: Annotated[Path | None, typer.Option(
+        help="mimic only: root of your MIMIC-IV 2.2 download (with --mimic-iv-ecg and "
+        "--mimic-cxr-jpg; split by the builder's default patient fractions). Without the "
+        "three, reproduce mimic writes a SYNTHETIC tree (fake-mimic --signal higher-order) to "
+        "OUT/sources and says so in report.md.")] = None,
+    mimic_iv_ecg: Annotated[Path | None, typer.Option(
+        help="mimic only: root of your MIMIC-IV-ECG 1.0 download.")] = None,
+    mimic_cxr_jpg: Annotated[Path | None, typer.Option(
+        help="mimic only: root of your MIMIC-CXR-JPG 2.0.0 download.")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Build what the benchmark needs, train Symile and CLIP, evaluate with intervals, and
     write report.md with our numbers beside the paper's (plots need the plot extra: matplotlib)."""
-    from symile_bench.baselines.reproduce import REPRODUCTIONS
+    from symile_bench.baselines.reproduce import REPRODUCTIONS, TAKES_SOURCES
 
     if benchmark not in REPRODUCTIONS:
         raise ConfigError(f"unknown benchmark {benchmark!r}; choose {', '.join(REPRODUCTIONS)}")
-    report = REPRODUCTIONS[benchmark](out, quick=quick, workers=workers, seed=seed, quiet=quiet)
+    sources = {name: path for name, path in (("mimic_iv", mimic_iv),
+                                             ("mimic_iv_ecg", mimic_iv_ecg),
+                                             ("mimic_cxr_jpg", mimic_cxr_jpg)) if path}
+    extra = {"sources": sources} if benchmark in TAKES_SOURCES else {}
+    if sources and not extra:
+        raise ConfigError(f"--mimic-iv, --mimic-iv-ecg and --mimic-cxr-jpg apply to reproduce "
+                          f"mimic only, not {benchmark}")
+    report = REPRODUCTIONS[benchmark](out, quick=quick, workers=workers, seed=seed, quiet=quiet,
+                                      **extra)
     if not quiet:
         console.print(f"[green]✓[/] {report}")
 

@@ -4,6 +4,7 @@ objectives, or rerunning, never decodes media twice."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,10 @@ def featurize_rows(recipe: Recipe, modality: Modality, split: SplitData, setting
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    """Write beside, then rename: a killed run never leaves a truncated cache file."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write beside, then rename: a killed run never leaves a truncated cache file. The temp
+    name is per process: `reproduce` trains both objectives at once on one cache, and with a
+    shared temp name the second rename found the file already moved (FileNotFoundError)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as handle:
         np.save(handle, array)
     tmp.replace(path)

@@ -32,7 +32,8 @@ def _paired_text(a: RunSummary, b: RunSummary) -> str:
 
 
 def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
-                    sizes: dict[str, int], settings_note: str, missing: str | None,
+                    sizes: dict[int, dict[str, int]], settings_note: str,
+                    missing: str | None,
                     wall_seconds: float | None = None) -> Path:
     lines = [
         "# Symile-M3: Symile vs pairwise CLIP", "",
@@ -40,8 +41,9 @@ def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
         "the query's (chance 1/243 with the embedded emoji classes). Top-1 on the test split "
         "with 95% percentile bootstrap intervals (1,000 resamples).", "",
         f"Data: the embedded offline default (Noto emoji images, espeak-ng speech, "
-        f"{n_classes()} classes), {sizes['train']:,} / {sizes['validation']:,} / "
-        f"{sizes['test']:,} rows (train / validation / test).", "",
+        f"{n_classes()} classes); rows (train / validation / test): "
+        + "; ".join(f"w = {w}: {v['train']:,} / {v['validation']:,} / {v['test']:,}"
+                    for w, v in sizes.items()) + ".", "",
         "| w | Symile | CLIP | 1/w | paper Symile | paper CLIP | 1/w in or above CLIP's interval "
         "| Symile ≥ 2×CLIP "
         "| train min (Symile / CLIP) |",

@@ -15,14 +15,21 @@ class Top1:
     low: float
     high: float
     n: int
+    paper_style: tuple[float, float] | None = None  # the release's 10-sample mean and its SE
 
     def text(self) -> str:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
+    def paper_text(self) -> str:
+        return "" if self.paper_style is None else (
+            f"{self.paper_style[0]:.3f} ± {self.paper_style[1]:.3f}")
+
 
 def top1(path: Path, condition: str | None = None) -> Top1:
     row = load_results(path).row("top1", condition=condition)
-    return Top1(row.value, row.ci_low, row.ci_high, row.n)
+    style = row.paper_style
+    return Top1(row.value, row.ci_low, row.ci_high, row.n,
+                None if style is None else (style.mean, style.se))
 
 
 def paired(a: Path, b: Path) -> tuple[float, float, float]:

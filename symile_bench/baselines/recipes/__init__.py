@@ -57,6 +57,7 @@ class Recipe(Protocol):
 _BUILTIN = {
     "xor": "symile_bench.baselines.recipes.xor",
     "m3": "symile_bench.baselines.recipes.m3",
+    "mimic": "symile_bench.baselines.recipes.mimic",
 }
 _REGISTERED: dict[str, Recipe] = {}
 

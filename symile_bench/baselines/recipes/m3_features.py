@@ -45,7 +45,8 @@ def _cached(kind: str, data: bytes, fn: Callable[[bytes], np.ndarray]) -> np.nda
     return _memo[key]
 
 
-def _media_bytes(item: Any) -> bytes | None:
+def media_bytes(item: Any) -> bytes | None:
+    """The encoded bytes of a stored media item (``{"bytes", "path"}`` dict or bytes)."""
     if item is None:
         return None
     if isinstance(item, dict):
@@ -136,7 +137,7 @@ def featurize_items(kind: str, items: Sequence[Any]) -> np.ndarray:
     fn, dim = {"audio": (audio_features, AUDIO_DIM), "image": (image_features, IMAGE_DIM)}[kind]
     out = np.zeros((len(items), dim), np.float32)
     for i, item in enumerate(items):
-        data = _media_bytes(item)
+        data = media_bytes(item)
         if data is not None:
             out[i] = _cached(kind, data, fn)
     return out
