@@ -9,7 +9,7 @@ from pathlib import Path
 
 from symile_bench.baselines import paper
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, paired, top1
+from symile_bench.baselines.summary import Top1, paired, top1, wall_text
 
 
 def _find(runs: Sequence[RunSummary], w: int, config: str, loss: str) -> RunSummary | None:
@@ -80,7 +80,7 @@ def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
                 f"{'yes' if tm.value > tc.value else 'no'}.",
             ]
     total = sum(s.seconds for s in runs)
-    wall = "" if wall_seconds is None else f"; wall clock {wall_seconds / 60:.1f} min"
+    wall = wall_text(wall_seconds)
     lines += ["", f"Training time, all {len(runs)} runs summed: {total / 60:.1f} min{wall}.", "",
               "## What differs from the paper", "", settings_note, ""]
     report = out / "report.md"

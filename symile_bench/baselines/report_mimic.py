@@ -11,7 +11,7 @@ from pathlib import Path
 from symile_bench.baselines import paper
 from symile_bench.baselines.plots import pyplot
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, paired, top1
+from symile_bench.baselines.summary import Top1, paired, top1, wall_text
 from symile_bench.manifest import read_manifest
 
 
@@ -115,7 +115,7 @@ def write_mimic_report(out: Path, runs: Sequence[RunSummary], data: MimicData, *
             f"{'yes' if ahead else 'no'}."
         lines += ["", f"Symile − CLIP, paired bootstrap over the same test queries: {text}."
                   f"{verdict}"]
-    wall = "" if wall_seconds is None else f"; wall clock {wall_seconds / 60:.1f} min"
+    wall = wall_text(wall_seconds)
     lines += ["", f"Training time, both runs summed: "
               f"{sum(r.seconds for r in runs) / 60:.1f} min{wall}.", ""]
     figure = _plot(out / "mimic.png", scores,

@@ -9,7 +9,7 @@ from pathlib import Path
 from symile_bench.baselines import paper
 from symile_bench.baselines.plots import pyplot
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, top1
+from symile_bench.baselines.summary import Top1, top1, wall_text
 from symile_bench.baselines.xor_info import xor_info_grid
 
 NOTE = (
@@ -45,7 +45,7 @@ def write_xor_report(out: Path, runs: Sequence[RunSummary], grid: Sequence[float
             f"{info[p].i_ab_given_c:.3f} | {abs(info[p].i_bc):.3f} | "
             f"{info[p].total_correlation:.3f} |"
         )
-    wall = "" if wall_seconds is None else f"; wall clock {wall_seconds / 60:.1f} min"
+    wall = wall_text(wall_seconds)
     lines += ["", f"Training time, all {len(runs)} runs summed: {seconds / 60:.1f} min{wall}.",
               "",
               "## What differs from the paper", "", NOTE, ""]

@@ -125,10 +125,13 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
     missing_overrides = overrides if quick else {**overrides, "patience": 15}
 
     def run(w: int, data: Path, loss: str, config: str = "complete") -> Run:
+        """A run on ``config``; every model is evaluated on the complete config's test split
+        (the same samples in every config; one split, so results pair across configs)."""
         tag = f"w{w}-{loss}" + ("" if config == "complete" else f"-{config}")
         return Run(data, config, loss, out / "models" / tag, out / "results" / f"{tag}.json",
                    seed=seed, overrides=missing_overrides if config != "complete" else overrides,
-                   cache_dir=out / "features" / f"w{w}")
+                   cache_dir=out / "features" / f"w{w}",
+                   eval_configs=() if config == "complete" else ("complete",))
 
     # longest first, so two workers finish together
     runs = [run(2, w2, "symile", M3_MISSING), run(2, w2, "symile"), run(5, w5, "symile"),

@@ -25,6 +25,16 @@ class Top1:
             f"{self.paper_style[0]:.3f} ± {self.paper_style[1]:.3f}")
 
 
+def wall_text(wall_seconds: float | None) -> str:
+    """The wall-clock clause of a report's timing line. A rerun of `reproduce` reuses the
+    checkpoints already in OUT/models, so this is the time of the invocation that wrote the
+    report, not of training (the per-run minutes come from each checkpoint)."""
+    if wall_seconds is None:
+        return ""
+    return (f"; wall clock of the reproduce invocation that wrote this report "
+            f"{wall_seconds / 60:.1f} min (checkpoints already in OUT/models are reused)")
+
+
 def top1(path: Path, condition: str | None = None) -> Top1:
     row = load_results(path).row("top1", condition=condition)
     style = row.paper_style
