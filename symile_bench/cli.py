@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import sys
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from symile_bench.harness.cli import compare, evaluate, report, validate
 from symile_bench.leaderboard.cli import leaderboard_app
 from symile_bench.leaderboard.cli import submit as leaderboard_submit
 from symile_bench.lexicon.cli import lexicon_app
-from symile_bench.registry import builder_names, get_builder
+from symile_bench.registry import builder_names, command_entry_points, get_builder
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -180,8 +179,8 @@ for _name in builder_names():
 
 # Builder packages may add top-level commands (e.g. `fake-mimic`) through the entry-point group
 # `symile_bench.commands`: each entry point is a typer command function, registered by name.
-for _point in entry_points(group="symile_bench.commands"):
-    app.command(name=_point.name)(_point.load())
+for _name, _point in command_entry_points().items():
+    app.command(name=_name)(_point.load())
 
 # Scoring commands (symile_bench/harness/cli.py).
 for _command in (evaluate, compare, report, validate):

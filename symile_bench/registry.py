@@ -1,4 +1,5 @@
-"""Builder discovery through the `symile_bench.builders` entry-point group.
+"""Builder discovery through the `symile_bench.builders` entry-point group (and the commands
+builders add, through `symile_bench.commands`).
 
 Core never imports a builder by name: ours are registered exactly like a third-party package
 would register its own (pyproject `[project.entry-points."symile_bench.builders"]`).
@@ -14,6 +15,7 @@ from symile_bench.builder import DatasetBuilder
 from symile_bench.errors import ConfigError
 
 GROUP = "symile_bench.builders"
+COMMANDS_GROUP = "symile_bench.commands"
 
 
 @cache
@@ -33,3 +35,10 @@ def get_builder(name: str) -> DatasetBuilder:
         known = ", ".join(sorted(points)) or "none installed"
         raise ConfigError(f"unknown builder '{name}'.{hint} Known builders: {known}.")
     return points[name].load()()
+
+
+@cache
+def command_entry_points() -> dict[str, EntryPoint]:
+    """Top-level commands that builder packages add (`fake-mimic`): typer command functions
+    by name, from the `symile_bench.commands` entry-point group."""
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}

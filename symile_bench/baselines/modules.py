@@ -30,15 +30,17 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2) -> nn.Sequential:
-    """Standardize, then ``layers`` linear maps with ReLU between them (layers=1: affine)."""
-    parts: list[nn.Module] = [Standardize(in_dim)]
+def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2, *,
+        standardize: bool = True) -> nn.Sequential:
+    """Standardize (unless the inputs are already on a common scale), then ``layers`` linear
+    maps with ReLU between them (layers=1: affine)."""
+    parts: list[nn.Module] = [Standardize(in_dim)] if standardize else []
     dims = [in_dim, *([hidden] * (layers - 1)), out_dim]
     for k in range(layers):
         parts.append(nn.Linear(dims[k], dims[k + 1]))
         if k < layers - 1:
             parts.append(nn.ReLU())
-    return nn.Sequential(parts[0], *parts[1:])
+    return nn.Sequential(*parts)
 
 
 def fit_standardizers(module: nn.Module, features: np.ndarray) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from symile_bench.baselines import paper
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, paired, top1, wall_text
+from symile_bench.baselines.summary import Top1, paired_text, top1, wall_text
 
 
 def _find(runs: Sequence[RunSummary], w: int, config: str, loss: str) -> RunSummary | None:
@@ -23,16 +23,8 @@ def _minutes(s: RunSummary | None) -> str:
     return "" if s is None else f"{s.seconds / 60:.1f}"
 
 
-def _paired_text(a: RunSummary, b: RunSummary) -> str:
-    try:
-        d, low, high = paired(a.results[0], b.results[0])
-    except Exception as exc:  # different splits: report without the pairing
-        return f"(paired comparison unavailable: {exc})"
-    return f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
-
-
 def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
-                    sizes: dict[int, dict[str, int]], settings_note: str,
+                    sizes: dict[int, tuple[int, int, int]], settings_note: str,
                     missing: str | None,
                     wall_seconds: float | None = None) -> Path:
     lines = [
@@ -42,8 +34,8 @@ def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
         "with 95% percentile bootstrap intervals (1,000 resamples).", "",
         f"Data: the embedded offline default (Noto emoji images, espeak-ng speech, "
         f"{n_classes()} classes); rows (train / validation / test): "
-        + "; ".join(f"w = {w}: {v['train']:,} / {v['validation']:,} / {v['test']:,}"
-                    for w, v in sizes.items()) + ".", "",
+        + "; ".join(f"w = {w}: {tr:,} / {va:,} / {te:,}" for w, (tr, va, te) in sizes.items())
+        + ".", "",
         "| w | Symile | CLIP | 1/w | paper Symile | paper CLIP | 1/w in or above CLIP's interval "
         "| Symile ≥ 2×CLIP "
         "| train min (Symile / CLIP) |",
@@ -76,7 +68,7 @@ def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
                 f"| Symile, {missing} | {tm.text()} | {_minutes(sm)} |",
                 f"| CLIP, complete | {tc.text()} | {_minutes(c2)} |", "",
                 f"Symile ({missing}) − CLIP (complete), paired bootstrap over the shared test "
-                f"queries: {_paired_text(sm, c2)}. Symile still ahead: "
+                f"queries: {paired_text(sm.results[0], c2.results[0])[0]}. Symile still ahead: "
                 f"{'yes' if tm.value > tc.value else 'no'}.",
             ]
     total = sum(s.seconds for s in runs)

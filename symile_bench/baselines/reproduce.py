@@ -10,7 +10,6 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from symile_bench.baselines.runs import Run, RunSummary, execute
 from symile_bench.errors import ConfigError
 from symile_bench.executors import available_cores, make_executor
 from symile_bench.progress import progress_bar
+from symile_bench.registry import command_entry_points
 
 
 def build_dataset(name: str, options: dict[str, Any], out: Path, *, seed: int,
@@ -114,11 +114,14 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
     from symile_bench.baselines.report_m3 import write_m3_report
 
     mode = "quick" if quick else "full"
-    sizes = {w: dict(zip(("train_n", "val_n", "test_n"), M3_SIZES[mode][w], strict=True))
-             for w in (2, 5)}
-    w2 = build_dataset("m3", {"languages": "en,el", "missing_prob": "0.5", **sizes[2]},
+    sizes = M3_SIZES[mode]
+
+    def rows(w: int) -> dict[str, int]:
+        return dict(zip(("train_n", "val_n", "test_n"), sizes[w], strict=True))
+
+    w2 = build_dataset("m3", {"languages": "en,el", "missing_prob": "0.5", **rows(2)},
                        out / "data" / "w2", seed=seed, workers=workers, quiet=quiet)
-    w5 = build_dataset("m3", {"languages": "en,el,hi,ja,uk", **sizes[5]}, out / "data" / "w5",
+    w5 = build_dataset("m3", {"languages": "en,el,hi,ja,uk", **rows(5)}, out / "data" / "w5",
                        seed=seed, workers=workers, quiet=quiet)
     overrides = M3_OVERRIDES[mode]
     # 12.5% complete rows: the validation loss (on its complete rows) is noisier, wait longer
@@ -138,10 +141,8 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
             run(2, w2, "clip"), run(5, w5, "clip")]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
-    return write_m3_report(out, summaries, (2, 5),
-                           sizes={w: {"train": v["train_n"], "validation": v["val_n"],
-                                      "test": v["test_n"]} for w, v in sizes.items()},
-                           settings_note=M3_NOTE, missing=M3_MISSING,
+    return write_m3_report(out, summaries, (2, 5), sizes=sizes, settings_note=M3_NOTE,
+                           missing=M3_MISSING,
                            wall_seconds=time.perf_counter() - started)
 
 
@@ -173,13 +174,11 @@ def _fake_mimic_tree(root: Path, admissions: int, seed: int) -> dict[str, Path]:
             raise ConfigError(f"{root} holds another (or an unfinished) synthetic tree; delete "
                               f"it, or choose another --out, to generate {wanted}")
     else:
-        points = [p for p in entry_points(group="symile_bench.commands")
-                  if p.name == "fake-mimic"]
-        if not points:
+        point = command_entry_points().get("fake-mimic")
+        if point is None:
             raise ConfigError("reproduce mimic without --mimic-iv needs the fake-mimic command "
                               "of the mimic builder; install symile-bench[mimic]")
-        points[0].load()(root, admissions=admissions, seed=seed, signal=MIMIC_SIGNAL,
-                         quiet=True)
+        point.load()(root, admissions=admissions, seed=seed, signal=MIMIC_SIGNAL, quiet=True)
         marker.write_text(json.dumps(wanted) + "\n", "utf-8")
     return {option: root / sub for option, sub in MIMIC_LAYOUT.items()}
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symile_bench.harness.compare import compare_results
+from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.results import load_results
 
 
@@ -46,3 +47,13 @@ def paired(a: Path, b: Path) -> tuple[float, float, float]:
     """(A − B, CI low, CI high) of top-1 by the harness's paired bootstrap."""
     c = compare_results(load_results(a), load_results(b), metrics=["top1"])[0].result
     return c.difference, c.ci_low, c.ci_high
+
+
+def paired_text(a: Path, b: Path) -> tuple[str, float | None]:
+    """The report's text for ``paired(a, b)`` and the interval's low end, or, when the two
+    results were computed on different splits, why there is no pairing (and None)."""
+    try:
+        d, low, high = paired(a, b)
+    except HarnessInputError as exc:
+        return f"(paired comparison unavailable: {exc})", None
+    return f"{d:+.3f} [{low:+.3f}, {high:+.3f}]", low

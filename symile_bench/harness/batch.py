@@ -158,3 +158,19 @@ class ModalityBatch(Sequence[Any]):
         if value is None or not isinstance(feature, (datasets.Image, datasets.Audio)):
             return value
         return feature.decode_example(value)
+
+
+def media_bytes(item: Any) -> bytes | None:
+    """The encoded bytes of a ``raw()`` media item (a ``{"bytes", "path"}`` dict, or bytes);
+    None for a missing item."""
+    if item is None:
+        return None
+    if isinstance(item, dict):
+        if item.get("bytes") is not None:
+            return item["bytes"]
+        if item.get("path"):
+            with open(item["path"], "rb") as handle:
+                return handle.read()
+    if isinstance(item, bytes | bytearray):
+        return bytes(item)
+    raise TypeError(f"expected stored media bytes, got {type(item).__name__}")

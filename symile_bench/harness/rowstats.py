@@ -54,15 +54,12 @@ def _row_stats(s, best, ng, length, gmax, gt, eq):  # pragma: no cover - compile
         eq[i] = equal
 
 
-def row_stats(s: np.ndarray, best: np.ndarray, ng: int, length: int
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For scores ``s`` ``[n, w]`` and ``best`` ``[n]``: ``#(s > best)`` and ``#(s == best)``
-    per row (float comparisons, so -0.0 == +0.0), and the group maxima
-    ``gmax[:, k] = max_g s[:, g * ng + k]`` over ``g < length`` (``[n, ng]``; columns from
-    ``ng * length`` on form the tail, counted but in no group)."""
-    n = s.shape[0]
-    gmax = np.empty((n, ng), dtype=s.dtype)
-    gt = np.empty(n, dtype=np.int64)
-    eq = np.empty(n, dtype=np.int64)
-    _row_stats(s, best.astype(s.dtype), ng, length, gmax, gt, eq)
-    return gmax, gt, eq
+def row_stats(s: np.ndarray, best: np.ndarray, ng: int, length: int, gt: np.ndarray,
+              eq: np.ndarray) -> np.ndarray:
+    """For scores ``s`` ``[n, w]`` and ``best`` ``[n]``: writes ``#(s > best)`` into ``gt`` and
+    ``#(s == best)`` into ``eq`` (int64 ``[n]``; float comparisons, so -0.0 == +0.0), and
+    returns the group maxima ``gmax[:, k] = max_g s[:, g * ng + k]`` over ``g < length``
+    (``[n, ng]``; columns from ``ng * length`` on form the tail, counted but in no group)."""
+    gmax = np.empty((s.shape[0], ng), dtype=s.dtype)
+    _row_stats(s, np.asarray(best, dtype=s.dtype), ng, length, gmax, gt, eq)
+    return gmax

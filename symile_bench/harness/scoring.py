@@ -536,7 +536,7 @@ class _GroupPlan:
         n, w = s.shape
         kg, ng, ns, m, length = self.kg, self.ng, self.ns, self.m, self.length
         rows = np.arange(n)[:, None]
-        gmax, gt[:], eq[:] = row_stats(s, best, ng, length)
+        gmax = row_stats(s, best, ng, length, gt, eq)
         if m > 1:
             smax = gmax[:, : ns * m].reshape(n, m, ns).max(axis=1)
             p1 = np.argpartition(smax, ns - kg - 1, axis=1)
@@ -722,6 +722,7 @@ def rank_candidates(
     k = min(_check_top_k(top_k), m)
     budget = _check_budget(memory_budget)
     seed = _check_tie_seed(tie_seed)
+    threads = _check_threads(threads)
     if m == 0:
         raise HarnessInputError("candidates is empty: nothing to rank")
     qlab = _as_int_vector(query_labels, "query_labels", n)
@@ -805,7 +806,7 @@ def rank_candidates(
             top_idx[q0:q1] = tc
             top_val[q0:q1] = tv
 
-    slices = 1 if isinstance(engine, _TorchEngine) or v is None else _check_threads(threads)
+    slices = 1 if isinstance(engine, _TorchEngine) or v is None else threads
     with _RowSlices(slices) as run:
         for q0 in range(0, n, qblock):
             q1 = min(n, q0 + qblock)
@@ -840,9 +841,8 @@ def _check_threads(threads: int | None) -> int:
 class _RowSlices:
     """Runs a block's work as ``slices`` contiguous row slices in parallel threads, each doing
     its own matmul (BLAS held to one thread, so no BLAS worker spins on a core the
-    post-processing needs) and its own ranking passes, which are large numpy calls that release
-    the GIL. Every core then works on the whole pipeline instead of on the matmul alone: the
-    passes after the matmul cost a fraction of it spread over the cores. Slices of a block
+    post-processing needs) and its own ranking pass (compiled, without the GIL). Every core
+    then works on the whole pipeline instead of on the matmul alone. Slices of a block
     share its memory budget; results are the same for any number of slices (rows are
     independent)."""
 

@@ -21,6 +21,8 @@ import numpy as np
 import soundfile as sf
 from PIL import Image
 
+from symile_bench.harness.batch import media_bytes
+
 N_MELS = 40
 AUDIO_DIM = 3 * N_MELS
 IMAGE_SIDE = 16
@@ -43,21 +45,6 @@ def _cached(kind: str, data: bytes, fn: Callable[[bytes], np.ndarray]) -> np.nda
             _memo.clear()
         _memo[key] = fn(data)
     return _memo[key]
-
-
-def media_bytes(item: Any) -> bytes | None:
-    """The encoded bytes of a stored media item (``{"bytes", "path"}`` dict or bytes)."""
-    if item is None:
-        return None
-    if isinstance(item, dict):
-        if item.get("bytes") is not None:
-            return item["bytes"]
-        if item.get("path"):
-            with open(item["path"], "rb") as handle:
-                return handle.read()
-    if isinstance(item, bytes | bytearray):
-        return bytes(item)
-    raise TypeError(f"expected stored media bytes, got {type(item).__name__}")
 
 
 def _mel_filters(sr: int, n_fft: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from symile_bench.baselines.modules import mlp
 from symile_bench.baselines.recipes import Settings
 from symile_bench.baselines.recipes.mimic_features import (
     ECG_STEP,
@@ -19,7 +20,6 @@ from symile_bench.baselines.recipes.mimic_features import (
 from symile_bench.baselines.recipes.mimic_nets import (
     CxrConv,
     EcgConv,
-    labs_mlp,
     paper_cxr,
     paper_ecg,
     paper_labs,
@@ -36,6 +36,12 @@ def _arch(settings: Settings) -> str:
         raise ConfigError(f"--arch for mimic must be one of {', '.join(ARCHS)}, got "
                           f"{settings.arch!r}")
     return settings.arch
+
+
+def _labs_mlp(in_dim: int, hidden: int, dim: int) -> nn.Module:
+    """Percentiles and bits are already in [0, 1]: no standardisation (a bit that is constant
+    in train would otherwise be divided by a clamped zero std)."""
+    return mlp(in_dim, hidden, dim, layers=3, standardize=False)
 
 
 class MimicRecipe:
@@ -69,7 +75,7 @@ class MimicRecipe:
                 "ecg", EcgConv(feature_shape[0], dim), dim)
         if modality == "labs":
             return paper_labs(feature_shape[0], dim) if paper else small_encoder(
-                "labs", labs_mlp(feature_shape[0], settings.hidden, dim), dim)
+                "labs", _labs_mlp(feature_shape[0], settings.hidden, dim), dim)
         if modality == "cxr":
             return paper_cxr(dim) if paper else small_encoder(
                 "cxr", CxrConv(feature_shape[-1], dim), dim)

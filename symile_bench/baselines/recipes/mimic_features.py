@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from symile_bench.baselines.recipes.m3_features import media_bytes
-from symile_bench.harness.batch import ModalityBatch
+from symile_bench.harness.batch import ModalityBatch, media_bytes
 
 ECG_SAMPLES, ECG_LEADS = 5000, 12
 ECG_STEP = 10
@@ -71,26 +70,24 @@ def labs_features(batch: ModalityBatch | Sequence[Any]) -> np.ndarray:
     return x
 
 
-def cxr_image(data: bytes, side: int) -> np.ndarray:
+def cxr_image(image: Image.Image, side: int) -> np.ndarray:
     """``[side, side]`` grey pixels in [0, 1] of the centre square crop."""
-    with Image.open(io.BytesIO(data)) as image:
-        grey = image.convert("L")
-        square = ImageOps.fit(grey, (side, side), Image.Resampling.BOX, centering=(0.5, 0.5))
+    square = ImageOps.fit(image.convert("L"), (side, side), Image.Resampling.BOX,
+                          centering=(0.5, 0.5))
     return np.asarray(square, dtype=np.float32) / 255.0
 
 
 def cxr_features(batch: ModalityBatch | Sequence[Any], arch: str) -> np.ndarray:
-    """``[n, 1, side, side]`` (missing items: zeros)."""
+    """``[n, 1, side, side]`` (missing items: zeros). Items are stored bytes, or images a
+    ``datasets`` row already decoded."""
     side = SIDES[arch]
     items = [None] * len(batch) if _hidden(batch) else (
         batch.raw() if hasattr(batch, "raw") else list(batch))
     out = np.zeros((len(items), 1, side, side), np.float32)
     for i, item in enumerate(items):
-        if isinstance(item, Image.Image):  # a decoded row (datasets / harness item access)
-            buffer = io.BytesIO()
-            item.save(buffer, format="PNG")
-            item = buffer.getvalue()
-        data = media_bytes(item)
-        if data is not None:
-            out[i, 0] = cxr_image(data, side)
+        if isinstance(item, Image.Image):
+            out[i, 0] = cxr_image(item, side)
+        elif (data := media_bytes(item)) is not None:
+            with Image.open(io.BytesIO(data)) as image:
+                out[i, 0] = cxr_image(image, side)
     return out

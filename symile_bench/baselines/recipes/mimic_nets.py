@@ -131,13 +131,6 @@ class CxrConv(nn.Module):
         return self.head(self.features(x).flatten(1))
 
 
-def labs_mlp(in_dim: int, hidden: int, dim: int) -> nn.Sequential:
-    """Percentiles and bits are already in [0, 1]: no standardisation (a bit that is constant
-    in train would otherwise be divided by a clamped zero std)."""
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                         nn.ReLU(), nn.Linear(hidden, dim))
-
-
 class GreyToImageNet(nn.Module):
     """``[n, 1, H, W]`` in [0, 1] -> ``[n, 3, H, W]`` ImageNet-normalised (the release feeds
     the grey CXR as RGB)."""
