@@ -28,18 +28,36 @@ def main() -> None:
     peaks = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in (small, 10 * small):
-            cmd = [sys.executable, "-m", "symile_bench", "build", "m3", "--languages", "5",
-                   "--train-n", str(n), "--val-n", "0", "--test-n", "0", "--workers", "2",
-                   "-q", "--out", str(Path(tmp) / f"m3-{n}")]
+            cmd = [
+                sys.executable,
+                "-m",
+                "symile_bench",
+                "build",
+                "m3",
+                "--languages",
+                "5",
+                "--train-n",
+                str(n),
+                "--val-n",
+                "0",
+                "--test-n",
+                "0",
+                "--workers",
+                "2",
+                "-q",
+                "--out",
+                str(Path(tmp) / f"m3-{n}"),
+            ]
             code, seconds, peak = run_with_peak_rss(cmd)
             if code != 0:
                 raise SystemExit(f"build of {n} rows failed ({code})")
             peaks[n] = peak
-            print(f"M3 build, {n:>9,} train rows: {seconds:6.1f} s, peak RSS of the process "
-                  f"tree {peak / 2**20:7.0f} MiB")
+            print(
+                f"M3 build, {n:>9,} train rows: {seconds:6.1f} s, peak RSS of the process "
+                f"tree {peak / 2**20:7.0f} MiB"
+            )
     ratio = peaks[10 * small] / peaks[small]
-    print(f"peak RSS ratio ({10 * small:,} rows / {small:,} rows): {ratio:.2f}x "
-          "(target <= 1.5x)")
+    print(f"peak RSS ratio ({10 * small:,} rows / {small:,} rows): {ratio:.2f}x (target <= 1.5x)")
 
 
 if __name__ == "__main__":

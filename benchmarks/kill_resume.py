@@ -19,9 +19,29 @@ from pathlib import Path
 
 import numpy as np
 
-ARGS = ["build", "m3", "--languages", "2", "--train-n", "3000", "--val-n", "300",
-        "--test-n", "600", "--audio-pool", "60", "--image-pool", "2", "--image-size", "64",
-        "--shard-rows", "150", "--workers", "2", "-q"]
+ARGS = [
+    "build",
+    "m3",
+    "--languages",
+    "2",
+    "--train-n",
+    "3000",
+    "--val-n",
+    "300",
+    "--test-n",
+    "600",
+    "--audio-pool",
+    "60",
+    "--image-pool",
+    "2",
+    "--image-size",
+    "64",
+    "--shard-rows",
+    "150",
+    "--workers",
+    "2",
+    "-q",
+]
 
 
 def fingerprint(out: Path) -> str:
@@ -61,11 +81,15 @@ def main() -> None:
         same = fingerprint(killed) == fingerprint(clean)
         leftovers = list(killed.rglob(".tmp-*"))
     print(f"uninterrupted build: {full:.1f} s")
-    print(f"SIGKILLs at random moments, each landing mid-build and followed by a rerun: {landed}"
-          f" ({completed} resumed builds finished between kills, each with the same fingerprint"
-          " as the uninterrupted build, and were restarted from scratch)")
-    print(f"final fingerprint equals the uninterrupted build's: {same}; temp files left: "
-          f"{len(leftovers)}")
+    print(
+        f"SIGKILLs at random moments, each landing mid-build and followed by a rerun: {landed}"
+        f" ({completed} resumed builds finished between kills, each with the same fingerprint"
+        " as the uninterrupted build, and were restarted from scratch)"
+    )
+    print(
+        f"final fingerprint equals the uninterrupted build's: {same}; temp files left: "
+        f"{len(leftovers)}"
+    )
     if not same or leftovers:
         raise SystemExit(1)
 

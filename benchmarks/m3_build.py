@@ -35,8 +35,14 @@ def index_rate(rows: int, languages: str) -> float:
     vocab = pa.array(table.vocabulary())
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    s = draw_samples(rng, rows, n_languages=len(config.languages), n_classes=table.size,
-                     n_words=config.n_words, mode=config.mode)
+    s = draw_samples(
+        rng,
+        rows,
+        n_languages=len(config.languages),
+        n_classes=table.size,
+        n_words=config.n_words,
+        mode=config.mode,
+    )
     compose_text(vocab, s, table.size)
     return rows / (time.perf_counter() - start)
 
@@ -69,15 +75,22 @@ def main() -> None:
     floor = media_floor(config, args.workers)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = build(builder, config, Path(tmp) / "m3", executor=make_executor(
-            "processes", args.workers), quiet=True)
+        result = build(
+            builder,
+            config,
+            Path(tmp) / "m3",
+            executor=make_executor("processes", args.workers),
+            quiet=True,
+        )
         full = time.perf_counter() - start
     rows = sum(r.rows for v in result.manifest.variants.values() for r in v.splits.values())
     print(f"full build, default config (--languages {args.languages}), {args.workers} workers:")
     print(f"  {rows:,} rows in {full:.1f} s = {rows / full:,.0f} rows/s")
     print(f"  media floor (pools alone, TTS + images, same workers): {floor:.1f} s")
-    print(f"  share of build time in media: {floor / full:.0%}; build/floor = "
-          f"{full / floor:.2f}x (target <= 1.5x)")
+    print(
+        f"  share of build time in media: {floor / full:.0%}; build/floor = "
+        f"{full / floor:.2f}x (target <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,11 @@ def tree(workdir: Path, admissions: int, media: bool = True, labs: int = 40) -> 
         shutil.rmtree(root)
     began = time.perf_counter()
     summary = generate(root, admissions, seed=0, labs_per_admission=labs, media=media)
-    print(f"  wrote {root} in {time.perf_counter() - began:.1f} s: {summary.admissions:,} "
-          f"admissions, {summary.ecg_records:,} ECG records, {summary.cxr_images:,} CXR "
-          f"images, {summary.lab_rows:,} lab rows")
+    print(
+        f"  wrote {root} in {time.perf_counter() - began:.1f} s: {summary.admissions:,} "
+        f"admissions, {summary.ecg_records:,} ECG records, {summary.cxr_images:,} CXR "
+        f"images, {summary.lab_rows:,} lab rows"
+    )
     return root
 
 
@@ -53,8 +55,9 @@ def sources(root: Path):
 def count_rows(path: Path) -> int:
     import pyarrow.csv as pacsv
 
-    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        include_columns=["subject_id"])).num_rows
+    return pacsv.read_csv(
+        path, convert_options=pacsv.ConvertOptions(include_columns=["subject_id"])
+    ).num_rows
 
 
 def cohort_run(root: Path, threads: int | None) -> tuple[float, dict]:
@@ -81,8 +84,10 @@ def cohort_run(root: Path, threads: int | None) -> tuple[float, dict]:
     for stage, seconds in stages.items():
         print(f"  {stage:<11}{seconds:>9.2f}{rows[stage]:>13,}{rows[stage] / seconds:>14,.0f}")
     checked = report["records_checked"]
-    print(f"  (ECG records read, in some window: {checked['ecg_in_window']:,}; JPGs checked: "
-          f"{checked['cxr_images_in_window']:,}; labs run in a thread beside ECG and CXR)")
+    print(
+        f"  (ECG records read, in some window: {checked['ecg_in_window']:,}; JPGs checked: "
+        f"{checked['cxr_images_in_window']:,}; labs run in a thread beside ECG and CXR)"
+    )
     return total, report
 
 
@@ -105,25 +110,35 @@ def lab_scale(workdir: Path, rows: int) -> None:
         "print(json.dumps({'seconds': seconds, 'rss_gb': rss, 'stats': labs.stats,\n"
         "                  'admissions': len(adm)}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, str(root)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     n = result["stats"]["rows"]
     verdict = "ok" if result["rss_gb"] < RSS_TARGET_GB else "OVER TARGET"
-    print(f"  lab selection: {n:,} labevents rows ({result['admissions']:,} admissions) in "
-          f"{result['seconds']:.1f} s = {n / result['seconds']:,.0f} rows/s; peak RSS "
-          f"{result['rss_gb']:.2f} GB (target < {RSS_TARGET_GB:.0f} GB: {verdict})")
+    print(
+        f"  lab selection: {n:,} labevents rows ({result['admissions']:,} admissions) in "
+        f"{result['seconds']:.1f} s = {n / result['seconds']:,.0f} rows/s; peak RSS "
+        f"{result['rss_gb']:.2f} GB (target < {RSS_TARGET_GB:.0f} GB: {verdict})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="3000,20000", help="admissions per tree")
-    parser.add_argument("--lab-rows", type=int, default=0,
-                        help="also time lab selection on a labevents of this many rows")
+    parser.add_argument(
+        "--lab-rows",
+        type=int,
+        default=0,
+        help="also time lab selection on a labevents of this many rows",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/symile-mimic-bench"))
     parser.add_argument("--threads", type=int, default=None, help="ECG/JPG reader threads")
-    parser.add_argument("--baseline", action="store_true",
-                        help="also time the slow reference implementation (minutes)")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time the slow reference implementation (minutes)",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for size in (int(s) for s in args.sizes.split(",") if s):
@@ -131,18 +146,25 @@ def main() -> None:
         root = tree(args.workdir, size)
         seconds, report = cohort_run(root, args.threads)
         target = TARGETS.get(size)
-        verdict = "" if target is None else f" (target < {target:.0f} s: " + (
-            "ok)" if seconds < target else "OVER TARGET)")
-        print(f"  cohort step: {seconds:.2f} s{verdict}; kept {report['admissions']['kept']:,}"
-              f" of {report['admissions']['total']:,} admissions")
+        verdict = (
+            ""
+            if target is None
+            else f" (target < {target:.0f} s: " + ("ok)" if seconds < target else "OVER TARGET)")
+        )
+        print(
+            f"  cohort step: {seconds:.2f} s{verdict}; kept {report['admissions']['kept']:,}"
+            f" of {report['admissions']['total']:,} admissions"
+        )
         if args.baseline:
             from builders.mimic.reference import reference_cohort
 
             began = time.perf_counter()
             reference_cohort(sources(root))
             slow = time.perf_counter() - began
-            print(f"  slow reference (per-admission loop, wfdb.rdrecord on every record): "
-                  f"{slow:.1f} s = {slow / seconds:.0f}x the cohort step")
+            print(
+                f"  slow reference (per-admission loop, wfdb.rdrecord on every record): "
+                f"{slow:.1f} s = {slow / seconds:.0f}x the cohort step"
+            )
     if args.lab_rows:
         print(f"lab selection on {args.lab_rows:,} labevents rows")
         lab_scale(args.workdir, args.lab_rows)

@@ -22,22 +22,34 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "xor_build.py": ([], ["--rows", "2000000"]),
     "m3_build.py": ([], ["--rows", "200000"]),
     "harness_scoring.py": ([], ["--quick"]),
-    "mimic_cohort.py": (["--sizes", "3000,20000", "--lab-rows", "100000000"],
-                        ["--sizes", "3000"]),
+    "mimic_cohort.py": (["--sizes", "3000,20000", "--lab-rows", "100000000"], ["--sizes", "3000"]),
     "build_memory.py": ([], ["--quick"]),
     "kill_resume.py": ([], ["--quick"]),
 }
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
-    mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), 0)
-    return (f"{cpu}; {len(os.sched_getaffinity(0))} cores available; {mem / 2**20:.0f} GiB "
-            f"RAM; Python {platform.python_version()}; {platform.system()} "
-            f"{platform.release()}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    mem = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    return (
+        f"{cpu}; {len(os.sched_getaffinity(0))} cores available; {mem / 2**20:.0f} GiB "
+        f"RAM; Python {platform.python_version()}; {platform.system()} "
+        f"{platform.release()}"
+    )
 
 
 def main() -> None:
@@ -66,8 +78,16 @@ def main() -> None:
         seconds = time.perf_counter() - start
         failures += proc.returncode != 0
         shown = " ".join(["python", f"benchmarks/{script}", *cmd[2:]])
-        lines += ["", f"## {script}", "", f"`{shown}` — {seconds:.0f} s, exit {proc.returncode}",
-                  "", "```", proc.stdout.rstrip() or "(no output)", "```"]
+        lines += [
+            "",
+            f"## {script}",
+            "",
+            f"`{shown}` — {seconds:.0f} s, exit {proc.returncode}",
+            "",
+            "```",
+            proc.stdout.rstrip() or "(no output)",
+            "```",
+        ]
         if proc.returncode != 0:
             lines += ["", "stderr (tail):", "", "```", proc.stderr.rstrip()[-2000:], "```"]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

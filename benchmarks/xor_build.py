@@ -37,13 +37,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     builder = get_builder("xor")
-    config = parse_config(
-        builder, {"p": "0.5", "train_n": args.rows, "val_n": 0, "test_n": 0}
-    )
+    config = parse_config(builder, {"p": "0.5", "train_n": args.rows, "val_n": 0, "test_n": 0})
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        build(builder, config, Path(tmp) / "xor", executor=make_executor("processes",
-              args.workers), quiet=True)
+        build(
+            builder,
+            config,
+            Path(tmp) / "xor",
+            executor=make_executor("processes", args.workers),
+            quiet=True,
+        )
         built = time.perf_counter() - start
     base = floor(args.rows, config.shard_rows, config.d)
     print(f"rows: {args.rows:,}  workers: {args.workers}  shard rows: {config.shard_rows:,}")

@@ -41,8 +41,10 @@ def check_blind_request(
     """Refuse before any work: a builder without answer columns, or a key file that would be
     published with the data."""
     if not builder.answer_columns(config):  # a builder may raise ConfigError with its reason
-        raise ConfigError(f"--blind: builder {builder.name!r} declares no answer columns "
-                          "(DatasetBuilder.answer_columns), so it cannot be built blind")
+        raise ConfigError(
+            f"--blind: builder {builder.name!r} declares no answer columns "
+            "(DatasetBuilder.answer_columns), so it cannot be built blind"
+        )
     if answer_key.is_dir():
         raise ConfigError(f"--answer-key {answer_key} is a directory; give a file path")
     if store.local is not None:
@@ -50,7 +52,8 @@ def check_blind_request(
         if key == out or out in key.parents:
             raise ConfigError(
                 f"--answer-key {answer_key} is inside --out {store}: the answers would be "
-                "published with the data; write the key file outside the dataset directory")
+                "published with the data; write the key file outside the dataset directory"
+            )
 
 
 def blind_split(
@@ -84,8 +87,9 @@ def blind_split(
         blind = SplitRecord(
             rows=sum(f.rows for f in files),
             shards=files,
-            fingerprint=split_fingerprint(builder.name, builder.version, variant, split,
-                                          record.features, files),
+            fingerprint=split_fingerprint(
+                builder.name, builder.version, variant, split, record.features, files
+            ),
             withheld=columns,
         )
         splits = {s: blind if s == split else r for s, r in record.splits.items()}
@@ -100,4 +104,5 @@ def blind_split(
     Store(target.parent).write_text(target.name, text)
     store.remove("pools")
     return manifest.model_copy(
-        update={"variants": variants, "resources": [], "fingerprint": fingerprint})
+        update={"variants": variants, "resources": [], "fingerprint": fingerprint}
+    )

@@ -96,8 +96,9 @@ def execute(item: WorkItem) -> FileRecord:
     schema = hf_schema(builder.features(config, task.variant))
     record = write_shard(store, task.file, iter_batches(builder.run(config, task, ctx)), schema)
     if record.rows != task.rows:
-        raise RuntimeError(f"{builder.name} wrote {record.rows} rows to {task.file}, "
-                           f"planned {task.rows}")
+        raise RuntimeError(
+            f"{builder.name} wrote {record.rows} rows to {task.file}, planned {task.rows}"
+        )
     return record
 
 
@@ -127,8 +128,12 @@ def _existing_spec(store: Store) -> dict[str, Any] | None:
         return json.loads(store.read_text(SPEC_NAME))
     if store.is_file(MANIFEST_NAME):
         m = read_manifest(store)
-        return {"builder": m.builder, "builder_version": m.builder_version,
-                "config": m.config, "seed": m.seed}
+        return {
+            "builder": m.builder,
+            "builder_version": m.builder_version,
+            "config": m.config,
+            "seed": m.seed,
+        }
     return None
 
 
@@ -214,8 +219,10 @@ def _select(shards: list[ShardTask], shard_range: tuple[int, int]) -> list[Shard
     lo, hi = shard_range
     hi = len(shards) if hi == -1 else hi
     if lo >= len(shards):
-        raise ConfigError(f"--shards {lo}:{hi}: this build has only {len(shards)} shards "
-                          f"(indices 0..{len(shards) - 1})")
+        raise ConfigError(
+            f"--shards {lo}:{hi}: this build has only {len(shards)} shards "
+            f"(indices 0..{len(shards) - 1})"
+        )
     return shards[lo:hi]
 
 
@@ -244,9 +251,11 @@ def build(
     store = as_store(out_dir)
     if answer_key is not None:
         if shard_range is not None:
-            raise ConfigError("--blind applies when the manifest is written: build the "
-                              "--shards ranges without it, then run `symile-bench finalize OUT "
-                              "--blind --answer-key FILE`")
+            raise ConfigError(
+                "--blind applies when the manifest is written: build the "
+                "--shards ranges without it, then run `symile-bench finalize OUT "
+                "--blind --answer-key FILE`"
+            )
         from symile_bench.blind import check_blind_request
 
         check_blind_request(builder, config, store, answer_key)
@@ -280,8 +289,12 @@ def build(
 
     stages = sorted({t.stage for t in todo_resources})
     phases = [
-        (f"resources (stage {s})" if len(stages) > 1 else "resources",
-         [t for t in todo_resources if t.stage == s], "items", lambda t: t.rows or 1)
+        (
+            f"resources (stage {s})" if len(stages) > 1 else "resources",
+            [t for t in todo_resources if t.stage == s],
+            "items",
+            lambda t: t.rows or 1,
+        )
         for s in stages
     ]
     with progress_bar(quiet) as progress:
@@ -349,9 +362,12 @@ def finalize(out_dir: Path | str | Store, answer_key: Path | None = None) -> Man
         if store.is_file(MANIFEST_NAME):
             manifest = read_manifest(store)
             if answer_key is not None and not any(
-                    r.withheld for v in manifest.variants.values() for r in v.splits.values()):
-                raise DatasetDirError(f"{store} is already finalized without --blind; rerun "
-                                      "its build command with --blind --answer-key FILE")
+                r.withheld for v in manifest.variants.values() for r in v.splits.values()
+            ):
+                raise DatasetDirError(
+                    f"{store} is already finalized without --blind; rerun "
+                    "its build command with --blind --answer-key FILE"
+                )
             return manifest
         raise DatasetDirError(f"{store.path(SPEC_NAME)} not found: {store} holds no started build")
     spec = json.loads(store.read_text(SPEC_NAME))
@@ -381,8 +397,9 @@ def finalize(out_dir: Path | str | Store, answer_key: Path | None = None) -> Man
                 if isinstance(task, ShardTask) and rows != task.rows:
                     missing.append(f"{task.file} (has {rows} rows, planned {task.rows})")
                     continue
-                records[task.file] = FileRecord(file=task.file, rows=rows,
-                                                sha256=store.sha256(task.file))
+                records[task.file] = FileRecord(
+                    file=task.file, rows=rows, sha256=store.sha256(task.file)
+                )
             else:
                 missing.append(task.file)
 
@@ -439,4 +456,3 @@ def _assemble_manifest(
         resources=[records[r.file] for r in resources],
         fingerprint=dataset_fingerprint(cfg, seed, variants),
     )
-

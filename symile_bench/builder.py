@@ -170,8 +170,10 @@ class DatasetBuilder(ABC):
         Override to also scrub values that leak an answer (M3: image file names)."""
         withheld = set(self.answer_columns(config))
         return pa.table(
-            [pa.nulls(len(table), f.type) if f.name in withheld else table.column(f.name)
-             for f in table.schema],
+            [
+                pa.nulls(len(table), f.type) if f.name in withheld else table.column(f.name)
+                for f in table.schema
+            ],
             schema=table.schema,
         )
 

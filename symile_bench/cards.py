@@ -121,18 +121,25 @@ def withheld_note(manifest: Manifest) -> str:
                 withheld.setdefault((split, tuple(rec.withheld)), []).append(variant)
     if not withheld:
         return ""
-    lines = ["## Withheld test answers", "",
-             "This is a blind release: the answers of the evaluation split are kept by the "
-             "benchmark operator, not published here."]
+    lines = [
+        "## Withheld test answers",
+        "",
+        "This is a blind release: the answers of the evaluation split are kept by the "
+        "benchmark operator, not published here.",
+    ]
     for (split, columns), variants in withheld.items():
         names = ", ".join(f"`{c}`" for c in columns)
         configs = ", ".join(f"`{v}`" for v in variants)
-        lines.append(f"In the `{split}` split of {configs}, the columns {names} are null in "
-                     "every row.")
-    lines += ["", "To score a model, run `symile-bench evaluate DIR --model ...` (on this split "
-              "it writes each query's top-k candidate ids and no scores) and send the results "
-              "file to the leaderboard with `symile-bench submit`; the server scores it against "
-              "the answer key."]
+        lines.append(
+            f"In the `{split}` split of {configs}, the columns {names} are null in every row."
+        )
+    lines += [
+        "",
+        "To score a model, run `symile-bench evaluate DIR --model ...` (on this split "
+        "it writes each query's top-k candidate ids and no scores) and send the results "
+        "file to the leaderboard with `symile-bench submit`; the server scores it against "
+        "the answer key.",
+    ]
     return "\n".join(lines)
 
 

@@ -64,39 +64,109 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
         )
 
     return [
-        option("out", Annotated[str, typer.Option(
-            "--out", "-o", help="Output directory: a path, or an fsspec URL (s3://, gs://, "
-            "...) that every worker can write. Rerunning the same command resumes an "
-            "interrupted build; a different config there is refused unless --overwrite.")],
-            f"symile-{name}"),
-        option("seed", Annotated[int, typer.Option(
-            help="Root seed: same config + seed gives byte-identical shards.")], 0),
-        option("workers", Annotated[int | None, typer.Option(
-            help="Worker processes (default: all cores). The output does not depend on it.",
-            show_default="all cores")], None),
-        option("executor", Annotated[str, typer.Option(
-            help="Where tasks run: 'processes' (a local pool), 'serial', or 'ray' (a Ray "
-            "cluster; needs the ray extra and --out on a filesystem every node sees).")],
-            "processes"),
-        option("ray_address", Annotated[str | None, typer.Option(
-            help="With --executor ray: the cluster to join ('auto', 'ray://HOST:PORT'); "
-            "default: start a local Ray with --workers CPUs.")], None),
-        option("shards", Annotated[str | None, typer.Option(
-            help="Build only shard indices START:END (END exclusive) of the plan, e.g. one "
-            "range per SLURM array task into a shared --out; then run `symile-bench finalize "
-            "OUT` once. Pools are built by whichever job needs them first.",
-            show_default="all")], None),
-        option("overwrite", Annotated[bool, typer.Option(
-            help="Replace a build with a different config in --out (only files the "
-            "toolkit wrote there are removed).")], False),
-        option("blind", Annotated[bool, typer.Option(
-            "--blind", help="Publish the test split without its answers: the builder's answer "
-            "columns are null there, and the answer keys go to --answer-key for the "
-            "leaderboard operator (`symile-bench leaderboard add --answer-key FILE`).")],
-            False),
-        option("answer_key", Annotated[Path | None, typer.Option(
-            "--answer-key", help="With --blind: the answer-key file to write (outside --out).",
-            show_default=False)], None),
+        option(
+            "out",
+            Annotated[
+                str,
+                typer.Option(
+                    "--out",
+                    "-o",
+                    help="Output directory: a path, or an fsspec URL (s3://, gs://, "
+                    "...) that every worker can write. Rerunning the same command resumes an "
+                    "interrupted build; a different config there is refused unless --overwrite.",
+                ),
+            ],
+            f"symile-{name}",
+        ),
+        option(
+            "seed",
+            Annotated[
+                int, typer.Option(help="Root seed: same config + seed gives byte-identical shards.")
+            ],
+            0,
+        ),
+        option(
+            "workers",
+            Annotated[
+                int | None,
+                typer.Option(
+                    help="Worker processes (default: all cores). The output does not depend on it.",
+                    show_default="all cores",
+                ),
+            ],
+            None,
+        ),
+        option(
+            "executor",
+            Annotated[
+                str,
+                typer.Option(
+                    help="Where tasks run: 'processes' (a local pool), 'serial', or 'ray' (a Ray "
+                    "cluster; needs the ray extra and --out on a filesystem every node sees)."
+                ),
+            ],
+            "processes",
+        ),
+        option(
+            "ray_address",
+            Annotated[
+                str | None,
+                typer.Option(
+                    help="With --executor ray: the cluster to join ('auto', 'ray://HOST:PORT'); "
+                    "default: start a local Ray with --workers CPUs."
+                ),
+            ],
+            None,
+        ),
+        option(
+            "shards",
+            Annotated[
+                str | None,
+                typer.Option(
+                    help="Build only shard indices START:END (END exclusive) of the plan, e.g. "
+                    "one range per SLURM array task into a shared --out; then run `symile-bench "
+                    "finalize OUT` once. Pools are built by whichever job needs them first.",
+                    show_default="all",
+                ),
+            ],
+            None,
+        ),
+        option(
+            "overwrite",
+            Annotated[
+                bool,
+                typer.Option(
+                    help="Replace a build with a different config in --out (only files the "
+                    "toolkit wrote there are removed)."
+                ),
+            ],
+            False,
+        ),
+        option(
+            "blind",
+            Annotated[
+                bool,
+                typer.Option(
+                    "--blind",
+                    help="Publish the test split without its answers: the builder's answer "
+                    "columns are null there, and the answer keys go to --answer-key for the "
+                    "leaderboard operator (`symile-bench leaderboard add --answer-key FILE`).",
+                ),
+            ],
+            False,
+        ),
+        option(
+            "answer_key",
+            Annotated[
+                Path | None,
+                typer.Option(
+                    "--answer-key",
+                    help="With --blind: the answer-key file to write (outside --out).",
+                    show_default=False,
+                ),
+            ],
+            None,
+        ),
         option("quiet", Quiet, False),
     ]
 
@@ -106,8 +176,10 @@ def _answer_key_option(blind: bool, answer_key: Path | None) -> Path | None:
     from symile_bench.errors import ConfigError
 
     if blind and answer_key is None:
-        raise ConfigError("--blind needs --answer-key FILE (outside --out): where the test "
-                          "answers go for the leaderboard operator")
+        raise ConfigError(
+            "--blind needs --answer-key FILE (outside --out): where the test "
+            "answers go for the leaderboard operator"
+        )
     if answer_key is not None and not blind:
         raise ConfigError("--answer-key is written by blind builds only; add --blind")
     return answer_key
@@ -131,9 +203,21 @@ def _register_builder_command(name: str) -> None:
         from symile_bench.build import build, parse_config, parse_shard_range
         from symile_bench.executors import make_executor
 
-        common = {k: kwargs.pop(k) for k in ("out", "seed", "workers", "executor", "ray_address",
-                                              "shards", "overwrite", "blind", "answer_key",
-                                              "quiet")}
+        common = {
+            k: kwargs.pop(k)
+            for k in (
+                "out",
+                "seed",
+                "workers",
+                "executor",
+                "ray_address",
+                "shards",
+                "overwrite",
+                "blind",
+                "answer_key",
+                "quiet",
+            )
+        }
         answer_key = _answer_key_option(common["blind"], common["answer_key"])
         config = parse_config(builder, {k: v for k, v in kwargs.items() if v is not None})
         shard_range = parse_shard_range(common["shards"]) if common["shards"] else None
@@ -166,9 +250,11 @@ def _register_builder_command(name: str) -> None:
                 f"fingerprint {m.fingerprint[:16]}"
             )
             if answer_key is not None:
-                console.print(f"[green]✓[/] test answers withheld; answer key at {answer_key} "
-                              "(keep it private: symile-bench leaderboard add --answer-key "
-                              f"{answer_key})")
+                console.print(
+                    f"[green]✓[/] test answers withheld; answer key at {answer_key} "
+                    "(keep it private: symile-bench leaderboard add --answer-key "
+                    f"{answer_key})"
+                )
 
     params = [*_common_build_parameters(name), *config_parameters(builder.Config)]
     build_app.command(name=name, help=builder.description)(with_parameters(command, params))
@@ -213,8 +299,7 @@ def info(path: Location) -> None:
     store = Store(path)
     manifest = read_manifest(store)
     card = store.read_text("README.md").splitlines() if store.is_file("README.md") else []
-    title = next((ln.lstrip("# ").strip() for ln in card if ln.startswith("# ")),
-                 manifest.builder)
+    title = next((ln.lstrip("# ").strip() for ln in card if ln.startswith("# ")), manifest.builder)
     console.print(f"[bold]{title}[/]  ({path})")
     console.print(
         f"builder {manifest.builder} {manifest.builder_version} · toolkit "
@@ -223,8 +308,9 @@ def info(path: Location) -> None:
     table = Table("config", "split", "rows", "shards", "fingerprint")
     for variant, record in manifest.variants.items():
         for split, rec in record.splits.items():
-            table.add_row(variant, split, f"{rec.rows:,}", str(len(rec.shards)),
-                          rec.fingerprint[:16])
+            table.add_row(
+                variant, split, f"{rec.rows:,}", str(len(rec.shards)), rec.fingerprint[:16]
+            )
     console.print(table)
     console.print("config: " + ", ".join(f"{k}={v}" for k, v in manifest.config.items()))
 
@@ -232,11 +318,17 @@ def info(path: Location) -> None:
 @app.command()
 def finalize(
     path: Location,
-    blind: Annotated[bool, typer.Option(
-        "--blind", help="Withhold the test answers, as `build --blind` does.")] = False,
-    answer_key: Annotated[Path | None, typer.Option(
-        "--answer-key", help="With --blind: the answer-key file to write (outside PATH).",
-        show_default=False)] = None,
+    blind: Annotated[
+        bool, typer.Option("--blind", help="Withhold the test answers, as `build --blind` does.")
+    ] = False,
+    answer_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--answer-key",
+            help="With --blind: the answer-key file to write (outside PATH).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Finish a build made of `--shards` jobs: check every pool and shard, then write the
@@ -245,8 +337,10 @@ def finalize(
 
     manifest = finalize_build(path, _answer_key_option(blind, answer_key))
     if not quiet:
-        console.print(f"[green]✓[/] {path}: {len(manifest.all_files())} files, fingerprint "
-                      f"{manifest.fingerprint[:16]}")
+        console.print(
+            f"[green]✓[/] {path}: {len(manifest.all_files())} files, fingerprint "
+            f"{manifest.fingerprint[:16]}"
+        )
 
 
 @app.command()
@@ -270,9 +364,12 @@ def verify(path: Location, quiet: Quiet = False) -> None:
 def export(
     path: DatasetDir,
     out: Annotated[Path, typer.Option("--out", "-o", help="New directory for the copy.")],
-    format: Annotated[str, typer.Option(
-        "--format", help="Output format: 'parquet' (what the Hugging Face Hub serves).")] =
-        "parquet",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Output format: 'parquet' (what the Hugging Face Hub serves)."
+        ),
+    ] = "parquet",
 ) -> None:
     """Write a Hub-ready copy of a dataset directory (same features and card)."""
     from symile_bench.dataset_dir import export_parquet
@@ -294,12 +391,14 @@ def main() -> None:
         sys.exit(1)
     except click_exc.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        err_console.print(f"[red]error:[/] {escape(exc.format_message() + hint)}", highlight=False,
-                          soft_wrap=True)
+        err_console.print(
+            f"[red]error:[/] {escape(exc.format_message() + hint)}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except click_exc.ClickException as exc:
-        err_console.print(f"[red]error:[/] {escape(exc.format_message())}", highlight=False,
-                          soft_wrap=True)
+        err_console.print(
+            f"[red]error:[/] {escape(exc.format_message())}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")

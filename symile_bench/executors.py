@@ -105,8 +105,12 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:
-                ray.init(num_cpus=self.workers or available_cores(), include_dashboard=False,
-                         object_store_memory=128 * 2**20, log_to_driver=False)
+                ray.init(
+                    num_cpus=self.workers or available_cores(),
+                    include_dashboard=False,
+                    object_store_memory=128 * 2**20,
+                    log_to_driver=False,
+                )
         try:
             remote = ray.remote(num_cpus=1, max_retries=2)(fn)
             limit = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))

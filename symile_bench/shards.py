@@ -43,4 +43,3 @@ def is_complete(out: Store | Path, record: FileRecord) -> bool:
     """True when the committed file exists and still has the recorded hash."""
     store = as_store(out)
     return store.is_file(record.file) and store.sha256(record.file) == record.sha256
-

@@ -31,8 +31,9 @@ N_LABS, ECG_SHAPE, N_CANDIDATES = 50, (40, 12), 10
 
 def use_test_models(monkeypatch) -> None:
     """Let the CLI subprocess import `tests.evaluate_fixtures` from any working directory."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    )
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -105,14 +106,16 @@ def _png(value: int) -> bytes:
 
 
 def mimic_features() -> datasets.Features:
-    return datasets.Features({
-        "hadm_id": datasets.Value("int64"),
-        "ecg": datasets.Array2D(ECG_SHAPE, "float32"),
-        "labs_percentile": datasets.List(datasets.Value("float32"), length=N_LABS),
-        "labs_missing": datasets.List(datasets.Value("bool"), length=N_LABS),
-        "cxr": datasets.Image(),
-        "candidates": datasets.List(datasets.Value("int64"), length=N_CANDIDATES),
-    })
+    return datasets.Features(
+        {
+            "hadm_id": datasets.Value("int64"),
+            "ecg": datasets.Array2D(ECG_SHAPE, "float32"),
+            "labs_percentile": datasets.List(datasets.Value("float32"), length=N_LABS),
+            "labs_missing": datasets.List(datasets.Value("bool"), length=N_LABS),
+            "cxr": datasets.Image(),
+            "candidates": datasets.List(datasets.Value("int64"), length=N_CANDIDATES),
+        }
+    )
 
 
 def _mimic_rows(rng: np.random.Generator, hadm: np.ndarray, with_candidates: bool) -> dict:
@@ -146,13 +149,22 @@ def write_mimic_dir(out: Path, test_n: int = 40, seed: int = 0) -> Path:
         rel = f"data/default/{split}-00000-of-00001.arrow"
         record = write_shard(out, rel, table.to_batches(), schema)
         splits[split] = SplitRecord(
-            rows=record.rows, shards=[record],
+            rows=record.rows,
+            shards=[record],
             fingerprint=split_fingerprint("mimic", "fixture", "default", split, feats, [record]),
         )
     variants = {"default": VariantRecord(features=feats, splits=splits)}
-    write_manifest(out, Manifest(
-        builder="mimic", builder_version="fixture", builder_class="tests.fixture:Mimic",
-        toolkit_version="0", config={}, seed=seed, variants=variants,
-        fingerprint=dataset_fingerprint({}, seed, variants),
-    ))
+    write_manifest(
+        out,
+        Manifest(
+            builder="mimic",
+            builder_version="fixture",
+            builder_class="tests.fixture:Mimic",
+            toolkit_version="0",
+            config={},
+            seed=seed,
+            variants=variants,
+            fingerprint=dataset_fingerprint({}, seed, variants),
+        ),
+    )
     return out

@@ -15,20 +15,37 @@ IV, ECG, CXR = "mimiciv/2.2", "mimic-iv-ecg/1.0", "mimic-cxr-jpg/2.0.0"
 
 
 def fake_tree(root: Path, admissions: int = 200, seed: int = 0, *extra: str) -> Path:
-    run_cli("fake-mimic", root, "--admissions", str(admissions), "--seed", str(seed), "-q",
-            *extra)
+    run_cli("fake-mimic", root, "--admissions", str(admissions), "--seed", str(seed), "-q", *extra)
     return root
 
 
 def source_args(tree: Path) -> list[str]:
-    return ["--mimic-iv", str(tree / IV), "--mimic-iv-ecg", str(tree / ECG),
-            "--mimic-cxr-jpg", str(tree / CXR)]
+    return [
+        "--mimic-iv",
+        str(tree / IV),
+        "--mimic-iv-ecg",
+        str(tree / ECG),
+        "--mimic-cxr-jpg",
+        str(tree / CXR),
+    ]
 
 
 def build(tree: Path, out: Path, *extra: str, check: bool = True):
     """`symile-bench build mimic` with split fractions large enough for a small tree."""
-    return run_cli("build", "mimic", *source_args(tree), "--out", out, "--test-frac", "0.2",
-                   "--val-frac", "0.2", "-q", *extra, check=check)
+    return run_cli(
+        "build",
+        "mimic",
+        *source_args(tree),
+        "--out",
+        out,
+        "--test-frac",
+        "0.2",
+        "--val-frac",
+        "0.2",
+        "-q",
+        *extra,
+        check=check,
+    )
 
 
 def cohort(out: Path) -> pa.Table:

@@ -52,8 +52,10 @@ def write_common_voice(root: Path, languages: dict[str, str], clips: int = 4) ->
     """<locale>/clips/*.mp3 + validated.tsv + clip_durations.tsv (one zero-duration row)."""
     tts = EspeakTTS()
     rng = np.random.default_rng(0)
-    header = ("client_id\tpath\tsentence_id\tsentence\tsentence_domain\tup_votes\tdown_votes"
-              "\tage\tgender\taccents\tvariant\tlocale\tsegment")
+    header = (
+        "client_id\tpath\tsentence_id\tsentence\tsentence_domain\tup_votes\tdown_votes"
+        "\tage\tgender\taccents\tvariant\tlocale\tsegment"
+    )
     for lang, locale in languages.items():
         folder = root / locale
         (folder / "clips").mkdir(parents=True)

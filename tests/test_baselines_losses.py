@@ -54,8 +54,11 @@ def test_clip_loss_is_sum_of_symmetric_pairwise_infonce():
     reps, scale = _reps(3), torch.tensor(2.0)
     labels = torch.arange(9)
     expected = sum(
-        (F.cross_entropy(scale * reps[i] @ reps[j].T, labels)
-         + F.cross_entropy(scale * reps[j] @ reps[i].T, labels)) / 2
+        (
+            F.cross_entropy(scale * reps[i] @ reps[j].T, labels)
+            + F.cross_entropy(scale * reps[j] @ reps[i].T, labels)
+        )
+        / 2
         for i, j in ((0, 1), (0, 2), (1, 2))
     )
     assert torch.allclose(clip_loss(reps, scale), expected)

@@ -46,8 +46,10 @@ def test_features_have_the_encoders_shapes_and_keys_follow_the_arch():
     assert cxr.shape == (3, 1, 64, 64) and (cxr[2] == 0).all()
     np.testing.assert_allclose(cxr[0], cxr[1], atol=0.02)  # same crop of the same ramp
     assert cxr_features([_png(390, 320)], "paper").shape == (1, 1, 320, 320)
-    keys = {m: (RECIPE.feature_key(m, SMALL), RECIPE.feature_key(m, PAPER))
-            for m in ("ecg", "labs", "cxr")}
+    keys = {
+        m: (RECIPE.feature_key(m, SMALL), RECIPE.feature_key(m, PAPER))
+        for m in ("ecg", "labs", "cxr")
+    }
     assert keys["ecg"][0] != keys["ecg"][1] and keys["cxr"][0] != keys["cxr"][1]
     assert keys["labs"][0] == keys["labs"][1]
     with pytest.raises(ConfigError, match="--arch"):
@@ -59,9 +61,11 @@ def test_encoders_map_each_modality_to_dim(settings):
     """Proves both families build without torchvision or downloads and map the featurised
     inputs to [n, dim] in training and in eval mode (paper: ResNet-18 over the 5000x12 ECG,
     ResNet-50 over the 320x320 CXR, the 100 -> 256 -> 1024 -> d labs MLP)."""
-    shapes = {"ecg": (12, 500) if settings.arch == "small" else (1, 5000, 12),
-              "labs": (100,),
-              "cxr": (1, 64, 64) if settings.arch == "small" else (1, 320, 320)}
+    shapes = {
+        "ecg": (12, 500) if settings.arch == "small" else (1, 5000, 12),
+        "labs": (100,),
+        "cxr": (1, 64, 64) if settings.arch == "small" else (1, 320, 320),
+    }
     torch.manual_seed(0)
     for modality, shape in shapes.items():
         encoder = RECIPE.encoder(modality, shape, settings)
@@ -110,8 +114,9 @@ def reproduced(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("repro-mimic")
     patch = pytest.MonkeyPatch()
     patch.setitem(reproduce.MIMIC_FAKE, "quick", (1_000, 400, 60))
-    patch.setitem(reproduce.MIMIC_OVERRIDES, "quick",
-                  {"epochs": 3, "patience": 0, "batch_size": 64})
+    patch.setitem(
+        reproduce.MIMIC_OVERRIDES, "quick", {"epochs": 3, "patience": 0, "batch_size": 64}
+    )
     try:
         reproduce.REPRODUCTIONS["mimic"](out, quick=True, workers=1, seed=0, quiet=True)
     finally:
@@ -148,10 +153,10 @@ def test_reproduce_mimic_refuses_bad_sources(reproduced, tmp_path):
     from symile_bench.baselines import reproduce
 
     with pytest.raises(ConfigError, match="--mimic-iv-ecg, --mimic-cxr-jpg"):
-        reproduce.REPRODUCTIONS["mimic"](tmp_path, quick=True, workers=1, seed=0, quiet=True,
-                                         sources={"mimic_iv": tmp_path})
-    bad = run_cli("reproduce", "xor", "--out", tmp_path / "x", "--mimic-iv", tmp_path,
-                  check=False)
+        reproduce.REPRODUCTIONS["mimic"](
+            tmp_path, quick=True, workers=1, seed=0, quiet=True, sources={"mimic_iv": tmp_path}
+        )
+    bad = run_cli("reproduce", "xor", "--out", tmp_path / "x", "--mimic-iv", tmp_path, check=False)
     assert bad.returncode != 0 and "apply to reproduce mimic only" in bad.stderr
     with pytest.raises(ConfigError, match="another"):
         reproduce.REPRODUCTIONS["mimic"](reproduced, quick=True, workers=1, seed=1, quiet=True)

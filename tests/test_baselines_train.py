@@ -25,8 +25,25 @@ def _ok(args):
 @pytest.fixture(scope="module")
 def xor_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("xor")
-    _ok(["build", "xor", "--p", "1.0", "--train-n", 2000, "--val-n", 200, "--test-n", 500,
-         "--out", out, "--workers", 1, "-q"])
+    _ok(
+        [
+            "build",
+            "xor",
+            "--p",
+            "1.0",
+            "--train-n",
+            2000,
+            "--val-n",
+            200,
+            "--test-n",
+            500,
+            "--out",
+            out,
+            "--workers",
+            1,
+            "-q",
+        ]
+    )
     return out
 
 
@@ -45,8 +62,21 @@ def test_checkpoints_score_as_harness_models(xor_dir, trained, tmp_path):
     values = {}
     for loss in ("symile", "clip"):
         out = tmp_path / f"{loss}.json"
-        _ok(["evaluate", xor_dir, "--model", "symile_bench.baselines:load", "--model-arg",
-             f"path={trained / loss}", "--out", out, "--bootstrap", 200, "-q"])
+        _ok(
+            [
+                "evaluate",
+                xor_dir,
+                "--model",
+                "symile_bench.baselines:load",
+                "--model-arg",
+                f"path={trained / loss}",
+                "--out",
+                out,
+                "--bootstrap",
+                200,
+                "-q",
+            ]
+        )
         results = load_results(out)
         assert results.predictions and results.dataset.split_fingerprint
         assert results.model.scoring == ("mip" if loss == "symile" else "pairwise")
@@ -74,15 +104,18 @@ def test_training_is_deterministic_for_a_seed(xor_dir, trained, tmp_path):
     first = torch.load(trained / "symile" / "model.pt", weights_only=True)
     second = torch.load(tmp_path / "again" / "model.pt", weights_only=True)
     assert all(torch.equal(first[k], second[k]) for k in first)
-    history = [json.loads((d / "model.json").read_text())["history"]
-               for d in (trained / "symile", tmp_path / "again")]
+    history = [
+        json.loads((d / "model.json").read_text())["history"]
+        for d in (trained / "symile", tmp_path / "again")
+    ]
     assert history[0] == history[1]
 
 
 def test_user_errors_are_one_line(xor_dir, tmp_path):
     """Proves bad options and a non-checkpoint path fail with SymileBenchError messages."""
-    bad = runner.invoke(app, ["train", str(xor_dir), "--loss", "infonce", "--out",
-                              str(tmp_path / "x"), "-q"])
+    bad = runner.invoke(
+        app, ["train", str(xor_dir), "--loss", "infonce", "--out", str(tmp_path / "x"), "-q"]
+    )
     assert bad.exit_code != 0 and "--loss" in str(bad.exception)
     from symile_bench.baselines import load
     from symile_bench.errors import SymileBenchError

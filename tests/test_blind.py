@@ -23,11 +23,46 @@ from .conftest import run_cli
 from .test_leaderboard_support import serve
 
 N = 120
-XOR = ["build", "xor", "--p", "1.0,0.5", "--train-n", "30", "--val-n", "10", "--test-n", str(N),
-       "--executor", "serial", "-q"]
-M3 = ["build", "m3", "--languages", "2", "--train-n", "20", "--val-n", "10", "--test-n", "40",
-      "--audio-pool", "2", "--image-pool", "1", "--image-size", "32", "--shard-rows", "25",
-      "--missing-prob", "0.5", "--executor", "serial", "-q"]
+XOR = [
+    "build",
+    "xor",
+    "--p",
+    "1.0,0.5",
+    "--train-n",
+    "30",
+    "--val-n",
+    "10",
+    "--test-n",
+    str(N),
+    "--executor",
+    "serial",
+    "-q",
+]
+M3 = [
+    "build",
+    "m3",
+    "--languages",
+    "2",
+    "--train-n",
+    "20",
+    "--val-n",
+    "10",
+    "--test-n",
+    "40",
+    "--audio-pool",
+    "2",
+    "--image-pool",
+    "1",
+    "--image-size",
+    "32",
+    "--shard-rows",
+    "25",
+    "--missing-prob",
+    "0.5",
+    "--executor",
+    "serial",
+    "-q",
+]
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +105,9 @@ def test_blind_test_split_has_no_answers_and_the_rest_is_unchanged(xor, monkeypa
     m_full, m_blind = read_manifest(full), read_manifest(blind)
     for config, record in m_blind.variants.items():
         assert record.splits["test"].withheld == ["b", "i"]
-        assert record.splits["test"].fingerprint != m_full.variants[config].splits[
-            "test"].fingerprint
+        assert (
+            record.splits["test"].fingerprint != m_full.variants[config].splits["test"].fingerprint
+        )
         for split in ("train", "validation"):
             assert record.splits[split] == m_full.variants[config].splits[split]
             assert record.splits[split].withheld is None
@@ -107,8 +143,9 @@ def test_answer_key_file_is_outside_out_deterministic_and_matches_the_full_split
     assert tree_bytes(again) == tree_bytes(blind)
     assert (tmp_path / "again.json").read_bytes() == key_text
 
-    inside = one_line_error(*XOR, "--blind", "--answer-key", tmp_path / "new" / "key.json",
-                            "--out", tmp_path / "new")
+    inside = one_line_error(
+        *XOR, "--blind", "--answer-key", tmp_path / "new" / "key.json", "--out", tmp_path / "new"
+    )
     assert "inside --out" in inside and not (tmp_path / "new").exists()
     assert "--answer-key" in one_line_error(*XOR, "--blind", "--out", tmp_path / "x")
 
@@ -118,8 +155,16 @@ def test_shard_jobs_then_finalize_blind_equal_a_one_shot_blind_build(tmp_path):
     gives the same directory and key file, byte for byte, as one `build --blind`."""
     args = [*XOR, "--shard-rows", "50"]
     run_cli(*args, "--blind", "--answer-key", tmp_path / "one.json", "--out", tmp_path / "one")
-    assert "finalize" in one_line_error(*args, "--shards", "0:2", "--blind", "--answer-key",
-                                        tmp_path / "two.json", "--out", tmp_path / "two")
+    assert "finalize" in one_line_error(
+        *args,
+        "--shards",
+        "0:2",
+        "--blind",
+        "--answer-key",
+        tmp_path / "two.json",
+        "--out",
+        tmp_path / "two",
+    )
     run_cli(*args, "--shards", "0:4", "--out", tmp_path / "two")
     run_cli(*args, "--shards", "4:", "--out", tmp_path / "two")
     run_cli("finalize", tmp_path / "two", "--blind", "--answer-key", tmp_path / "two.json", "-q")
@@ -132,10 +177,30 @@ def test_evaluate_on_a_blind_split_writes_predictions_only(xor, tmp_path):
     without ranks, whose top-k ids equal those of the same model on the full split; `validate`
     accepts the file, `compare` refuses it; the schema refuses rows on a blind file and missing
     ranks on an ordinary one; options that need the answers are one-line errors."""
-    run_cli("evaluate", xor / "blind", "--model", "xor-oracle", "--config", "p0.5",
-            "--out", tmp_path / "blind.json", "-q")
-    run_cli("evaluate", xor / "full", "--model", "xor-oracle", "--config", "p0.5",
-            "--out", tmp_path / "full.json", "--bootstrap", "100", "-q")
+    run_cli(
+        "evaluate",
+        xor / "blind",
+        "--model",
+        "xor-oracle",
+        "--config",
+        "p0.5",
+        "--out",
+        tmp_path / "blind.json",
+        "-q",
+    )
+    run_cli(
+        "evaluate",
+        xor / "full",
+        "--model",
+        "xor-oracle",
+        "--config",
+        "p0.5",
+        "--out",
+        tmp_path / "full.json",
+        "--bootstrap",
+        "100",
+        "-q",
+    )
     res, ref = (json.loads((tmp_path / f).read_text()) for f in ("blind.json", "full.json"))
     assert res["dataset"]["blind"] is True and "blind" not in ref["dataset"]
     assert res["rows"] == [] and res["task"] == ref["task"]
@@ -143,40 +208,80 @@ def test_evaluate_on_a_blind_split_writes_predictions_only(xor, tmp_path):
     assert "ranks" not in p and "ranks" in q
     assert (p["query_ids"], p["top_k"], p["k"]) == (q["query_ids"], q["top_k"], q["k"])
     assert run_cli("validate", tmp_path / "blind.json", "-q").returncode == 0
-    for bad, message in (({**res, "rows": ref["rows"]}, "cannot hold rows"),
-                         ({**ref, "predictions": [p]}, "has no ranks")):
+    for bad, message in (
+        ({**res, "rows": ref["rows"]}, "cannot hold rows"),
+        ({**ref, "predictions": [p]}, "has no ranks"),
+    ):
         (tmp_path / "bad.json").write_text(json.dumps(bad))
         with pytest.raises(ResultsFileError, match=message):
             load_results(tmp_path / "bad.json")
-    assert "blind split" in one_line_error("compare", tmp_path / "blind.json",
-                                           tmp_path / "full.json")
-    assert "withheld" in one_line_error("evaluate", xor / "blind", "--model", "xor-oracle",
-                                        "--target", "a", "--out", tmp_path / "a.json", "-q")
-    assert "blind" in one_line_error("evaluate", xor / "blind", "--model", "xor-oracle",
-                                     "--no-predictions", "--out", tmp_path / "n.json", "-q")
+    assert "blind split" in one_line_error(
+        "compare", tmp_path / "blind.json", tmp_path / "full.json"
+    )
+    assert "withheld" in one_line_error(
+        "evaluate",
+        xor / "blind",
+        "--model",
+        "xor-oracle",
+        "--target",
+        "a",
+        "--out",
+        tmp_path / "a.json",
+        "-q",
+    )
+    assert "blind" in one_line_error(
+        "evaluate",
+        xor / "blind",
+        "--model",
+        "xor-oracle",
+        "--no-predictions",
+        "--out",
+        tmp_path / "n.json",
+        "-q",
+    )
 
 
-def test_leaderboard_registers_from_the_answer_key_and_verifies_a_blind_submission(xor,
-                                                                                  tmp_path):
+def test_leaderboard_registers_from_the_answer_key_and_verifies_a_blind_submission(xor, tmp_path):
     """`leaderboard add --answer-key` registers the blind split (the dataset directory itself
     is refused: it has no answers); the oracle's blind results, submitted to the running
     server, are verified from their ids alone at top-1 1.0 over every test query."""
     db = f"sqlite:///{tmp_path / 'lb.db'}"
     refused = one_line_error("leaderboard", "add", xor / "blind", "--config", "p1.0", "--db", db)
     assert "--answer-key" in refused
-    run_cli("leaderboard", "add", "--answer-key", xor / "keys" / "xor.json", "--config", "p1.0",
-            "--db", db)
+    run_cli(
+        "leaderboard",
+        "add",
+        "--answer-key",
+        xor / "keys" / "xor.json",
+        "--config",
+        "p1.0",
+        "--db",
+        db,
+    )
     token = run_cli("leaderboard", "token", "alice", "--db", db).stdout.strip()
     results = tmp_path / "oracle.json"
-    run_cli("evaluate", xor / "blind", "--model", "xor-oracle", "--config", "p1.0",
-            "--out", results, "-q")
+    run_cli(
+        "evaluate",
+        xor / "blind",
+        "--model",
+        "xor-oracle",
+        "--config",
+        "p1.0",
+        "--out",
+        results,
+        "-q",
+    )
     with serve(db) as url:
         done = run_cli("submit", results, "--server", url, "--token", token)
         board = httpx.get(url + "/api/v1/leaderboard/xor-p1.0-test").json()
     assert "verified" in done.stdout
     [entry] = board["verified"]
     assert (entry["model"], entry["top1"], entry["ci_low"], entry["n"]) == (
-        "xor-oracle", 1.0, 1.0, N)
+        "xor-oracle",
+        1.0,
+        1.0,
+        N,
+    )
 
 
 def test_blind_m3_withholds_classes_image_names_and_pools(tmp_path):
@@ -209,6 +314,13 @@ def test_blind_m3_withholds_classes_image_names_and_pools(tmp_path):
 
 def test_blind_mimic_is_refused_with_one_line(tmp_path):
     """MIMIC's query ids appear in its candidate sets, so --blind is refused before any work."""
-    line = one_line_error("build", "mimic", "--blind", "--answer-key", tmp_path / "k.json",
-                          "--out", tmp_path / "mimic")
+    line = one_line_error(
+        "build",
+        "mimic",
+        "--blind",
+        "--answer-key",
+        tmp_path / "k.json",
+        "--out",
+        tmp_path / "mimic",
+    )
     assert "not supported for mimic" in line and not (tmp_path / "mimic").exists()

@@ -21,23 +21,49 @@ FAST = ("--bootstrap", "300", "-q")
 @pytest.fixture(scope="module")
 def m3(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("m3") / "w2"
-    run_cli("build", "m3", "--languages", "2", "--train-n", "50", "--val-n", "50", "--test-n",
-            str(TEST_N), "--audio-pool", "4", "--image-pool", "1", "--image-size", "32",
-            "--shard-rows", "100", "--missing-prob", "0.5", "-q", "--out", out)
+    run_cli(
+        "build",
+        "m3",
+        "--languages",
+        "2",
+        "--train-n",
+        "50",
+        "--val-n",
+        "50",
+        "--test-n",
+        str(TEST_N),
+        "--audio-pool",
+        "4",
+        "--image-pool",
+        "1",
+        "--image-size",
+        "32",
+        "--shard-rows",
+        "100",
+        "--missing-prob",
+        "0.5",
+        "-q",
+        "--out",
+        out,
+    )
     return out
 
 
 def rows(res: dict, metric: str = "top1", condition: str | None = None) -> dict:
-    return {r["language"]: r for r in res["rows"]
-            if r["metric"] == metric and r["condition"] == condition}
+    return {
+        r["language"]: r
+        for r in res["rows"]
+        if r["metric"] == metric and r["condition"] == condition
+    }
 
 
 def test_oracle_is_exact_with_per_language_rows_and_missing_conditions(m3, tmp_path):
     """All test images as candidates: the oracle's top-1 is 1.0 pooled and per language (en, el,
     whose n add up). With only audio observed the image is undetermined; with only text it is
     one of the w = 2 classes the text names, so it lands between."""
-    run_cli("evaluate", m3, "-m", "m3-oracle", "--missing-protocol", "-o", tmp_path / "r.json",
-            *FAST)
+    run_cli(
+        "evaluate", m3, "-m", "m3-oracle", "--missing-protocol", "-o", tmp_path / "r.json", *FAST
+    )
     res = load_json(tmp_path / "r.json")
     assert res["task"]["query_modalities"] == ["audio", "text"]
     assert res["task"]["candidates"]["size"] == TEST_N
@@ -57,8 +83,21 @@ def test_per_class_candidates_and_the_train_time_curve(m3, tmp_path):
     the variant's fraction of complete training samples (counted from its *_missing flags), and
     `report` shows it as the train-time table and plots it."""
     for config in ("complete", "missing0.5"):
-        run_cli("evaluate", m3, "-m", "m3-oracle", "--candidates", "per-class", "--trained-on",
-                config, "--name", "oracle", "-o", tmp_path / f"{config}.json", *FAST)
+        run_cli(
+            "evaluate",
+            m3,
+            "-m",
+            "m3-oracle",
+            "--candidates",
+            "per-class",
+            "--trained-on",
+            config,
+            "--name",
+            "oracle",
+            "-o",
+            tmp_path / f"{config}.json",
+            *FAST,
+        )
     res = load_json(tmp_path / "missing0.5.json")
     test = symile_bench.load(m3, config="complete", split="test")
     assert res["task"]["candidates"]["rule"] == "per-class"
@@ -70,8 +109,14 @@ def test_per_class_candidates_and_the_train_time_curve(m3, tmp_path):
     assert trained["config"] == "missing0.5" and trained["rows"] == 50
     assert trained["complete_fraction"] == pytest.approx(1 - flags.any(axis=0).mean())
     assert load_json(tmp_path / "complete.json")["model"]["trained_on"]["complete_fraction"] == 1
-    proc = run_cli("report", tmp_path / "complete.json", tmp_path / "missing0.5.json", "--plot",
-                   tmp_path / "curve.png", "--no-languages")
+    proc = run_cli(
+        "report",
+        tmp_path / "complete.json",
+        tmp_path / "missing0.5.json",
+        "--plot",
+        tmp_path / "curve.png",
+        "--no-languages",
+    )
     assert "train-time missing modalities" in proc.stdout and "100.0" in proc.stdout
     assert (tmp_path / "curve.png").stat().st_size > 1000
     run_cli("validate", tmp_path / "missing0.5.json", "--dataset", m3)

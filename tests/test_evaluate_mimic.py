@@ -34,8 +34,19 @@ def test_stored_candidates_hadm_ids_and_keyed_embeddings(mimic, tmp_path):
     predictions are keyed by hadm_id and name stored candidates; the predictions re-score
     against the answer key; the saved embeddings, re-keyed by hadm_id in another order, give
     identical results through --embeddings."""
-    run_cli("evaluate", mimic, "-m", MODEL, "-o", tmp_path / "r.json", "--bootstrap", "200",
-            "--save-embeddings", tmp_path / "emb", "-q")
+    run_cli(
+        "evaluate",
+        mimic,
+        "-m",
+        MODEL,
+        "-o",
+        tmp_path / "r.json",
+        "--bootstrap",
+        "200",
+        "--save-embeddings",
+        tmp_path / "emb",
+        "-q",
+    )
     res = load_json(tmp_path / "r.json")
     assert res["task"]["query_modalities"] == ["ecg", "labs"]
     assert res["task"]["candidates"]["kind"] == "per_query"
@@ -44,8 +55,7 @@ def test_stored_candidates_hadm_ids_and_keyed_embeddings(mimic, tmp_path):
     test = symile_bench.load(mimic, split="test")
     pred = res["predictions"][0]
     assert pred["query_ids"] == test["hadm_id"]
-    for own, top, cands in zip(pred["query_ids"], pred["top_k"], test["candidates"],
-                               strict=True):
+    for own, top, cands in zip(pred["query_ids"], pred["top_k"], test["candidates"], strict=True):
         assert top[0] == own and sorted(top) == sorted(cands)
     run_cli("validate", tmp_path / "r.json", "--dataset", mimic)
 
@@ -54,15 +64,26 @@ def test_stored_candidates_hadm_ids_and_keyed_embeddings(mimic, tmp_path):
     hadm = np.array(test["hadm_id"])[order]
     for name in ("ecg", "cxr"):
         values = np.load(emb / f"{name}.npy")[order]
-        pq.write_table(pa.table({"hadm_id": hadm, "embedding": list(values)}),
-                       emb / f"{name}.parquet")
+        pq.write_table(
+            pa.table({"hadm_id": hadm, "embedding": list(values)}), emb / f"{name}.parquet"
+        )
         (emb / f"{name}.npy").unlink()
     run_cli("evaluate", mimic, "-e", emb, "-o", tmp_path / "e.json", "--bootstrap", "200", "-q")
     assert comparable(load_json(tmp_path / "e.json")) == comparable(res)
 
 
 def test_a_split_without_candidate_sets_is_refused(mimic, tmp_path):
-    proc = run_cli("evaluate", mimic, "-m", MODEL, "--split", "train", "-o", tmp_path / "r.json",
-                   "-q", check=False)
+    proc = run_cli(
+        "evaluate",
+        mimic,
+        "-m",
+        MODEL,
+        "--split",
+        "train",
+        "-o",
+        tmp_path / "r.json",
+        "-q",
+        check=False,
+    )
     assert proc.returncode == 1
     assert "no stored candidate sets" in proc.stderr and "test split" in proc.stderr

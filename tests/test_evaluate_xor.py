@@ -28,8 +28,21 @@ FAST = ("--bootstrap", "300", "-q")
 @pytest.fixture(scope="module")
 def xor(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("xor") / "p1"
-    run_cli("build", "xor", "--p", "1.0", "--train-n", "10", "--val-n", "10", "--test-n", str(N),
-            "-q", "--out", out)
+    run_cli(
+        "build",
+        "xor",
+        "--p",
+        "1.0",
+        "--train-n",
+        "10",
+        "--val-n",
+        "10",
+        "--test-n",
+        str(N),
+        "-q",
+        "--out",
+        out,
+    )
     return out
 
 
@@ -38,8 +51,18 @@ def oracle(xor, tmp_path_factory) -> Path:
     """The oracle through the model path, with the missing-modality protocol; the embeddings it
     produced are saved for re-scoring."""
     out = tmp_path_factory.mktemp("oracle")
-    run_cli("evaluate", xor, "--model", ORACLE, "--missing-protocol", "--out", out / "r.json",
-            "--save-embeddings", out / "emb", *FAST)
+    run_cli(
+        "evaluate",
+        xor,
+        "--model",
+        ORACLE,
+        "--missing-protocol",
+        "--out",
+        out / "r.json",
+        "--save-embeddings",
+        out / "emb",
+        *FAST,
+    )
     return out
 
 
@@ -97,8 +120,17 @@ def test_embeddings_path_equals_model_path(xor, oracle, tmp_path):
     codes = np.arange(2**D)
     vectors = (codes[:, None] >> np.arange(D - 1, -1, -1)) & 1
     save_file({"embedding": signs(vectors)}, str(emb / "b.candidates.safetensors"))
-    run_cli("evaluate", xor, "--embeddings", emb, "--name", "xor-oracle", "--out",
-            tmp_path / "e.json", *FAST)
+    run_cli(
+        "evaluate",
+        xor,
+        "--embeddings",
+        emb,
+        "--name",
+        "xor-oracle",
+        "--out",
+        tmp_path / "e.json",
+        *FAST,
+    )
     model = load_json(oracle / "r.json")
     model["rows"] = [r for r in model["rows"] if r["condition"] is None]
     model["predictions"] = [p for p in model["predictions"] if p["condition"] is None]
@@ -121,17 +153,30 @@ def test_missing_protocol_one_row_per_observed_subset(xor, oracle, tmp_path):
         row = next(r for r in res["rows"] if r["metric"] == "top1" and r["condition"] == cond)
         assert row["ci_low"] <= 1 / 2**D <= row["ci_high"]
     saved = sorted(p.name for p in (oracle / "emb").iterdir())
-    assert saved == ["a.missing.npy", "a.npy", "b.candidates.npy", "c.missing.npy", "c.npy",
-                     "model.json"]
-    run_cli("evaluate", xor, "-e", oracle / "emb", "--missing-protocol", "-o",
-            tmp_path / "again.json", *FAST)
+    assert saved == [
+        "a.missing.npy",
+        "a.npy",
+        "b.candidates.npy",
+        "c.missing.npy",
+        "c.npy",
+        "model.json",
+    ]
+    run_cli(
+        "evaluate",
+        xor,
+        "-e",
+        oracle / "emb",
+        "--missing-protocol",
+        "-o",
+        tmp_path / "again.json",
+        *FAST,
+    )
     assert comparable(load_json(tmp_path / "again.json")) == comparable(res)
 
 
 def test_any_direction_with_the_same_rules(xor, tmp_path):
     """--target a: queries (b, c), candidates all 2^d vectors; the oracle is exact again."""
-    run_cli("evaluate", xor, "-m", "xor-oracle", "--target", "a", "-o", tmp_path / "r.json",
-            *FAST)
+    run_cli("evaluate", xor, "-m", "xor-oracle", "--target", "a", "-o", tmp_path / "r.json", *FAST)
     res = load_json(tmp_path / "r.json")
     assert res["task"]["query_modalities"] == ["b", "c"]
     assert next(r for r in res["rows"] if r["metric"] == "top1")["value"] == 1.0

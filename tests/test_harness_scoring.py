@@ -152,16 +152,24 @@ def test_counts_are_exact_for_scores_of_every_sign_and_signed_zeros(dtype, score
     q = rng.choice(np.array([1.0, -1.0], dtype=dtype), n)[:, None]
     # labels 0-9 hold the negative values, 10-39 the others, 40 the +0.0 alone: every sign of
     # best occurs, and best = +-0.0 with its ties only among the other zero's bit pattern
-    cand_labels = np.where(np.signbit(c) & (c != 0), rng.integers(0, 10, m),
-                           rng.integers(10, 40, m))
+    cand_labels = np.where(
+        np.signbit(c) & (c != 0), rng.integers(0, 10, m), rng.integers(10, 40, m)
+    )
     cand_labels[-1] = 40
     q_labels = np.where(np.arange(n) % 5 == 0, 40, rng.integers(0, 40, n))
-    r = rank_candidates([q], c[:, None], query_labels=q_labels, candidate_labels=cand_labels,
-                        memory_budget=m * np.dtype(dtype).itemsize * 100, scorer=scorer)
+    r = rank_candidates(
+        [q],
+        c[:, None],
+        query_labels=q_labels,
+        candidate_labels=cand_labels,
+        memory_budget=m * np.dtype(dtype).itemsize * 100,
+        scorer=scorer,
+    )
     scores = (q * c[None, :]).astype(np.float64)
     expect, orders = brute_rank(scores, cand_labels[None, :] == q_labels[:, None])
-    best = np.array([scores[i, o[e - 1]] for i, (o, e) in
-                     enumerate(zip(orders, expect, strict=True))])
+    best = np.array(
+        [scores[i, o[e - 1]] for i, (o, e) in enumerate(zip(orders, expect, strict=True))]
+    )
     assert (best > 0).any() and (best < 0).any() and (best == 0).any()
     np.testing.assert_array_equal(r.ranks, expect)
     np.testing.assert_array_equal(r.top_k, np.array([o[:10] for o in orders]))

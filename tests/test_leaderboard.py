@@ -43,7 +43,12 @@ def test_register_submit_view_restart_export(tmp_path, built):
         assert httpx.get(url + "/healthz").json() == {"status": "ok"}
     [entry] = data["verified"]
     assert (entry["model"], entry["top1"], entry["ci_low"], entry["ci_high"], entry["n"]) == (
-        "xor-oracle", 1.0, 1.0, 1.0, N)
+        "xor-oracle",
+        1.0,
+        1.0,
+        1.0,
+        N,
+    )
     assert data["reported"] == [] and data["benchmark"]["n_queries"] == N
     assert "predictions" not in json.dumps(data)  # no per-item data leaves the server
     actions = [a["action"] for a in open_db(db).audit_rows()]
@@ -64,13 +69,15 @@ def test_add_refuses_a_second_registration_and_submit_names_the_refusal(tmp_path
     assert again.returncode == 1 and "already registered" in again.stderr
     assert "Traceback" not in again.stderr
     with serve(db) as url:
-        bad = run_cli("submit", results, "--server", url, "--token", "nope",
-                      check=False)
+        bad = run_cli("submit", results, "--server", url, "--token", "nope", check=False)
     assert bad.returncode == 1 and "401" in bad.stderr and "invalid or revoked token" in bad.stderr
 
 
 def test_rank_ranges_follow_interval_overlap():
     """Overlapping intervals share a rank range; a clearly separated entry has its own rank."""
-    entries = [{"ci_low": 0.8, "ci_high": 0.9}, {"ci_low": 0.75, "ci_high": 0.85},
-               {"ci_low": 0.1, "ci_high": 0.2}]
+    entries = [
+        {"ci_low": 0.8, "ci_high": 0.9},
+        {"ci_low": 0.75, "ci_high": 0.85},
+        {"ci_low": 0.1, "ci_high": 0.2},
+    ]
     assert rank_ranges(entries) == [(1, 2), (1, 2), (3, 3)]

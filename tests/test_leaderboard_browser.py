@@ -13,8 +13,15 @@ from .conftest import run_cli
 from .test_leaderboard_support import build_xor_with_results, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def test_page_sorts_in_a_real_browser(tmp_path):
@@ -31,8 +38,12 @@ def test_page_sorts_in_a_real_browser(tmp_path):
         for name in ("beta", "alpha", "gamma"):
             body = copy.deepcopy(results)
             body["model"]["name"] = name
-            resp = httpx.post(url + "/api/v1/submissions", content=json.dumps(body),
-                              headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            resp = httpx.post(
+                url + "/api/v1/submissions",
+                content=json.dumps(body),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
             assert resp.status_code == 201, resp.text
         hosts = []
         with playwright.sync_playwright() as p:

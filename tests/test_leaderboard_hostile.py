@@ -25,8 +25,9 @@ def server(tmp_path_factory):
     xor, results = build_xor_with_results(root)
     db = f"sqlite:///{root / 'lb.db'}"
     run_cli("leaderboard", "add", xor, "--db", db)
-    tokens = [run_cli("leaderboard", "token", f"user{i}", "--db", db).stdout.strip()
-              for i in range(4)]
+    tokens = [
+        run_cli("leaderboard", "token", f"user{i}", "--db", db).stdout.strip() for i in range(4)
+    ]
     with serve(db, "--rate-limit", "1000", "--max-body-mb", "8", log=root / "server.log") as url:
         yield url, tokens, results
 

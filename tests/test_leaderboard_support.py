@@ -22,10 +22,32 @@ N = 200
 def build_xor_with_results(root: Path) -> tuple[Path, dict]:
     """An XOR p=1 build (N test rows) and the oracle's results (top-1 exactly 1)."""
     xor = root / "xor"
-    run_cli("build", "xor", "--p", "1.0", "--train-n", "10", "--val-n", "10", "--test-n", str(N),
-            "-q", "--out", xor)
-    run_cli("evaluate", xor, "--model", "xor-oracle", "--out", root / "r.json",
-            "--bootstrap", "200", "-q")
+    run_cli(
+        "build",
+        "xor",
+        "--p",
+        "1.0",
+        "--train-n",
+        "10",
+        "--val-n",
+        "10",
+        "--test-n",
+        str(N),
+        "-q",
+        "--out",
+        xor,
+    )
+    run_cli(
+        "evaluate",
+        xor,
+        "--model",
+        "xor-oracle",
+        "--out",
+        root / "r.json",
+        "--bootstrap",
+        "200",
+        "-q",
+    )
     return xor, json.loads((root / "r.json").read_text())
 
 
@@ -41,9 +63,23 @@ def serve(db_url: str, *options: str, log: Path | None = None) -> Iterator[str]:
     port = free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "symile_bench", "leaderboard", "serve", "--db", db_url,
-         "--host", "127.0.0.1", "--port", str(port), *options],
-        stdout=out, stderr=out)
+        [
+            sys.executable,
+            "-m",
+            "symile_bench",
+            "leaderboard",
+            "serve",
+            "--db",
+            db_url,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *options,
+        ],
+        stdout=out,
+        stderr=out,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):  # bounded: at most ~30 s

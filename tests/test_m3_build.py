@@ -19,9 +19,27 @@ from symile_bench.manifest import read_manifest
 from .conftest import run_cli
 
 LANGS = PAPER_LANGUAGE_SETS[5]
-SMALL = ["--languages", "5", "--train-n", "6000", "--val-n", "1000", "--test-n", "2000",
-         "--audio-pool", "12", "--image-pool", "2", "--image-size", "64", "--shard-rows", "1500",
-         "--missing-prob", "0.5,audio:0.2/image:0.65/text:0.0", "-q"]
+SMALL = [
+    "--languages",
+    "5",
+    "--train-n",
+    "6000",
+    "--val-n",
+    "1000",
+    "--test-n",
+    "2000",
+    "--audio-pool",
+    "12",
+    "--image-pool",
+    "2",
+    "--image-size",
+    "64",
+    "--shard-rows",
+    "1500",
+    "--missing-prob",
+    "0.5,audio:0.2/image:0.65/text:0.0",
+    "-q",
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +68,11 @@ def columns(out: Path, config: str, split: str, names: list[str]) -> dict[str, l
 
 def test_every_row_follows_the_generating_process(m3, word_index):
     lex = load_default()
-    name_of = {(lang, int(c)): w for lang in LANGS for c, w in zip(lex.cls_id, lex.words[lang],
-                                                                    strict=True)}
+    name_of = {
+        (lang, int(c)): w
+        for lang in LANGS
+        for c, w in zip(lex.cls_id, lex.words[lang], strict=True)
+    }
     for split in ("train", "validation", "test"):
         rows = columns(m3, "complete", split, ["lang", "text", "cls_id", "target_text", "cls"])
         for lang, text, cls_id, target, _ in zip(*rows.values(), strict=True):
@@ -70,9 +91,7 @@ def test_language_and_class_are_uniform(m3):
     assert set(lang_counts) == set(LANGS)
     assert chisquare(list(lang_counts.values())).pvalue > 1e-3
     n_classes = len(load_default().cls_id)
-    counts = np.bincount(
-        np.unique(rows["cls_id"], return_inverse=True)[1], minlength=n_classes
-    )
+    counts = np.bincount(np.unique(rows["cls_id"], return_inverse=True)[1], minlength=n_classes)
     assert len(set(rows["cls_id"])) == n_classes
     assert chisquare(counts).pvalue > 1e-3
 
@@ -82,8 +101,10 @@ def test_audio_and_text_together_identify_the_class_text_alone_does_not(m3, word
     n = len(rows["lang"])
     texts = [[word_index[w] for w in t.split("_")] for t in rows["text"]]
     # (lang, text) -> the class of the word written in the audio's language: always right.
-    recovered = [next(c for lw, c in words if lw == lang)
-                 for lang, words in zip(rows["lang"], texts, strict=True)]
+    recovered = [
+        next(c for lw, c in words if lw == lang)
+        for lang, words in zip(rows["lang"], texts, strict=True)
+    ]
     assert recovered == rows["cls_id"]
     # text alone: any fixed rule (by position, or by language) is right about 1/w of the time
     truth = np.array(rows["cls_id"])
@@ -123,18 +144,25 @@ def test_load_dataset_decodes_audio_and_image(m3, monkeypatch):
 def test_missing_variants_mask_train_and_val_only(m3):
     manifest = read_manifest(m3)
     assert list(manifest.variants) == ["complete", "missing0.5", "missing-a0.2-i0.65-t0.0"]
-    rows = columns(m3, "missing0.5", "train", ["audio_missing", "image_missing", "text_missing",
-                                               "audio", "text"])
+    rows = columns(
+        m3,
+        "missing0.5",
+        "train",
+        ["audio_missing", "image_missing", "text_missing", "audio", "text"],
+    )
     flags = np.array([rows["audio_missing"], rows["image_missing"], rows["text_missing"]]).T
     n = len(flags)
     assert abs(flags.mean() - 0.5) < 4 * np.sqrt(0.25 / flags.size)
     complete = (~flags).all(axis=1).mean()
     assert abs(complete - 0.125) < 4 * np.sqrt(0.125 * 0.875 / n)
-    assert all((a is None) == m for a, m in zip(rows["audio"], rows["audio_missing"],
-                                                strict=True))
+    assert all((a is None) == m for a, m in zip(rows["audio"], rows["audio_missing"], strict=True))
     assert all((t is None) == m for t, m in zip(rows["text"], rows["text_missing"], strict=True))
-    per_mod = columns(m3, "missing-a0.2-i0.65-t0.0", "validation",
-                      ["audio_missing", "image_missing", "text_missing"])
+    per_mod = columns(
+        m3,
+        "missing-a0.2-i0.65-t0.0",
+        "validation",
+        ["audio_missing", "image_missing", "text_missing"],
+    )
     assert not any(per_mod["text_missing"])
     assert 0.55 < np.mean(per_mod["image_missing"]) < 0.75
     test = columns(m3, "missing0.5", "test", ["audio_missing", "image_missing", "text_missing"])
@@ -154,15 +182,37 @@ def test_card_states_task_chance_and_sources(m3):
 
 
 def test_deterministic_across_workers_and_resumable(tmp_path):
-    args = ["build", "m3", "--languages", "2", "--train-n", "900", "--val-n", "100",
-            "--test-n", "300", "--audio-pool", "4", "--image-pool", "1", "--image-size", "32",
-            "--shard-rows", "200", "-q"]
+    args = [
+        "build",
+        "m3",
+        "--languages",
+        "2",
+        "--train-n",
+        "900",
+        "--val-n",
+        "100",
+        "--test-n",
+        "300",
+        "--audio-pool",
+        "4",
+        "--image-pool",
+        "1",
+        "--image-size",
+        "32",
+        "--shard-rows",
+        "200",
+        "-q",
+    ]
     run_cli(*args, "--workers", "1", "--out", tmp_path / "a")
     run_cli(*args, "--workers", "2", "--out", tmp_path / "b")
-    files_a = {p.relative_to(tmp_path / "a"): p.read_bytes()
-               for p in sorted((tmp_path / "a").rglob("*.arrow"))}
-    files_b = {p.relative_to(tmp_path / "b"): p.read_bytes()
-               for p in sorted((tmp_path / "b").rglob("*.arrow"))}
+    files_a = {
+        p.relative_to(tmp_path / "a"): p.read_bytes()
+        for p in sorted((tmp_path / "a").rglob("*.arrow"))
+    }
+    files_b = {
+        p.relative_to(tmp_path / "b"): p.read_bytes()
+        for p in sorted((tmp_path / "b").rglob("*.arrow"))
+    }
     assert files_a == files_b and len(files_a) > 8
     assert read_manifest(tmp_path / "a").fingerprint == read_manifest(tmp_path / "b").fingerprint
     # lose a pool and a shard: the rerun rebuilds exactly those

@@ -14,8 +14,19 @@ from symile_bench.manifest import read_manifest
 from .conftest import run_cli
 from .source_fixtures import CLASSES, write_common_voice, write_ilsvrc, write_translations_json
 
-TINY = ["--train-n", "200", "--val-n", "50", "--test-n", "100", "--image-size", "32",
-        "--shard-rows", "100", "-q"]
+TINY = [
+    "--train-n",
+    "200",
+    "--val-n",
+    "50",
+    "--test-n",
+    "100",
+    "--image-size",
+    "32",
+    "--shard-rows",
+    "100",
+    "-q",
+]
 
 
 def test_build_from_translations_imagenet_and_common_voice(tmp_path):
@@ -23,9 +34,25 @@ def test_build_from_translations_imagenet_and_common_voice(tmp_path):
     imagenet = write_ilsvrc(tmp_path / "imagenet")
     voice = write_common_voice(tmp_path / "cv", {"en": "en", "el": "el"})
     out = tmp_path / "out"
-    run_cli("build", "m3", "--languages", "en,el", "--translations", lexicon,
-            "--imagenet", imagenet, "--common-voice", voice, "--audio-pool", "10",
-            "--image-pool", "2", *TINY, "--out", out)
+    run_cli(
+        "build",
+        "m3",
+        "--languages",
+        "en,el",
+        "--translations",
+        lexicon,
+        "--imagenet",
+        imagenet,
+        "--common-voice",
+        voice,
+        "--audio-pool",
+        "10",
+        "--image-pool",
+        "2",
+        *TINY,
+        "--out",
+        out,
+    )
     rows = symile_bench.load(out, split="train").with_format("arrow")[:].to_pylist()
     by_cls = {c[0]: c for c in CLASSES}
     assert {r["cls_id"] for r in rows} == set(by_cls)  # both cranes and the swimsuit included
@@ -41,12 +68,36 @@ def test_build_from_translations_imagenet_and_common_voice(tmp_path):
 
 
 def test_gtts_offline_falls_back_to_espeak_with_a_warning(tmp_path):
-    proc = run_cli("build", "m3", "--languages", "2", "--tts", "gtts", "--audio-pool", "2",
-                   "--image-pool", "1", *TINY, "--out", tmp_path / "fb")
+    proc = run_cli(
+        "build",
+        "m3",
+        "--languages",
+        "2",
+        "--tts",
+        "gtts",
+        "--audio-pool",
+        "2",
+        "--image-pool",
+        "1",
+        *TINY,
+        "--out",
+        tmp_path / "fb",
+    )
     assert "falling back to espeak-ng" in proc.stderr
     assert read_manifest(tmp_path / "fb").config["tts"] == "espeak"
-    proc = run_cli("build", "m3", "--languages", "2", "--tts", "gtts", "--no-fallback",
-                   *TINY, "--out", tmp_path / "nofb", check=False)
+    proc = run_cli(
+        "build",
+        "m3",
+        "--languages",
+        "2",
+        "--tts",
+        "gtts",
+        "--no-fallback",
+        *TINY,
+        "--out",
+        tmp_path / "nofb",
+        check=False,
+    )
     assert proc.returncode != 0 and "gTTS" in proc.stderr
     assert not (tmp_path / "nofb" / "manifest.json").exists()
 
@@ -54,8 +105,13 @@ def test_gtts_offline_falls_back_to_espeak_with_a_warning(tmp_path):
 def one_line_error(*args: str | Path, env: dict | None = None) -> str:
     import subprocess
 
-    proc = subprocess.run([sys.executable, "-m", "symile_bench", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "symile_bench", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -64,20 +120,50 @@ def one_line_error(*args: str | Path, env: dict | None = None) -> str:
 
 def test_lexicon_missing_a_language_or_class_is_named(tmp_path):
     lexicon = write_translations_json(tmp_path / "t.json")
-    line = one_line_error("build", "m3", "--languages", "en,ja", "--translations", lexicon,
-                          "--images", "procedural", "--out", tmp_path / "o")
+    line = one_line_error(
+        "build",
+        "m3",
+        "--languages",
+        "en,ja",
+        "--translations",
+        lexicon,
+        "--images",
+        "procedural",
+        "--out",
+        tmp_path / "o",
+    )
     assert "'ja'" in line and "t.json" in line
     gap = write_translations_json(tmp_path / "gap.json", drop=("el", 517))
-    line = one_line_error("build", "m3", "--languages", "en,el", "--translations", gap,
-                          "--images", "procedural", "--out", tmp_path / "o2")
+    line = one_line_error(
+        "build",
+        "m3",
+        "--languages",
+        "en,el",
+        "--translations",
+        gap,
+        "--images",
+        "procedural",
+        "--out",
+        tmp_path / "o2",
+    )
     assert "517" in line and "el" in line
 
 
 def test_imagenet_without_a_synset_folder_names_the_first_missing(tmp_path):
     lexicon = write_translations_json(tmp_path / "t.json")
     imagenet = write_ilsvrc(tmp_path / "imagenet", skip="n02012849")
-    line = one_line_error("build", "m3", "--languages", "en,el", "--translations", lexicon,
-                          "--imagenet", imagenet, "--out", tmp_path / "o")
+    line = one_line_error(
+        "build",
+        "m3",
+        "--languages",
+        "en,el",
+        "--translations",
+        lexicon,
+        "--imagenet",
+        imagenet,
+        "--out",
+        tmp_path / "o",
+    )
     assert "n02012849" in line
 
 

@@ -21,22 +21,37 @@ from .conftest import run_cli
 from .fixtures_mimic import CXR, ECG, IV, build, cases, cohort, fake_tree, report, source_args
 
 PLANTED = [
-    "ecg_at_minus_24h_included", "ecg_at_plus_24h_included", "ecg_just_outside_window_dropped",
-    "cxr_at_24h_excluded_at_72h_included", "cxr_one_second_after_24h_included",
-    "cxr_only_outside_window_dropped", "cxr_study_time_without_leading_zero", "earliest_wins",
-    "ties_take_smaller_ids", "lateral_views_skipped", "missing_jpg_skipped",
-    "truncated_jpg_skipped", "only_missing_jpg_dropped", "chosen_cxr_without_chexpert_dropped",
-    "nan_ecg_skipped", "all_zero_ecg_skipped", "corrupt_header_ecg_skipped",
-    "missing_ecg_files_skipped", "truncated_ecg_skipped", "only_nan_ecg_dropped",
-    "lab_window_edges_and_empty_values", "no_lab_in_window_dropped", "no_ecg_dropped",
-    "no_cxr_dropped", "overlapping_admissions_share_records",
+    "ecg_at_minus_24h_included",
+    "ecg_at_plus_24h_included",
+    "ecg_just_outside_window_dropped",
+    "cxr_at_24h_excluded_at_72h_included",
+    "cxr_one_second_after_24h_included",
+    "cxr_only_outside_window_dropped",
+    "cxr_study_time_without_leading_zero",
+    "earliest_wins",
+    "ties_take_smaller_ids",
+    "lateral_views_skipped",
+    "missing_jpg_skipped",
+    "truncated_jpg_skipped",
+    "only_missing_jpg_dropped",
+    "chosen_cxr_without_chexpert_dropped",
+    "nan_ecg_skipped",
+    "all_zero_ecg_skipped",
+    "corrupt_header_ecg_skipped",
+    "missing_ecg_files_skipped",
+    "truncated_ecg_skipped",
+    "only_nan_ecg_dropped",
+    "lab_window_edges_and_empty_values",
+    "no_lab_in_window_dropped",
+    "no_ecg_dropped",
+    "no_cxr_dropped",
+    "overlapping_admissions_share_records",
 ]
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory) -> Path:
-    return fake_tree(tmp_path_factory.mktemp("mimic") / "fake", 200, 0, "--signal",
-                     "higher-order")
+    return fake_tree(tmp_path_factory.mktemp("mimic") / "fake", 200, 0, "--signal", "higher-order")
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +71,11 @@ def test_fake_tree_has_the_real_layout_and_says_it_is_synthetic(tree):
     assert "SYNTHETIC" in (tree / "README.md").read_text()
     for name in ("admissions", "labevents", "patients"):
         with gzip.open(tree / IV / "hosp" / f"{name}.csv.gz", "rt") as f:
-            assert f.readline().startswith("subject_id," if name != "labevents" else
-                                           "labevent_id,subject_id,hadm_id,specimen_id,itemid")
+            assert f.readline().startswith(
+                "subject_id,"
+                if name != "labevents"
+                else "labevent_id,subject_id,hadm_id,specimen_id,itemid"
+            )
     first = (tree / ECG / "record_list.csv").read_text().splitlines()[1].split(",")
     assert first[-1].strip('"').startswith("files/p1900/p19000001/s")
     record = tree / ECG / first[-1].strip('"')
@@ -104,8 +122,7 @@ def test_vectorised_cohort_equals_slow_reference_on_every_admission(tree, rows):
             continue
         assert row["ecg_study_id"] == ref["ecg_study_id"], hadm
         assert row["cxr_dicom_id"] == ref["cxr_dicom_id"], hadm
-        ours = {i: v for i, v in zip(LAB_ITEMIDS, row["labs_value"], strict=True)
-                if v is not None}
+        ours = {i: v for i, v in zip(LAB_ITEMIDS, row["labs_value"], strict=True) if v is not None}
         assert ours == ref["labs"], hadm
 
 
@@ -120,12 +137,21 @@ def test_build_report_counts_each_rule_and_error(tree, built, rows):
     for rule, dropped in rep["dropped_by_rule"].items():
         assert statuses.count(rule) == dropped, rule
     errors = rep["record_errors"]
-    for kind in ("ecg_nan", "ecg_all_zero", "ecg_corrupt_header", "ecg_missing_file",
-                 "ecg_truncated", "cxr_jpg_missing", "cxr_jpg_unreadable"):
+    for kind in (
+        "ecg_nan",
+        "ecg_all_zero",
+        "ecg_corrupt_header",
+        "ecg_missing_file",
+        "ecg_truncated",
+        "cxr_jpg_missing",
+        "cxr_jpg_unreadable",
+    ):
         assert errors[kind]["count"] >= 1 and errors[kind]["examples"], kind
     for kind in ("ecg_corrupt_header", "ecg_truncated", "cxr_jpg_unreadable"):
-        assert all((tree / (CXR if kind.startswith("cxr") else ECG) / e).parent.is_dir()
-                   for e in errors[kind]["examples"])  # examples are real relative paths
+        assert all(
+            (tree / (CXR if kind.startswith("cxr") else ECG) / e).parent.is_dir()
+            for e in errors[kind]["examples"]
+        )  # examples are real relative paths
     assert sum(rep["splits"][s]["admissions"] for s in rep["splits"]) == adm["kept"]
     card = (built / "README.md").read_text()
     assert "PhysioNet Credentialed Health Data License" in card
@@ -164,8 +190,10 @@ def test_lab_percentiles_are_the_train_ecdf_and_fill_missing_with_train_mean(bui
     """Each stored percentile is #{train values <= v} / #{train values} of that lab; a missing
     lab holds the mean train percentile and has its missing bit set."""
     loaded = {s: datasets.load_dataset(str(built), split=s) for s in ("train", "test")}
-    values = {s: np.array([[np.nan if v is None else v for v in r] for r in d["labs_value"]])
-              for s, d in loaded.items()}
+    values = {
+        s: np.array([[np.nan if v is None else v for v in r] for r in d["labs_value"]])
+        for s, d in loaded.items()
+    }
     pct = {s: np.array(d["labs_percentile"], dtype=np.float32) for s, d in loaded.items()}
     miss = {s: np.array(d["labs_missing"]) for s, d in loaded.items()}
     for j in range(len(LAB_ITEMIDS)):
@@ -189,12 +217,24 @@ def test_same_seed_is_byte_identical_for_any_worker_count(tree, built, tmp_path)
     build(tree, serial, "--workers", "1")
     shards = {p.relative_to(built): p.read_bytes() for p in sorted(built.rglob("*.arrow"))}
     assert len(shards) >= 4
-    assert {p.relative_to(serial): p.read_bytes() for p in sorted(serial.rglob("*.arrow"))} \
-        == shards
+    assert {
+        p.relative_to(serial): p.read_bytes() for p in sorted(serial.rglob("*.arrow"))
+    } == shards
     assert read_manifest(serial).fingerprint == read_manifest(built).fingerprint
     assert run_cli("verify", built).returncode == 0
-    rerun = run_cli("build", "mimic", *source_args(tree), "--out", serial, "--test-frac", "0.2",
-                    "--val-frac", "0.2", "--workers", "1")  # resumes: cohort and shards kept
+    rerun = run_cli(
+        "build",
+        "mimic",
+        *source_args(tree),
+        "--out",
+        serial,
+        "--test-frac",
+        "0.2",
+        "--val-frac",
+        "0.2",
+        "--workers",
+        "1",
+    )  # resumes: cohort and shards kept
     assert "(0 files written" in rerun.stdout
 
 
@@ -203,16 +243,28 @@ def test_release_style_split_sizes_and_cohort_only(tree, tmp_path):
     val/test admissions of train patients (counted); --cohort-only writes the cohort and the
     report but no shards; a different --seed draws a different split."""
     out = tmp_path / "release"
-    run_cli("build", "mimic", *source_args(tree), "--out", out, "--train-n", "80", "--val-n",
-            "20", "--cohort-only", "--seed", "3", "-q")
+    run_cli(
+        "build",
+        "mimic",
+        *source_args(tree),
+        "--out",
+        out,
+        "--train-n",
+        "80",
+        "--val-n",
+        "20",
+        "--cohort-only",
+        "--seed",
+        "3",
+        "-q",
+    )
     assert (out / "cohort.parquet").is_file() and not (out / "data").exists()
     rep = report(out)
     assert rep["splits"]["train"]["admissions"] == 80
     assert rep["splits"]["validation"]["admissions"] == 20
     kept = rep["admissions"]["kept"]
     assert kept == 100 + rep["splits"]["test"]["admissions"]
-    assert rep["dropped_by_rule"]["split_subject_overlap"] == \
-        rep["split_subject_overlap_dropped"]
+    assert rep["dropped_by_rule"]["split_subject_overlap"] == rep["split_subject_overlap_dropped"]
     table = cohort(out).to_pylist()
     by_split: dict[str, set] = {}
     for r in table:
@@ -221,8 +273,21 @@ def test_release_style_split_sizes_and_cohort_only(tree, tmp_path):
     assert not by_split["train"] & (by_split["validation"] | by_split["test"])
     assert not by_split["validation"] & by_split["test"]
     again = tmp_path / "seed4"
-    run_cli("build", "mimic", *source_args(tree), "--out", again, "--train-n", "80", "--val-n",
-            "20", "--cohort-only", "--seed", "4", "-q")
+    run_cli(
+        "build",
+        "mimic",
+        *source_args(tree),
+        "--out",
+        again,
+        "--train-n",
+        "80",
+        "--val-n",
+        "20",
+        "--cohort-only",
+        "--seed",
+        "4",
+        "-q",
+    )
     assert [r["split"] for r in cohort(again).to_pylist()] != [r["split"] for r in table]
     assert "only the cohort" in (out / "README.md").read_text()
 
@@ -254,14 +319,15 @@ def _rewrite_gz(path: Path, edit) -> None:
     [
         ("missing_file", ["hosp/labevents.csv.gz", "not found", "--mimic-iv"]),
         ("missing_column", ["record_list.csv", "'ecg_time'"]),
-        ("date_format", ["admissions.csv.gz", "'admittime'", "07/23/2180 08:44",
-                         "YYYY-MM-DD HH:MM:SS"]),
+        (
+            "date_format",
+            ["admissions.csv.gz", "'admittime'", "07/23/2180 08:44", "YYYY-MM-DD HH:MM:SS"],
+        ),
         ("study_time_format", ["metadata.csv.gz", "'StudyTime'", "10:30:00"]),
         ("missing_root", ["--mimic-cxr-jpg"]),
     ],
 )
-def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, breakage,
-                                                                needles):
+def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, breakage, needles):
     """A missing release file or column, or an unexpected date format, stops the build before
     anything looks complete: one error line naming the file (and column, value), no manifest."""
     broken = _copy_tree(tree, tmp_path / "broken")
@@ -273,13 +339,17 @@ def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, b
         lines = path.read_text().splitlines()
         path.write_text("\n".join([lines[0].replace("ecg_time", "ecg_datetime"), *lines[1:]]))
     elif breakage == "date_format":
-        _rewrite_gz(hosp / "admissions.csv.gz", lambda ls: [
-            ls[0], ls[1].replace(ls[1].split(",")[2], "07/23/2180 08:44"), *ls[2:]])
+        _rewrite_gz(
+            hosp / "admissions.csv.gz",
+            lambda ls: [ls[0], ls[1].replace(ls[1].split(",")[2], "07/23/2180 08:44"), *ls[2:]],
+        )
     elif breakage == "study_time_format":
+
         def edit(ls: list[str]) -> list[str]:
             fields = ls[1].split(",")
             fields[8] = "10:30:00"
             return [ls[0], ",".join(fields), *ls[2:]]
+
         _rewrite_gz(broken / CXR / "mimic-cxr-2.0.0-metadata.csv.gz", edit)
     args = source_args(broken)
     if breakage == "missing_root":

@@ -40,8 +40,9 @@ def write_record(path: Path, digital: np.ndarray, specs: list[str] | None = None
     specs = specs or ["200.0(0)/mV"] * 12
     lines = [f"{path.name} 12 500 5000 10:00:00 01/01/2150"]
     for lead in range(12):
-        lines.append(f"{path.name}.dat 16 {specs[lead]} 16 0 {digital[0, lead]} 0 0 "
-                     f"{ECG_LEAD_NAMES[lead]}")
+        lines.append(
+            f"{path.name}.dat 16 {specs[lead]} 16 0 {digital[0, lead]} 0 0 {ECG_LEAD_NAMES[lead]}"
+        )
     path.with_name(path.name + ".hea").write_text("\n".join(lines) + "\n# a comment\n")
     path.with_name(path.name + ".dat").write_bytes(digital.astype("<i2").tobytes())
     return path
@@ -57,8 +58,15 @@ def test_direct_reader_equals_wfdb_rdrecord(tmp_path):
     wfdb = pytest.importorskip("wfdb")
     digital = random_digital(0)
     digital[100:120, 3] = -32768
-    specs = ["200.0(0)/mV", "1000.0(-3)/mV", "200.0(7)/mV", "400(0)/mV", "200.0/mV",
-             "250.5(12)/uV", *(["200.0(0)/mV"] * 6)]
+    specs = [
+        "200.0(0)/mV",
+        "1000.0(-3)/mV",
+        "200.0(7)/mV",
+        "400(0)/mV",
+        "200.0/mV",
+        "250.5(12)/uV",
+        *(["200.0(0)/mV"] * 6),
+    ]
     record = write_record(tmp_path / "r1", digital, specs)
     ours = ecg_io.read_physical(record)
     theirs = wfdb.rdrecord(str(record)).p_signal
@@ -71,23 +79,37 @@ def test_other_wfdb_formats_fall_back_to_wfdb(tmp_path):
     """A record the direct reader does not cover (format 212) is read by wfdb, identically."""
     wfdb = pytest.importorskip("wfdb")
     signal = random_digital(1).astype(np.float64) / 200
-    wfdb.wrsamp("r212", fs=500, units=["mV"] * 12, sig_name=list(ECG_LEAD_NAMES),
-                p_signal=signal, fmt=["212"] * 12, adc_gain=[200.0] * 12,
-                baseline=[0] * 12, write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "r212",
+        fs=500,
+        units=["mV"] * 12,
+        sig_name=list(ECG_LEAD_NAMES),
+        p_signal=signal,
+        fmt=["212"] * 12,
+        adc_gain=[200.0] * 12,
+        baseline=[0] * 12,
+        write_dir=str(tmp_path),
+    )
     record = tmp_path / "r212"
-    np.testing.assert_array_equal(ecg_io.read_physical(record),
-                                  wfdb.rdrecord(str(record)).p_signal)
+    np.testing.assert_array_equal(ecg_io.read_physical(record), wfdb.rdrecord(str(record)).p_signal)
     assert ecg_io.check(record) == ecg_io.OK
 
 
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        ("ok", ecg_io.OK), ("nan", ecg_io.NAN), ("zeros", ecg_io.ALL_ZERO),
-        ("zeros_with_baseline", ecg_io.ALL_ZERO), ("constant", ecg_io.CONSTANT),
-        ("one_flat_lead", ecg_io.OK), ("no_dat", ecg_io.MISSING), ("no_hea", ecg_io.MISSING),
-        ("garbage_header", ecg_io.CORRUPT), ("short_header", ecg_io.CORRUPT),
-        ("11_leads", ecg_io.BAD_SHAPE), ("truncated", ecg_io.TRUNCATED),
+        ("ok", ecg_io.OK),
+        ("nan", ecg_io.NAN),
+        ("zeros", ecg_io.ALL_ZERO),
+        ("zeros_with_baseline", ecg_io.ALL_ZERO),
+        ("constant", ecg_io.CONSTANT),
+        ("one_flat_lead", ecg_io.OK),
+        ("no_dat", ecg_io.MISSING),
+        ("no_hea", ecg_io.MISSING),
+        ("garbage_header", ecg_io.CORRUPT),
+        ("short_header", ecg_io.CORRUPT),
+        ("11_leads", ecg_io.BAD_SHAPE),
+        ("truncated", ecg_io.TRUNCATED),
     ],
 )
 def test_check_classifies_each_kind_of_record(tmp_path, make, expected):
@@ -138,8 +160,9 @@ def test_scaling_is_the_releases_min_max_in_float64_then_float32():
 
 def _index(admit: list[int], subjects: list[int]) -> AdmissionIndex:
     n = len(admit)
-    return AdmissionIndex.build(np.arange(1, n + 1), np.asarray(subjects), np.asarray(admit),
-                                "test")
+    return AdmissionIndex.build(
+        np.arange(1, n + 1), np.asarray(subjects), np.asarray(admit), "test"
+    )
 
 
 def test_windows_are_inclusive_or_exclusive_exactly_at_the_boundaries():
@@ -163,22 +186,27 @@ def test_windows_are_inclusive_or_exclusive_exactly_at_the_boundaries():
     valid[start[0]] = False  # the earliest is unusable: the next one is chosen
     chosen = first_valid(start, stop, valid)
     assert ev_time[order][chosen[0]] - t0 == 72 * H
-    assert list(covered(keys.size, start, stop)) == [
-        False, False, False, True, True, False, True]
+    assert list(covered(keys.size, start, stop)) == [False, False, False, True, True, False, True]
 
 
 def test_study_time_parsing_drops_fractions_and_refuses_malformed_values():
     """StudyTime loses its leading zeros in the CSV ('5012.25' is 00:50:12) and its fraction
     is dropped (not rounded); blanks are null; a clock-style value is an error naming it."""
-    got = study_datetimes(pa.array(["21500101", "21500101", "21500101", None]),
-                          pa.array(["5012.25", "235959.999", "0", "120000"]), "meta.csv.gz")
-    expected = np.array(["2150-01-01T00:50:12", "2150-01-01T23:59:59", "2150-01-01T00:00:00"],
-                        dtype="datetime64[s]")
+    got = study_datetimes(
+        pa.array(["21500101", "21500101", "21500101", None]),
+        pa.array(["5012.25", "235959.999", "0", "120000"]),
+        "meta.csv.gz",
+    )
+    expected = np.array(
+        ["2150-01-01T00:50:12", "2150-01-01T23:59:59", "2150-01-01T00:00:00"], dtype="datetime64[s]"
+    )
     assert got.to_pylist()[3] is None
     assert list(got.to_numpy(zero_copy_only=False)[:3]) == list(expected)
-    for date, clock, column in (("21500101", "10:30:00", "StudyTime"),
-                                ("21500101", "246000", "StudyTime"),
-                                ("2150-01-01", "100000", "StudyDate")):
+    for date, clock, column in (
+        ("21500101", "10:30:00", "StudyTime"),
+        ("21500101", "246000", "StudyTime"),
+        ("2150-01-01", "100000", "StudyDate"),
+    ):
         with pytest.raises(SourceError, match=f"meta.csv.gz: column '{column}'"):
             study_datetimes(pa.array([date]), pa.array([clock]), "meta.csv.gz")
 
@@ -191,8 +219,11 @@ def small_tree(tmp_path_factory) -> Path:
 def test_lab_selection_does_not_depend_on_how_labevents_is_chunked(small_tree):
     """Streaming labevents in 4 KB batches gives the same choices as one big batch: the
     running per-(admission, itemid) minimum is exact across batch boundaries."""
-    src = locate(small_tree / "mimiciv/2.2", small_tree / "mimic-iv-ecg/1.0",
-                 small_tree / "mimic-cxr-jpg/2.0.0")
+    src = locate(
+        small_tree / "mimiciv/2.2",
+        small_tree / "mimic-iv-ecg/1.0",
+        small_tree / "mimic-cxr-jpg/2.0.0",
+    )
     adm = load_admissions(src, Counter())
     big = select_labs(adm, src.labevents, block_size=64 << 20)
     small = select_labs(adm, src.labevents, block_size=4096)
@@ -214,9 +245,11 @@ def test_percentiles_use_train_values_only():
     base = lab_percentiles(values, is_train)
     train0 = np.sort(values[:30, 0][~np.isnan(values[:30, 0])])
     seen = ~np.isnan(values[:, 0])
-    np.testing.assert_allclose(base.percentile[seen, 0],
-                               np.searchsorted(train0, values[seen, 0], "right") / train0.size,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        base.percentile[seen, 0],
+        np.searchsorted(train0, values[seen, 0], "right") / train0.size,
+        rtol=1e-6,
+    )
     np.testing.assert_allclose(base.percentile[~seen, 0], base.train_mean[0], rtol=1e-6)
     assert base.missing[~seen, 0].all() and not base.missing[seen, 0].any()
     assert (base.percentile[:, 2] == 0).all() and np.isnan(base.train_mean[2])
@@ -230,8 +263,9 @@ def test_percentiles_use_train_values_only():
     assert after.percentile[35, 0] == 1.0
     changed = values.copy()
     changed[np.flatnonzero(seen[:30])[0], 0] = -99.0  # a train row
-    assert not np.array_equal(lab_percentiles(changed, is_train).percentile[:30],
-                              base.percentile[:30])
+    assert not np.array_equal(
+        lab_percentiles(changed, is_train).percentile[:30], base.percentile[:30]
+    )
 
 
 def test_candidate_sets_are_distinct_include_the_query_and_are_uniform():
@@ -342,9 +376,18 @@ def test_planted_signal_shapes_each_modality():
 
     n = 400
     lab_code = rng.integers(0, 2, size=(n, 4)).astype(np.int8)
-    chunk = next(bulk_labs(np.arange(n) + 10_000_000, np.arange(n) + 20_000_000,
-                           np.full(n, 5_000_000_000), np.full(n, 5 * 86400), lab_code, 10, rng,
-                           first_id=1))
+    chunk = next(
+        bulk_labs(
+            np.arange(n) + 10_000_000,
+            np.arange(n) + 20_000_000,
+            np.full(n, 5_000_000_000),
+            np.full(n, 5 * 86400),
+            lab_code,
+            10,
+            rng,
+            first_id=1,
+        )
+    )
     for bit, itemid in enumerate(synth.SIGNAL_LAB_ITEMS):
         rows = (chunk["itemid"] == itemid) & ~np.isnan(chunk["valuenum"])
         owner = chunk["subject_id"][rows] - 10_000_000
@@ -357,8 +400,12 @@ def test_planted_signal_shapes_each_modality():
     for bit in range(4):
         on, off = np.zeros(4, dtype=np.int8), np.zeros(4, dtype=np.int8)
         on[bit] = 1
-        bright = [np.asarray(Image.open(io.BytesIO(cxr.jpeg(code, np.random.default_rng(7)))),
-                             dtype=float) for code in (on, off)]
+        bright = [
+            np.asarray(
+                Image.open(io.BytesIO(cxr.jpeg(code, np.random.default_rng(7)))), dtype=float
+            )
+            for code in (on, off)
+        ]
         shape = bright[0].shape
         mask = cxr.blobs[(shape[1], shape[0])][bit] > 0
         assert bright[0][mask].mean() > bright[1][mask].mean() + 40
@@ -366,12 +413,17 @@ def test_planted_signal_shapes_each_modality():
 
 def test_fake_tree_is_byte_reproducible_from_its_seed(tmp_path):
     """The same --seed writes the same bytes (gzip headers included); another seed does not."""
-    trees = [generate(tmp_path / name, 30, seed=seed).root
-             for name, seed in (("a", 1), ("b", 1), ("c", 2))]
+    trees = [
+        generate(tmp_path / name, 30, seed=seed).root
+        for name, seed in (("a", 1), ("b", 1), ("c", 2))
+    ]
 
     def files(root: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-                if p.is_file() and p.name != "README.md"}
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "README.md"
+        }
 
     assert files(trees[0]) == files(trees[1])
     assert files(trees[0]) != files(trees[2])

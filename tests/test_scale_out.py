@@ -21,24 +21,55 @@ from symile_bench.registry import get_builder
 from .conftest import run_cli
 
 XOR = {"p": "0.3,1.0", "train_n": 30_000, "shard_rows": 5_000}
-M3 = ["--languages", "2", "--train-n", "1200", "--val-n", "200", "--test-n", "400",
-      "--audio-pool", "30", "--image-pool", "1", "--image-size", "32", "--shard-rows", "200"]
-M3_OPTIONS = {"languages": "2", "train_n": 1200, "val_n": 200, "test_n": 400, "audio_pool": 30,
-              "image_pool": 1, "image_size": 32, "shard_rows": 200}
+M3 = [
+    "--languages",
+    "2",
+    "--train-n",
+    "1200",
+    "--val-n",
+    "200",
+    "--test-n",
+    "400",
+    "--audio-pool",
+    "30",
+    "--image-pool",
+    "1",
+    "--image-size",
+    "32",
+    "--shard-rows",
+    "200",
+]
+M3_OPTIONS = {
+    "languages": "2",
+    "train_n": 1200,
+    "val_n": 200,
+    "test_n": 400,
+    "audio_pool": 30,
+    "image_pool": 1,
+    "image_size": 32,
+    "shard_rows": 200,
+}
 
 
 def fingerprint_of(name: str, options: dict, out: Path | str, executor: str) -> str:
     builder = get_builder(name)
-    result = build(builder, parse_config(builder, options), out,
-                   executor=make_executor(executor, 2), quiet=True)
+    result = build(
+        builder,
+        parse_config(builder, options),
+        out,
+        executor=make_executor(executor, 2),
+        quiet=True,
+    )
     return result.manifest.fingerprint
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
     import ray  # part of the dev extra: its absence is a failure, not a skip
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 2**20,
-             log_to_driver=False)
+
+    ray.init(
+        num_cpus=2, include_dashboard=False, object_store_memory=128 * 2**20, log_to_driver=False
+    )
     yield ray
     ray.shutdown()
 
@@ -52,10 +83,12 @@ def test_ray_builds_equal_local_builds(ray_cluster, tmp_path):
 
 
 def test_ray_without_ray_installed_says_how_to_install(tmp_path):
-    code = ("import sys; sys.modules['ray'] = None\n"
-            "from symile_bench.cli import main\n"
-            f"sys.argv = ['symile-bench', 'build', 'xor', '--executor', 'ray', '--out', "
-            f"{str(tmp_path / 'x')!r}]\nmain()")
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "from symile_bench.cli import main\n"
+        f"sys.argv = ['symile-bench', 'build', 'xor', '--executor', 'ray', '--out', "
+        f"{str(tmp_path / 'x')!r}]\nmain()"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "pip install 'symile-bench[ray]'" in proc.stderr
@@ -66,8 +99,23 @@ def test_shard_ranges_in_parallel_processes_then_finalize(tmp_path):
     `finalize` writes a manifest equal to an uninterrupted build's."""
     shared = tmp_path / "shared"
     jobs = [
-        subprocess.Popen([sys.executable, "-m", "symile_bench", "build", "m3", *M3,
-                          "--workers", "1", "-q", "--shards", part, "--out", str(shared)])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "symile_bench",
+                "build",
+                "m3",
+                *M3,
+                "--workers",
+                "1",
+                "-q",
+                "--shards",
+                part,
+                "--out",
+                str(shared),
+            ]
+        )
         for part in ("0:5", "5:")
     ]
     assert [job.wait(timeout=600) for job in jobs] == [0, 0]
@@ -80,8 +128,21 @@ def test_shard_ranges_in_parallel_processes_then_finalize(tmp_path):
 
 def test_finalize_names_the_missing_shard(tmp_path):
     out = tmp_path / "part"
-    run_cli("build", "xor", "--p", "0.5", "--train-n", "30000", "--shard-rows", "5000", "-q",
-            "--shards", "0:2", "--out", out)
+    run_cli(
+        "build",
+        "xor",
+        "--p",
+        "0.5",
+        "--train-n",
+        "30000",
+        "--shard-rows",
+        "5000",
+        "-q",
+        "--shards",
+        "0:2",
+        "--out",
+        out,
+    )
     proc = run_cli("finalize", out, check=False)
     assert proc.returncode != 0 and "--shards 2:3" in proc.stderr
 
@@ -89,8 +150,19 @@ def test_finalize_names_the_missing_shard(tmp_path):
 def test_repeated_sigkills_then_rerun_equal_uninterrupted(tmp_path):
     """Kill a multi-shard M3 build at three random moments, rerun each time: same result."""
     rng = np.random.default_rng(7)
-    args = [sys.executable, "-m", "symile_bench", "build", "m3", *M3, "--workers", "2", "-q",
-            "--out", str(tmp_path / "killed")]
+    args = [
+        sys.executable,
+        "-m",
+        "symile_bench",
+        "build",
+        "m3",
+        *M3,
+        "--workers",
+        "2",
+        "-q",
+        "--out",
+        str(tmp_path / "killed"),
+    ]
     for _ in range(3):
         proc = subprocess.Popen(args, start_new_session=True)
         time.sleep(float(rng.uniform(1.0, 5.0)))

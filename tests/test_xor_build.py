@@ -52,7 +52,9 @@ def test_default_build_loads_offline_with_declared_features(default_build, monke
     for config in configs:
         loaded = datasets.load_dataset(str(default_build), config["config_name"])
         assert {k: v.num_rows for k, v in loaded.items()} == {
-            "train": 10_000, "validation": 1_000, "test": 5_000
+            "train": 10_000,
+            "validation": 1_000,
+            "test": 5_000,
         }
     assert not (default_build / "state.json").exists()
 
@@ -82,8 +84,19 @@ def test_same_seed_is_byte_identical_for_any_worker_count(tmp_path):
 
 def test_sigkill_midway_then_rerun_equals_uninterrupted_build(tmp_path):
     """A build killed with SIGKILL resumes with the same command and ends identical."""
-    args = ["build", "xor", "--p", "0.5", "--train-n", "8000000", "--shard-rows", "100000",
-            "--workers", "1", "-q"]
+    args = [
+        "build",
+        "xor",
+        "--p",
+        "0.5",
+        "--train-n",
+        "8000000",
+        "--shard-rows",
+        "100000",
+        "--workers",
+        "1",
+        "-q",
+    ]
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "symile_bench", *args, "--out", str(killed)],

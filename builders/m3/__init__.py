@@ -144,9 +144,11 @@ class M3Builder(DatasetBuilder):
             return self.plan(config)
         audio = [ctx.resource(t.name) for t in self.resources(config) if t.name[0] == "a"]
         images = [ctx.resource(t.name) for t in self.resources(config) if t.name[0] == "i"]
-        row_bytes = 256 + sum(t.nbytes for t in audio) / sum(t.num_rows for t in audio) + sum(
-            t.nbytes for t in images
-        ) / sum(t.num_rows for t in images)
+        row_bytes = (
+            256
+            + sum(t.nbytes for t in audio) / sum(t.num_rows for t in audio)
+            + sum(t.nbytes for t in images) / sum(t.num_rows for t in images)
+        )
         rows = max(1, int(config.max_shard_bytes // row_bytes))
         return self.plan(config, min(rows, config.shard_rows))
 
@@ -224,7 +226,8 @@ class M3Builder(DatasetBuilder):
         image = table.column("image").combine_chunks()
         scrubbed = pa.StructArray.from_arrays(
             [image.field("bytes"), pa.nulls(len(image), pa.string())],
-            fields=list(image.type), mask=image.is_null(),
+            fields=list(image.type),
+            mask=image.is_null(),
         )
         index = table.schema.get_field_index("image")
         return table.set_column(index, table.schema.field(index), scrubbed)

@@ -31,8 +31,10 @@ def _sources(config: M3Config, table: ClassTable) -> str:
             "| audio | Mozilla Common Voice clips (zero-duration clips dropped) | CC0-1.0 |"
         )
     elif config.tts == "gtts":
-        rows.append("| audio | Google Translate text-to-speech via gTTS, random numbers | "
-                    "check Google's terms before redistribution |")
+        rows.append(
+            "| audio | Google Translate text-to-speech via gTTS, random numbers | "
+            "check Google's terms before redistribution |"
+        )
     else:
         rows.append(
             "| audio | espeak-ng speech synthesis of random numbers, seeded voice variation | "
@@ -44,8 +46,11 @@ def _sources(config: M3Config, table: ClassTable) -> str:
 def _missing_table(config: M3Config) -> str:
     if not config.missing_prob:
         return "This build has no missing-modality variants (`--missing-prob`)."
-    rows = ["| config | P(audio missing) | P(image missing) | P(text missing) | "
-            "expected complete samples (train/validation) |", "|---|---|---|---|---|"]
+    rows = [
+        "| config | P(audio missing) | P(image missing) | P(text missing) | "
+        "expected complete samples (train/validation) |",
+        "|---|---|---|---|---|",
+    ]
     for a, i, t in config.missing_prob:
         complete = (1 - a) * (1 - i) * (1 - t)
         rows.append(f"| {missing_variant_name((a, i, t))} | {a} | {i} | {t} | {complete:.1%} |")

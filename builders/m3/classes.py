@@ -61,9 +61,10 @@ def class_table(config: M3Config) -> ClassTable:
     if config.imagenet is None and config.images == "emoji":
         default = load_default()
         known = dict(zip(default.synset_id, default.emoji or (), strict=True))
-        lexicon = _take(lexicon, np.array(
-            [i for i, s in enumerate(lexicon.synset_id) if s in known], dtype=np.int64
-        ))
+        lexicon = _take(
+            lexicon,
+            np.array([i for i, s in enumerate(lexicon.synset_id) if s in known], dtype=np.int64),
+        )
         emoji = tuple(known[s] for s in lexicon.synset_id)
     if len(lexicon.synset_id) < config.n_words:
         raise SourceError(

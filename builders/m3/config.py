@@ -82,8 +82,9 @@ class M3Config(BuilderConfig):
         "espeak", description="Speech backend: espeak-ng (offline) or gTTS (online)."
     )
     fallback: bool = Field(
-        True, description="With --tts gtts and no network: fall back to espeak-ng with a "
-        "warning (--no-fallback: fail instead)."
+        True,
+        description="With --tts gtts and no network: fall back to espeak-ng with a "
+        "warning (--no-fallback: fail instead).",
     )
     common_voice: Path | None = Field(
         None,

@@ -39,8 +39,9 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
     if config.common_voice is not None:
         clips = CommonVoiceSource(config.common_voice).clips(lang)
         rng = task_rng(seed, "m3-audio", lang)
-        chosen = np.sort(rng.choice(len(clips), size=min(config.audio_pool, len(clips)),
-                                    replace=False))
+        chosen = np.sort(
+            rng.choice(len(clips), size=min(config.audio_pool, len(clips)), replace=False)
+        )
         for i in chosen[first:last]:
             blobs.append(clips[i].read_bytes())
             names.append(clips[i].name)
@@ -58,8 +59,9 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
                 blobs.append(encode_audio(samples, rate, config.audio_format))
             ids.append(f"{config.tts}:{lang}:{j:05d}")
             names.append(f"{lang}-{j:05d}.{ext}")
-    media = pa.StructArray.from_arrays([pa.array(blobs, pa.binary()), pa.array(names)],
-                                       fields=list(MEDIA))
+    media = pa.StructArray.from_arrays(
+        [pa.array(blobs, pa.binary()), pa.array(names)], fields=list(MEDIA)
+    )
     return pa.table({"audio": media, "audio_id": pa.array(ids)})
 
 
@@ -76,8 +78,9 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
         rng = task_rng(seed, "m3-image", synset)
         if source is not None:
             files = source.files(synset)
-            chosen = np.sort(rng.choice(len(files), size=min(config.image_pool, len(files)),
-                                        replace=False))
+            chosen = np.sort(
+                rng.choice(len(files), size=min(config.image_pool, len(files)), replace=False)
+            )
             images = [(source.load(files[i], config.image_size), files[i].name) for i in chosen]
         elif table.emoji is not None:
             images = [
@@ -86,8 +89,10 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
             ]
         else:
             images = [
-                (render_procedural_image(int(lexicon.cls_id[c]), rng, config.image_size),
-                 f"{synset}-{j:04d}")
+                (
+                    render_procedural_image(int(lexicon.cls_id[c]), rng, config.image_size),
+                    f"{synset}-{j:04d}",
+                )
                 for j in range(config.image_pool)
             ]
         for image, name in images:
@@ -96,10 +101,12 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
             names.append(f"{stem}.{ext}")
             ids.append(f"{'imagenet' if source else config.images}:{stem}")
             classes.append(c)
-    media = pa.StructArray.from_arrays([pa.array(blobs, pa.binary()), pa.array(names)],
-                                       fields=list(MEDIA))
-    return pa.table({"image": media, "image_id": pa.array(ids),
-                     "class_index": pa.array(classes, pa.int32())})
+    media = pa.StructArray.from_arrays(
+        [pa.array(blobs, pa.binary()), pa.array(names)], fields=list(MEDIA)
+    )
+    return pa.table(
+        {"image": media, "image_id": pa.array(ids), "class_index": pa.array(classes, pa.int32())}
+    )
 
 
 def n_image_pools(table: ClassTable) -> int:

@@ -38,9 +38,7 @@ class SampleIndices:
     image_u: np.ndarray  # [n] uniform in [0, 1): position within the class's image pool
 
 
-def distinct_excluding(
-    rng: np.random.Generator, exclude: np.ndarray, m: int, k: int
-) -> np.ndarray:
+def distinct_excluding(rng: np.random.Generator, exclude: np.ndarray, m: int, k: int) -> np.ndarray:
     """For each row, m distinct values from {0..k-1} minus that row's `exclude` value, with
     every ordered m-tuple equally likely.
 

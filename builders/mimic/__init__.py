@@ -79,47 +79,52 @@ class MimicBuilder(DatasetBuilder):
 
         int64, string = datasets.Value("int64"), datasets.Value("string")
         when = datasets.Value("timestamp[s]")
-        return datasets.Features({
-            "hadm_id": int64,
-            "subject_id": int64,
-            "ecg": datasets.Array2D((ECG_SAMPLES, ECG_LEADS), "float32"),
-            "labs_percentile": labs("float32"),
-            "labs_missing": labs("bool"),
-            "cxr": datasets.Image(),
-            "candidates": datasets.List(int64, length=config.candidates),
-            "labs_value": labs("float64"),
-            "labs_labevent_id": labs("int64"),
-            "admittime": when,
-            "ecg_study_id": int64,
-            "ecg_time": when,
-            "ecg_path": string,
-            "cxr_dicom_id": string,
-            "cxr_study_id": int64,
-            "cxr_study_time": when,
-            "cxr_view_position": string,
-            "cxr_path": string,
-            **{chexpert_column(label): datasets.Value("float32") for label in CHEXPERT_LABELS},
-        })
+        return datasets.Features(
+            {
+                "hadm_id": int64,
+                "subject_id": int64,
+                "ecg": datasets.Array2D((ECG_SAMPLES, ECG_LEADS), "float32"),
+                "labs_percentile": labs("float32"),
+                "labs_missing": labs("bool"),
+                "cxr": datasets.Image(),
+                "candidates": datasets.List(int64, length=config.candidates),
+                "labs_value": labs("float64"),
+                "labs_labevent_id": labs("int64"),
+                "admittime": when,
+                "ecg_study_id": int64,
+                "ecg_time": when,
+                "ecg_path": string,
+                "cxr_dicom_id": string,
+                "cxr_study_id": int64,
+                "cxr_study_time": when,
+                "cxr_view_position": string,
+                "cxr_path": string,
+                **{chexpert_column(label): datasets.Value("float32") for label in CHEXPERT_LABELS},
+            }
+        )
 
     def prepare(self, config: MimicConfig, warn: Callable[[str], None]) -> MimicConfig:
         """Check the three roots and every column we read before anything is written; record
         absolute roots so the build does not depend on the working directory."""
         if (config.train_n is None) != (config.val_n is None):
-            raise ConfigError("give --train-n and --val-n together (the release used 10000 "
-                              "and 750), or neither to split by --test-frac/--val-frac")
+            raise ConfigError(
+                "give --train-n and --val-n together (the release used 10000 "
+                "and 750), or neither to split by --test-frac/--val-frac"
+            )
         sources = locate(config.mimic_iv, config.mimic_iv_ecg, config.mimic_cxr_jpg)
         check_all(sources)
-        return config.model_copy(update={
-            "mimic_iv": config.mimic_iv.resolve(),  # type: ignore[union-attr]
-            "mimic_iv_ecg": sources.ecg_root,
-            "mimic_cxr_jpg": sources.cxr_root,
-        })
+        return config.model_copy(
+            update={
+                "mimic_iv": config.mimic_iv.resolve(),  # type: ignore[union-attr]
+                "mimic_iv_ecg": sources.ecg_root,
+                "mimic_cxr_jpg": sources.cxr_root,
+            }
+        )
 
     def resources(self, config: MimicConfig) -> list[ResourceTask]:
         return [ResourceTask(COHORT, stage=0)]
 
-    def build_resource(self, config: MimicConfig, task: ResourceTask, ctx: TaskContext
-                       ) -> pa.Table:
+    def build_resource(self, config: MimicConfig, task: ResourceTask, ctx: TaskContext) -> pa.Table:
         sources = locate(config.mimic_iv, config.mimic_iv_ecg, config.mimic_cxr_jpg)
         table, _, _ = build_cohort(sources, config, ctx.seed)
         return table
@@ -132,8 +137,12 @@ class MimicBuilder(DatasetBuilder):
     def plan_with_resources(self, config: MimicConfig, ctx: TaskContext) -> list[ShardTask]:
         """Write build_report.json (and cohort.parquet with --cohort-only); shard each split."""
         cohort = ctx.resource(COHORT)
-        report = {"builder": self.name, "builder_version": self.version,
-                  "seed": ctx.seed, **report_of(cohort)}
+        report = {
+            "builder": self.name,
+            "builder_version": self.version,
+            "seed": ctx.seed,
+            **report_of(cohort),
+        }
         self._report = report
         ctx.store.write_text(REPORT_FILE, json.dumps(report, indent=2) + "\n")
         if config.cohort_only:
@@ -150,8 +159,9 @@ class MimicBuilder(DatasetBuilder):
         return [
             task
             for split in SPLIT_NAMES
-            for task in split_tasks(VARIANT, split, report["splits"][split]["admissions"],
-                                    config.shard_rows)
+            for task in split_tasks(
+                VARIANT, split, report["splits"][split]["admissions"], config.shard_rows
+            )
         ]
 
     # -- one shard ----------------------------------------------------------------------------
@@ -167,16 +177,19 @@ class MimicBuilder(DatasetBuilder):
         cxr_paths = rows["cxr_path"].to_pylist()
         crop = task.split != "train"
         with ThreadPoolExecutor(max_workers=MEDIA_THREADS) as pool:  # PIL releases the GIL
-            images = list(pool.map(lambda p: cxr_png(cxr_root / p, config.cxr_size, crop),
-                                   cxr_paths))
+            images = list(
+                pool.map(lambda p: cxr_png(cxr_root / p, config.cxr_size, crop), cxr_paths)
+            )
             ecgs = np.stack(list(pool.map(lambda p: ecg_scaled(ecg_root / p), ecg_paths)))
         features = self.features(config, task.variant)
-        columns: dict[str, Any] = {name: rows[name] for name in features if name in
-                                   rows.column_names}
+        columns: dict[str, Any] = {
+            name: rows[name] for name in features if name in rows.column_names
+        }
         columns["ecg"] = _array2d(ecgs, features.arrow_schema.field("ecg").type)
         columns["cxr"] = pa.StructArray.from_arrays(
             [pa.array(images, pa.binary()), pa.nulls(len(images), pa.string())],
-            names=["bytes", "path"])
+            names=["bytes", "path"],
+        )
         return pa.table({name: columns[name] for name in features})
 
     # -- card ---------------------------------------------------------------------------------

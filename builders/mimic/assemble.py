@@ -31,11 +31,17 @@ SPLIT_OVERLAP = "split_subject_overlap"
 TS = pa.timestamp("s")
 
 
-def _fixed(values: np.ndarray, width: int, type_: pa.DataType, valid: np.ndarray,
-           null_elements: np.ndarray | None = None) -> pa.Array:
+def _fixed(
+    values: np.ndarray,
+    width: int,
+    type_: pa.DataType,
+    valid: np.ndarray,
+    null_elements: np.ndarray | None = None,
+) -> pa.Array:
     """Rows of a (n, width) array as fixed-size lists; rows where not `valid` are null."""
-    flat = pa.array(values.reshape(-1), type_, mask=None if null_elements is None
-                    else null_elements.reshape(-1))
+    flat = pa.array(
+        values.reshape(-1), type_, mask=None if null_elements is None else null_elements.reshape(-1)
+    )
     return pa.FixedSizeListArray.from_arrays(flat, width, mask=pa.array(~valid))
 
 
@@ -88,16 +94,18 @@ def assemble(sel: Selection, config: MimicConfig, seed: int) -> tuple[pa.Table, 
         rows = np.flatnonzero(split == code)  # ascending hadm_id: the split's final order
         if rows.size == 0:
             continue
-        sets = draw_candidates(rows.size, config.candidates,
-                               task_rng(seed, "mimic-candidates", name))
+        sets = draw_candidates(
+            rows.size, config.candidates, task_rng(seed, "mimic-candidates", name)
+        )
         candidates[rows] = adm.hadm_id[rows][sets]
         has_candidates[rows] = True
 
     # kept rows by (split, hadm_id), then dropped rows by hadm_id (adm is sorted by hadm_id)
     order = np.lexsort((adm.hadm_id, np.where(split == DROPPED, len(SPLIT_NAMES), split)))
     is_kept = split != DROPPED
-    split_text = np.where(is_kept, np.asarray(SPLIT_NAMES, dtype=object)[np.maximum(split, 0)],
-                          None)
+    split_text = np.where(
+        is_kept, np.asarray(SPLIT_NAMES, dtype=object)[np.maximum(split, 0)], None
+    )
     ecg, cxr = sel.ecg, sel.cxr
     has_ecg, has_cxr = ecg.study_id >= 0, cxr.columns["study_id"] >= 0
 
@@ -124,10 +132,10 @@ def assemble(sel: Selection, config: MimicConfig, seed: int) -> tuple[pa.Table, 
         columns[chexpert_column(label)] = pa.array(values, pa.float32(), mask=np.isnan(values))
     lab_missing = np.isnan(labs)
     columns["n_labs"] = pa.array((~lab_missing).sum(axis=1).astype(np.int8))
-    columns["labs_value"] = _fixed(np.nan_to_num(labs), N_LABS, pa.float64(), is_kept,
-                                   lab_missing)
-    columns["labs_labevent_id"] = _fixed(sel.labs.labevent_id, N_LABS, pa.int64(), is_kept,
-                                         lab_missing)
+    columns["labs_value"] = _fixed(np.nan_to_num(labs), N_LABS, pa.float64(), is_kept, lab_missing)
+    columns["labs_labevent_id"] = _fixed(
+        sel.labs.labevent_id, N_LABS, pa.int64(), is_kept, lab_missing
+    )
     columns["labs_percentile"] = _fixed(percentile, N_LABS, pa.float32(), is_kept)
     columns["labs_missing"] = _fixed(missing, N_LABS, pa.bool_(), is_kept)
     columns["candidates"] = _fixed(candidates, config.candidates, pa.int64(), has_candidates)
@@ -138,8 +146,9 @@ def assemble(sel: Selection, config: MimicConfig, seed: int) -> tuple[pa.Table, 
     return table.replace_schema_metadata(metadata), report
 
 
-def make_report(sel: Selection, status: np.ndarray, split: np.ndarray, overlap: int,
-                train_mean: np.ndarray) -> dict[str, Any]:
+def make_report(
+    sel: Selection, status: np.ndarray, split: np.ndarray, overlap: int, train_mean: np.ndarray
+) -> dict[str, Any]:
     adm = sel.adm
     n = len(adm)
     funnel, remaining = [], n
@@ -149,28 +158,39 @@ def make_report(sel: Selection, status: np.ndarray, split: np.ndarray, overlap: 
         funnel.append({"rule": rule, "dropped": dropped, "remaining": remaining})
     lacking = {
         "ecg": int((sel.ecg.study_id < 0).sum()),
-        "cxr": int((sel.cxr.columns["study_id"] < 0).sum() +
-                   (sel.cxr.reason == "chosen_cxr_without_chexpert").sum()),
+        "cxr": int(
+            (sel.cxr.columns["study_id"] < 0).sum()
+            + (sel.cxr.reason == "chosen_cxr_without_chexpert").sum()
+        ),
         "labs": int(np.isnan(sel.labs.value).all(axis=1).sum()),
     }
     kept = split != DROPPED
     sizes = {name: int((split == code).sum()) for code, name in enumerate(SPLIT_NAMES)}
-    patients = {name: int(np.unique(adm.subject_id[split == code]).size)
-                for code, name in enumerate(SPLIT_NAMES)}
+    patients = {
+        name: int(np.unique(adm.subject_id[split == code]).size)
+        for code, name in enumerate(SPLIT_NAMES)
+    }
     never = [int(i) for i, m in zip(LAB_ITEMIDS, train_mean, strict=True) if np.isnan(m)]
     return {
-        "admissions": {"total": n, "kept": int(kept.sum()), "dropped": n - int(kept.sum()),
-                       "patients_kept": int(np.unique(adm.subject_id[kept]).size)},
-        "splits": {name: {"admissions": sizes[name], "patients": patients[name]}
-                   for name in SPLIT_NAMES},
+        "admissions": {
+            "total": n,
+            "kept": int(kept.sum()),
+            "dropped": n - int(kept.sum()),
+            "patients_kept": int(np.unique(adm.subject_id[kept]).size),
+        },
+        "splits": {
+            name: {"admissions": sizes[name], "patients": patients[name]} for name in SPLIT_NAMES
+        },
         "funnel": funnel,
         "dropped_by_rule": {row["rule"]: row["dropped"] for row in funnel},
         "admissions_lacking": lacking,
         "split_subject_overlap_dropped": overlap,
         "record_errors": sel.errors.as_dict(),
         "rows_skipped": sel.skipped.as_dict(),
-        "records_checked": {"ecg_in_window": sel.ecg.records_in_window,
-                            "cxr_images_in_window": sel.cxr.images_in_window},
+        "records_checked": {
+            "ecg_in_window": sel.ecg.records_in_window,
+            "cxr_images_in_window": sel.cxr.images_in_window,
+        },
         "labevents": sel.labs.stats,
         "labs_never_in_train": never,
     }

@@ -65,46 +65,69 @@ class Counter:
             kept.extend(examples[: EXAMPLES - len(kept)])
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: {"count": v, "examples": self.examples.get(k, [])}
-                for k, v in sorted(self.counts.items())}
+        return {
+            k: {"count": v, "examples": self.examples.get(k, [])}
+            for k, v in sorted(self.counts.items())
+        }
 
 
 # -- admissions ---------------------------------------------------------------------------
 
+
 def load_admissions(sources: MimicSources, skipped: Counter) -> AdmissionIndex:
-    table = read_table(sources.admissions,
-                       {"subject_id": pa.int64(), "hadm_id": pa.int64(), "admittime": TS})
-    ok = pc.and_(pc.and_(pc.is_valid(table["subject_id"]), pc.is_valid(table["hadm_id"])),
-                 pc.is_valid(table["admittime"]))
-    skipped.add("admissions_without_id_or_admittime", table.num_rows - pc.sum(ok).as_py()
-                if table.num_rows else 0)
+    table = read_table(
+        sources.admissions, {"subject_id": pa.int64(), "hadm_id": pa.int64(), "admittime": TS}
+    )
+    ok = pc.and_(
+        pc.and_(pc.is_valid(table["subject_id"]), pc.is_valid(table["hadm_id"])),
+        pc.is_valid(table["admittime"]),
+    )
+    skipped.add(
+        "admissions_without_id_or_admittime",
+        table.num_rows - pc.sum(ok).as_py() if table.num_rows else 0,
+    )
     table = table.filter(ok)
-    return AdmissionIndex.build(_int64(table["hadm_id"]), _int64(table["subject_id"]),
-                                _seconds(table["admittime"]), str(sources.admissions))
+    return AdmissionIndex.build(
+        _int64(table["hadm_id"]),
+        _int64(table["subject_id"]),
+        _seconds(table["admittime"]),
+        str(sources.admissions),
+    )
 
 
 # -- ECG ----------------------------------------------------------------------------------
 
+
 @dataclass
 class EcgChoice:
-    study_id: np.ndarray   # int64 per admission, -1 when none
-    time: np.ndarray       # int64 seconds
-    path: np.ndarray       # object (relative path) or None
-    reason: np.ndarray     # object: None when chosen, else the drop reason
+    study_id: np.ndarray  # int64 per admission, -1 when none
+    time: np.ndarray  # int64 seconds
+    path: np.ndarray  # object (relative path) or None
+    reason: np.ndarray  # object: None when chosen, else the drop reason
     records_in_window: int = 0
 
 
-def select_ecg(adm: AdmissionIndex, sources: MimicSources, errors: Counter, skipped: Counter,
-               threads: int) -> EcgChoice:
-    table = read_table(sources.record_list, {"subject_id": pa.int64(), "study_id": pa.int64(),
-                                             "ecg_time": TS, "path": pa.string()})
-    ok = pc.and_(pc.and_(pc.is_valid(table["subject_id"]), pc.is_valid(table["study_id"])),
-                 pc.and_(pc.is_valid(table["ecg_time"]), pc.is_valid(table["path"])))
-    skipped.add("ecg_records_without_time_or_path", table.num_rows - pc.sum(ok).as_py()
-                if table.num_rows else 0)
+def select_ecg(
+    adm: AdmissionIndex, sources: MimicSources, errors: Counter, skipped: Counter, threads: int
+) -> EcgChoice:
+    table = read_table(
+        sources.record_list,
+        {"subject_id": pa.int64(), "study_id": pa.int64(), "ecg_time": TS, "path": pa.string()},
+    )
+    ok = pc.and_(
+        pc.and_(pc.is_valid(table["subject_id"]), pc.is_valid(table["study_id"])),
+        pc.and_(pc.is_valid(table["ecg_time"]), pc.is_valid(table["path"])),
+    )
+    skipped.add(
+        "ecg_records_without_time_or_path",
+        table.num_rows - pc.sum(ok).as_py() if table.num_rows else 0,
+    )
     table = table.filter(ok)
-    subject, study, when = (_int64(table["subject_id"]), _int64(table["study_id"]),
-                            _seconds(table["ecg_time"]))
+    subject, study, when = (
+        _int64(table["subject_id"]),
+        _int64(table["study_id"]),
+        _seconds(table["ecg_time"]),
+    )
     keys, usable = adm.event_keys(subject, when)
     idx = np.flatnonzero(usable)
     idx = idx[np.lexsort((study[idx], keys[idx]))]  # by (subject, time), ties: smaller study_id
@@ -123,8 +146,9 @@ def select_ecg(adm: AdmissionIndex, sources: MimicSources, errors: Counter, skip
     chosen = first_valid(start, stop, valid)
     has = chosen >= 0
     sel = idx[chosen[has]]
-    reason = np.where(has, None, np.where(stop > start, "no_valid_ecg_in_window",
-                                          "no_ecg_in_window")).astype(object)
+    reason = np.where(
+        has, None, np.where(stop > start, "no_valid_ecg_in_window", "no_ecg_in_window")
+    ).astype(object)
     return EcgChoice(
         study_id=_fill(has, study[sel], -1, np.int64),
         time=_fill(has, when[sel], 0, np.int64),
@@ -143,12 +167,21 @@ def _fill(has: np.ndarray, values: np.ndarray, fill: Any, dtype: Any) -> np.ndar
 
 # -- CXR ----------------------------------------------------------------------------------
 
+
 def cxr_relative_paths(subject: pa.Array, study: pa.Array, dicom: pa.Array) -> pa.Array:
     """files/pNN/pSUBJECT/sSTUDY/DICOM.jpg (NN: the first two digits of subject_id)."""
     subject_text = pc.cast(subject, pa.string())
     return pc.binary_join_element_wise(
-        "files/p", pc.utf8_slice_codeunits(subject_text, 0, 2), "/p", subject_text,
-        "/s", pc.cast(study, pa.string()), "/", dicom, ".jpg", "",
+        "files/p",
+        pc.utf8_slice_codeunits(subject_text, 0, 2),
+        "/p",
+        subject_text,
+        "/s",
+        pc.cast(study, pa.string()),
+        "/",
+        dicom,
+        ".jpg",
+        "",
     )
 
 
@@ -164,22 +197,33 @@ def study_datetimes(date: pa.Array, clock: pa.Array, label: str) -> pa.Array:
     def refuse(values: pa.Array, bad: pa.Array, column: str, expected: str) -> None:
         if pc.any(bad).as_py():
             value = pc.filter(values, bad)[0].as_py()
-            raise SourceError(f"{label}: column '{column}' has value '{value}', expected "
-                              f"{expected}; re-download the file")
+            raise SourceError(
+                f"{label}: column '{column}' has value '{value}', expected "
+                f"{expected}; re-download the file"
+            )
 
     date, clock = blank_to_null(date), blank_to_null(clock)
     day = pc.strptime(date, format="%Y%m%d", unit="s", error_is_null=True)
     date_ok = pc.and_(pc.is_valid(day), pc.match_substring_regex(date, r"^\d{8}$"))
     refuse(date, pc.and_(pc.is_valid(date), pc.invert(date_ok)), "StudyDate", "YYYYMMDD")
     clock_ok = pc.match_substring_regex(clock, r"^\d{1,6}(\.\d*)?$")
-    refuse(clock, pc.and_(pc.is_valid(clock), pc.invert(clock_ok)), "StudyTime",
-           "HHMMSS with optional fractional seconds")
-    whole = np.floor(pc.cast(pc.if_else(clock_ok, clock, "0"), pa.float64())
-                     .fill_null(0).to_numpy()).astype(np.int64)
+    refuse(
+        clock,
+        pc.and_(pc.is_valid(clock), pc.invert(clock_ok)),
+        "StudyTime",
+        "HHMMSS with optional fractional seconds",
+    )
+    whole = np.floor(
+        pc.cast(pc.if_else(clock_ok, clock, "0"), pa.float64()).fill_null(0).to_numpy()
+    ).astype(np.int64)
     hh, mm, ss = whole // 10000, whole // 100 % 100, whole % 100
     out_of_range = pa.array((hh >= 24) | (mm >= 60) | (ss >= 60))
-    refuse(clock, pc.and_(pc.is_valid(clock), out_of_range), "StudyTime",
-           "HHMMSS with optional fractional seconds")
+    refuse(
+        clock,
+        pc.and_(pc.is_valid(clock), out_of_range),
+        "StudyTime",
+        "HHMMSS with optional fractional seconds",
+    )
     seconds = day.cast(pa.int64()).fill_null(0).to_numpy() + hh * 3600 + mm * 60 + ss
     valid = pc.and_(pc.is_valid(day), pc.is_valid(clock))
     return pc.if_else(valid, pa.array(seconds, TS), pa.scalar(None, TS))
@@ -229,22 +273,38 @@ class CxrChoice:
     images_in_window: int = 0
 
 
-def select_cxr(adm: AdmissionIndex, sources: MimicSources, errors: Counter, skipped: Counter,
-               threads: int) -> CxrChoice:
-    meta = read_table(sources.cxr_metadata, {
-        "dicom_id": pa.string(), "subject_id": pa.int64(), "study_id": pa.int64(),
-        "ViewPosition": pa.string(), "StudyDate": pa.string(), "StudyTime": pa.string()})
-    when = study_datetimes(meta["StudyDate"].combine_chunks(), meta["StudyTime"].combine_chunks(),
-                           str(sources.cxr_metadata))
+def select_cxr(
+    adm: AdmissionIndex, sources: MimicSources, errors: Counter, skipped: Counter, threads: int
+) -> CxrChoice:
+    meta = read_table(
+        sources.cxr_metadata,
+        {
+            "dicom_id": pa.string(),
+            "subject_id": pa.int64(),
+            "study_id": pa.int64(),
+            "ViewPosition": pa.string(),
+            "StudyDate": pa.string(),
+            "StudyTime": pa.string(),
+        },
+    )
+    when = study_datetimes(
+        meta["StudyDate"].combine_chunks(),
+        meta["StudyTime"].combine_chunks(),
+        str(sources.cxr_metadata),
+    )
     meta = meta.append_column("study_time", when)
     view_ok = pc.is_in(meta["ViewPosition"], pa.array(CXR_VIEWS))
-    skipped.add("cxr_images_not_pa_or_ap", meta.num_rows - pc.sum(view_ok).as_py()
-                if meta.num_rows else 0)
+    skipped.add(
+        "cxr_images_not_pa_or_ap", meta.num_rows - pc.sum(view_ok).as_py() if meta.num_rows else 0
+    )
     meta = meta.filter(view_ok)
-    ok = pc.and_(pc.and_(pc.is_valid(meta["dicom_id"]), pc.is_valid(meta["subject_id"])),
-                 pc.and_(pc.is_valid(meta["study_id"]), pc.is_valid(meta["study_time"])))
-    skipped.add("cxr_images_without_ids_or_time", meta.num_rows - pc.sum(ok).as_py()
-                if meta.num_rows else 0)
+    ok = pc.and_(
+        pc.and_(pc.is_valid(meta["dicom_id"]), pc.is_valid(meta["subject_id"])),
+        pc.and_(pc.is_valid(meta["study_id"]), pc.is_valid(meta["study_time"])),
+    )
+    skipped.add(
+        "cxr_images_without_ids_or_time", meta.num_rows - pc.sum(ok).as_py() if meta.num_rows else 0
+    )
     meta = meta.filter(ok)
     keys, usable = adm.event_keys(_int64(meta["subject_id"]), _seconds(meta["study_time"]))
     meta = meta.filter(pa.array(usable)).append_column("key", pa.array(keys[usable]))
@@ -253,12 +313,15 @@ def select_cxr(adm: AdmissionIndex, sources: MimicSources, errors: Counter, skip
     keys = _int64(meta["key"])
     start, stop = window_ranges(keys, adm, *CXR_WINDOW, lo_open=True)
     inside = np.flatnonzero(covered(keys.size, start, stop))
-    rel = cxr_relative_paths(meta["subject_id"].combine_chunks(),
-                             meta["study_id"].combine_chunks(),
-                             meta["dicom_id"].combine_chunks()).to_numpy(zero_copy_only=False)
+    rel = cxr_relative_paths(
+        meta["subject_id"].combine_chunks(),
+        meta["study_id"].combine_chunks(),
+        meta["dicom_id"].combine_chunks(),
+    ).to_numpy(zero_copy_only=False)
     statuses = np.asarray(
         _map_threads(jpeg_status, [sources.cxr_root / p for p in rel[inside]], threads),
-        dtype=object)
+        dtype=object,
+    )
     valid = np.zeros(keys.size, dtype=bool)
     valid[inside] = statuses == JPEG_OK
     for kind in (JPEG_MISSING, JPEG_UNREADABLE):
@@ -278,8 +341,9 @@ def select_cxr(adm: AdmissionIndex, sources: MimicSources, errors: Counter, skip
         "view_position": text("ViewPosition"),
         "path": _fill(has, rel[sel], None, object),
     }
-    reason = np.where(has, None, np.where(stop > start, "no_readable_cxr_in_window",
-                                          "no_cxr_in_window")).astype(object)
+    reason = np.where(
+        has, None, np.where(stop > start, "no_readable_cxr_in_window", "no_cxr_in_window")
+    ).astype(object)
     chexpert, reason = _attach_chexpert(sources, columns["study_id"], has, reason)
     return CxrChoice(columns, chexpert, reason, int(inside.size))
 
@@ -306,22 +370,28 @@ def _attach_chexpert(
     labels = {}
     for label in CHEXPERT_LABELS:
         values = table[label].to_numpy(zero_copy_only=False).astype(np.float32)
-        labels[label] = np.where(found, values[row] if values.size else np.nan,
-                                 np.nan).astype(np.float32)
+        labels[label] = np.where(found, values[row] if values.size else np.nan, np.nan).astype(
+            np.float32
+        )
     return labels, reason
 
 
 # -- labs ---------------------------------------------------------------------------------
 
+
 @dataclass
 class LabChoice:
-    value: np.ndarray        # (n_adm, 50) float64, NaN when none
+    value: np.ndarray  # (n_adm, 50) float64, NaN when none
     labevent_id: np.ndarray  # (n_adm, 50) int64, -1 when none
     stats: dict[str, int]
 
 
-def select_labs(adm: AdmissionIndex, labevents: Path, block_size: int = 16 << 20,
-                progress: Callable[[int], None] | None = None) -> LabChoice:
+def select_labs(
+    adm: AdmissionIndex,
+    labevents: Path,
+    block_size: int = 16 << 20,
+    progress: Callable[[int], None] | None = None,
+) -> LabChoice:
     """Stream labevents once, keeping per (admission, itemid) the earliest non-null valuenum
     in [-24 h, +24 h] (ties: smaller labevent_id). Memory: the current batch plus three
     (n_admissions, 50) arrays."""
@@ -334,10 +404,14 @@ def select_labs(adm: AdmissionIndex, labevents: Path, block_size: int = 16 << 20
     adm_keys = adm.window_keys(0)
     adm_order = np.argsort(adm_keys, kind="stable")
     adm_keys = adm_keys[adm_order]
-    stats = {"rows": 0, "rows_lab_items": 0, "rows_lab_items_with_value": 0,
-             "rows_in_a_window": 0}
-    types = {"labevent_id": pa.int64(), "subject_id": pa.int64(), "itemid": pa.int64(),
-             "charttime": TS, "valuenum": pa.float64()}
+    stats = {"rows": 0, "rows_lab_items": 0, "rows_lab_items_with_value": 0, "rows_in_a_window": 0}
+    types = {
+        "labevent_id": pa.int64(),
+        "subject_id": pa.int64(),
+        "itemid": pa.int64(),
+        "charttime": TS,
+        "valuenum": pa.float64(),
+    }
     lo, hi = LAB_WINDOW
     for batch in stream_table(labevents, types, block_size):
         stats["rows"] += batch.num_rows
@@ -345,8 +419,9 @@ def select_labs(adm: AdmissionIndex, labevents: Path, block_size: int = 16 << 20
             progress(batch.num_rows)
         mask = pc.is_in(batch["itemid"], items)
         stats["rows_lab_items"] += pc.sum(mask).as_py() or 0
-        mask = pc.and_(mask, pc.and_(pc.is_valid(batch["valuenum"]),
-                                     pc.is_valid(batch["charttime"])))
+        mask = pc.and_(
+            mask, pc.and_(pc.is_valid(batch["valuenum"]), pc.is_valid(batch["charttime"]))
+        )
         mask = pc.and_(mask, pc.is_valid(batch["subject_id"]))
         mask = pc.and_(mask, pc.is_valid(batch["labevent_id"]))
         part = batch.filter(mask)
@@ -384,6 +459,7 @@ def select_labs(adm: AdmissionIndex, labevents: Path, block_size: int = 16 << 20
 
 # -- everything ---------------------------------------------------------------------------
 
+
 @dataclass
 class Selection:
     """Per admission (in `adm` order): the chosen records and why an admission is dropped."""
@@ -398,8 +474,14 @@ class Selection:
     timings: dict[str, float]
 
 
-FUNNEL = ("no_ecg_in_window", "no_valid_ecg_in_window", "no_cxr_in_window",
-          "no_readable_cxr_in_window", "chosen_cxr_without_chexpert", "no_lab_in_window")
+FUNNEL = (
+    "no_ecg_in_window",
+    "no_valid_ecg_in_window",
+    "no_cxr_in_window",
+    "no_readable_cxr_in_window",
+    "chosen_cxr_without_chexpert",
+    "no_lab_in_window",
+)
 
 
 def select(sources: MimicSources, threads: int | None = None) -> Selection:
@@ -437,7 +519,9 @@ def select(sources: MimicSources, threads: int | None = None) -> Selection:
     timings["labs"] = labs_box["seconds"]
 
     reason = ecg.reason.copy()
-    for other in (cxr.reason, np.where(np.isnan(labs.value).all(axis=1), "no_lab_in_window",
-                                       None).astype(object)):
+    for other in (
+        cxr.reason,
+        np.where(np.isnan(labs.value).all(axis=1), "no_lab_in_window", None).astype(object),
+    ):
         reason = np.where(reason == None, other, reason)  # noqa: E711 (elementwise)
     return Selection(adm, ecg, cxr, labs, reason.astype(object), errors, skipped, timings)

@@ -25,16 +25,21 @@ class MimicConfig(BuilderConfig):
         "mimic-cxr-2.0.0-metadata.csv.gz and files/). Required.",
     )
     test_frac: float = Field(
-        0.05, gt=0, lt=1,
+        0.05,
+        gt=0,
+        lt=1,
         description="Fraction of patients in the test split (ignored with --train-n/--val-n).",
     )
     val_frac: float = Field(
-        0.07, gt=0, lt=1,
+        0.07,
+        gt=0,
+        lt=1,
         description="Fraction of the remaining patients in the validation split "
         "(ignored with --train-n/--val-n).",
     )
     train_n: int | None = Field(
-        None, ge=1,
+        None,
+        ge=1,
         description="Release-style split by admission counts (use with --val-n; the release "
         "used 10000 and 750): this many train admissions; val/test admissions of train "
         "patients are dropped, then --val-n validation admissions, the rest is test.",
@@ -43,12 +48,14 @@ class MimicConfig(BuilderConfig):
         None, ge=1, description="Validation admissions of the release-style split (see --train-n)."
     )
     candidates: int = Field(
-        10, ge=2,
+        10,
+        ge=2,
         description="Retrieval set size of each val/test query: its own CXR plus this many "
         "minus one drawn from the other admissions of its split.",
     )
     cxr_size: int = Field(
-        320, ge=16,
+        320,
+        ge=16,
         description="CXR smaller edge after resizing; val/test are centre-cropped to a square "
         "of this size, train keeps the uncropped resized image.",
     )

@@ -24,13 +24,13 @@ INVALID_16 = -32768
 
 # Outcomes of checking one record; only "ok" may be chosen.
 OK = "ok"
-NAN = "nan"                      # contains NaN (the release drops these)
-ALL_ZERO = "all_zero"            # every sample is 0 (the release drops these)
-CONSTANT = "constant"            # min == max != 0: the release's [-1, 1] scaling divides by 0
-MISSING = "missing_file"         # .hea or .dat absent
-CORRUPT = "corrupt_header"       # header unreadable
-BAD_SHAPE = "bad_shape"          # not 12 leads x 5000 samples at 500 Hz
-TRUNCATED = "truncated"          # .dat shorter than the header says
+NAN = "nan"  # contains NaN (the release drops these)
+ALL_ZERO = "all_zero"  # every sample is 0 (the release drops these)
+CONSTANT = "constant"  # min == max != 0: the release's [-1, 1] scaling divides by 0
+MISSING = "missing_file"  # .hea or .dat absent
+CORRUPT = "corrupt_header"  # header unreadable
+BAD_SHAPE = "bad_shape"  # not 12 leads x 5000 samples at 500 Hz
+TRUNCATED = "truncated"  # .dat shorter than the header says
 ERRORS = (NAN, ALL_ZERO, CONSTANT, MISSING, CORRUPT, BAD_SHAPE, TRUNCATED)
 
 
@@ -48,7 +48,7 @@ class Header:
     n_sig: int
     fs: float
     sig_len: int
-    gain: np.ndarray      # (n_sig,) float64
+    gain: np.ndarray  # (n_sig,) float64
     baseline: np.ndarray  # (n_sig,) int64
 
 
@@ -99,8 +99,14 @@ def parse_header(text: str) -> Header:
         baselines.append(baseline)
     if len(dat_names) != 1:
         raise _NotFastPath("signals in several files")
-    return Header(dat_names.pop(), n_sig, fs, sig_len, np.asarray(gains, dtype=np.float64),
-                  np.asarray(baselines, dtype=np.int64))
+    return Header(
+        dat_names.pop(),
+        n_sig,
+        fs,
+        sig_len,
+        np.asarray(gains, dtype=np.float64),
+        np.asarray(baselines, dtype=np.int64),
+    )
 
 
 _SAMPLE_BYTES = ECG_SAMPLES * ECG_LEADS * 2

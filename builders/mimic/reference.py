@@ -43,20 +43,24 @@ def reference_cohort(sources: MimicSources) -> dict[int, dict[str, Any]]:
     cxr = pd.read_csv(sources.cxr_metadata)
     cxr = cxr[cxr["ViewPosition"].isin(CXR_VIEWS)].copy()
     clock = cxr["StudyTime"].astype(float).astype(int).astype(str).str.zfill(6)
-    cxr["when"] = pd.to_datetime(cxr["StudyDate"].astype(str) + " " + clock,
-                                 format="%Y%m%d %H%M%S")
-    cxr["path"] = [f"files/p{str(s)[:2]}/p{s}/s{st}/{d}.jpg" for s, st, d in
-                   zip(cxr["subject_id"], cxr["study_id"], cxr["dicom_id"], strict=True)]
+    cxr["when"] = pd.to_datetime(cxr["StudyDate"].astype(str) + " " + clock, format="%Y%m%d %H%M%S")
+    cxr["path"] = [
+        f"files/p{str(s)[:2]}/p{s}/s{st}/{d}.jpg"
+        for s, st, d in zip(cxr["subject_id"], cxr["study_id"], cxr["dicom_id"], strict=True)
+    ]
     cxr["usable"] = [jpeg_status(sources.cxr_root / p) == JPEG_OK for p in cxr["path"]]
     chexpert = set(pd.read_csv(sources.chexpert, usecols=["study_id"])["study_id"])
 
-    labs = pd.read_csv(sources.labevents,
-                       usecols=["labevent_id", "subject_id", "itemid", "charttime", "valuenum"])
+    labs = pd.read_csv(
+        sources.labevents, usecols=["labevent_id", "subject_id", "itemid", "charttime", "valuenum"]
+    )
     labs = labs[labs["itemid"].isin(LAB_ITEMIDS) & labs["valuenum"].notna()].copy()
     labs["charttime"] = pd.to_datetime(labs["charttime"])
 
-    by_subject = {name: dict(tuple(frame.groupby("subject_id")))
-                  for name, frame in (("ecg", ecg), ("cxr", cxr), ("labs", labs))}
+    by_subject = {
+        name: dict(tuple(frame.groupby("subject_id")))
+        for name, frame in (("ecg", ecg), ("cxr", cxr), ("labs", labs))
+    }
     day = pd.Timedelta(hours=24)
     out: dict[int, dict[str, Any]] = {}
     for row in adm.itertuples(index=False):
@@ -78,8 +82,13 @@ def reference_cohort(sources: MimicSources) -> dict[int, dict[str, Any]]:
         if len(good) and good.iloc[0]["study_id"] in chexpert:
             result["cxr_dicom_id"] = good.iloc[0]["dicom_id"]
         elif status is None:
-            status = ("chosen_cxr_without_chexpert" if len(good) else
-                      "no_readable_cxr_in_window" if len(c) else "no_cxr_in_window")
+            status = (
+                "chosen_cxr_without_chexpert"
+                if len(good)
+                else "no_readable_cxr_in_window"
+                if len(c)
+                else "no_cxr_in_window"
+            )
 
         lab = by_subject["labs"].get(s, labs.iloc[:0])
         lab = lab[(lab["charttime"] - a >= -day) & (lab["charttime"] - a <= day)]

@@ -54,11 +54,15 @@ def _find(root: Path, option: str, release: str, name: str, shown: str | None = 
     )
 
 
-def locate(mimic_iv: Path | None, mimic_iv_ecg: Path | None,
-           mimic_cxr_jpg: Path | None) -> MimicSources:
+def locate(
+    mimic_iv: Path | None, mimic_iv_ecg: Path | None, mimic_cxr_jpg: Path | None
+) -> MimicSources:
     """Resolve the three roots; accept `.csv` as well as `.csv.gz` and MIMIC-IV's hosp/ itself."""
-    roots = {"--mimic-iv": mimic_iv, "--mimic-iv-ecg": mimic_iv_ecg,
-             "--mimic-cxr-jpg": mimic_cxr_jpg}
+    roots = {
+        "--mimic-iv": mimic_iv,
+        "--mimic-iv-ecg": mimic_iv_ecg,
+        "--mimic-cxr-jpg": mimic_cxr_jpg,
+    }
     missing = [k for k, v in roots.items() if v is None]
     if missing:
         raise ConfigError(
@@ -75,10 +79,12 @@ def locate(mimic_iv: Path | None, mimic_iv_ecg: Path | None,
     hosp = iv / "hosp" if (iv / "hosp").is_dir() else iv
     iv_release, ecg_release, cxr_release = "MIMIC-IV 2.2", "MIMIC-IV-ECG 1.0", "MIMIC-CXR-JPG 2.0.0"
     return MimicSources(
-        admissions=_find(hosp, "--mimic-iv", iv_release, "admissions.csv.gz",
-                         "hosp/admissions.csv.gz"),
-        labevents=_find(hosp, "--mimic-iv", iv_release, "labevents.csv.gz",
-                        "hosp/labevents.csv.gz"),
+        admissions=_find(
+            hosp, "--mimic-iv", iv_release, "admissions.csv.gz", "hosp/admissions.csv.gz"
+        ),
+        labevents=_find(
+            hosp, "--mimic-iv", iv_release, "labevents.csv.gz", "hosp/labevents.csv.gz"
+        ),
         record_list=_find(ecg, "--mimic-iv-ecg", ecg_release, "record_list.csv"),
         ecg_root=ecg,
         cxr_metadata=_find(cxr, "--mimic-cxr-jpg", cxr_release, "mimic-cxr-2.0.0-metadata.csv.gz"),
@@ -161,8 +167,7 @@ def read_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
     header = require_columns(path, list(types))
     read, parse, convert = _options(types)
     try:
-        return pacsv.read_csv(path, read_options=read, parse_options=parse,
-                              convert_options=convert)
+        return pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, OSError, EOFError) as exc:
         raise _explain(path, header, exc) from None
 
@@ -174,8 +179,9 @@ def stream_table(
     header = require_columns(path, list(types))
     read, parse, convert = _options(types, block_size)
     try:
-        reader = pacsv.open_csv(path, read_options=read, parse_options=parse,
-                                convert_options=convert)
+        reader = pacsv.open_csv(
+            path, read_options=read, parse_options=parse, convert_options=convert
+        )
         while True:
             try:
                 batch = reader.read_next_batch()

@@ -18,8 +18,9 @@ class SplitResult:
     overlap_dropped: int
 
 
-def split_by_patient(subject_id: np.ndarray, test_frac: float, val_frac: float,
-                     rng: np.random.Generator) -> SplitResult:
+def split_by_patient(
+    subject_id: np.ndarray, test_frac: float, val_frac: float, rng: np.random.Generator
+) -> SplitResult:
     """Shuffle the patients (sorted first, so the result depends on the seed only); the first
     `test_frac` of them are test, then `val_frac` of the rest validation, the rest train."""
     subjects, code = np.unique(subject_id, return_inverse=True)
@@ -33,8 +34,9 @@ def split_by_patient(subject_id: np.ndarray, test_frac: float, val_frac: float,
     return SplitResult(role[code], 0)
 
 
-def split_by_admissions(subject_id: np.ndarray, train_n: int, val_n: int,
-                        rng: np.random.Generator) -> SplitResult:
+def split_by_admissions(
+    subject_id: np.ndarray, train_n: int, val_n: int, rng: np.random.Generator
+) -> SplitResult:
     """The release's procedure (sklearn `train_test_split` twice): `train_n` random
     admissions are train; val/test admissions of train patients are dropped; `val_n` random
     remaining admissions are validation; test admissions of validation patients are dropped."""
@@ -66,7 +68,7 @@ def split_by_admissions(subject_id: np.ndarray, train_n: int, val_n: int,
 @dataclass(frozen=True)
 class Percentiles:
     percentile: np.ndarray  # (n, 50) float32: missing labs hold the train mean percentile
-    missing: np.ndarray     # (n, 50) bool
+    missing: np.ndarray  # (n, 50) bool
     train_mean: np.ndarray  # (50,) float64 (NaN when a lab never occurs in train)
 
 
@@ -88,8 +90,7 @@ def lab_percentiles(values: np.ndarray, is_train: np.ndarray) -> Percentiles:
         observed = ~missing[:, j]
         percentile[observed, j] = grid[np.searchsorted(train, values[observed, j], "right")]
         train_mean[j] = percentile[is_train & observed, j].mean()
-    filled = np.where(missing, np.where(np.isnan(train_mean), 0.0, train_mean)[None, :],
-                      percentile)
+    filled = np.where(missing, np.where(np.isnan(train_mean), 0.0, train_mean)[None, :], percentile)
     return Percentiles(filled.astype(np.float32), missing, train_mean)
 
 

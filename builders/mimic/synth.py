@@ -53,6 +53,7 @@ def latent_codes(n: int, signal: str, rng: np.random.Generator) -> dict[str, np.
 
 # -- ECG ----------------------------------------------------------------------------------
 
+
 def _template(inverted_t: bool, tall_qrs: bool, st_elevation: bool) -> np.ndarray:
     t = (np.arange(400) - 150) / ECG_FS
 
@@ -101,13 +102,16 @@ def wfdb_header(record: str, digital: np.ndarray, when: str, subject_id: int) ->
     lines = [f"{record} {ECG_LEADS} {ECG_FS} {ECG_SAMPLES} {clock} {d}/{m}/{y}"]
     checksums = digital.astype(np.int64).sum(axis=0) % 65536
     for lead in range(ECG_LEADS):
-        lines.append(f"{record}.dat 16 {GAIN:.1f}(0)/mV 16 0 {int(digital[0, lead])} "
-                     f"{int(checksums[lead])} 0 {ECG_LEAD_NAMES[lead]}")
+        lines.append(
+            f"{record}.dat 16 {GAIN:.1f}(0)/mV 16 0 {int(digital[0, lead])} "
+            f"{int(checksums[lead])} 0 {ECG_LEAD_NAMES[lead]}"
+        )
     lines.append(f"# <subject_id>: {subject_id}")
     return "\n".join(lines) + "\n"
 
 
 # -- labs ---------------------------------------------------------------------------------
+
 
 def lab_distribution(itemids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A fixed (mean, sd) per itemid (a hash of the id; no real reference ranges)."""
@@ -135,7 +139,8 @@ class CxrSynth:
             image = image + 90 * body
             for side in (-1, 1):
                 lung = ((xx - cx - side * 0.2 * w) / (0.15 * w)) ** 2 + (
-                    (yy - cy + 0.02 * h) / (0.32 * h)) ** 2 < 1
+                    (yy - cy + 0.02 * h) / (0.32 * h)
+                ) ** 2 < 1
                 image = image - 55 * lung
             self.base[(w, h)] = image
             blobs = []
@@ -143,7 +148,8 @@ class CxrSynth:
                 side = -1 if bit % 2 == 0 else 1
                 level = -0.15 if bit < 2 else 0.15
                 blob = ((xx - cx - side * 0.2 * w) ** 2 + (yy - cy - level * h) ** 2) < (
-                    0.07 * min(w, h)) ** 2
+                    0.07 * min(w, h)
+                ) ** 2
                 blobs.append(70 * blob.astype(np.float32))
             self.blobs[(w, h)] = blobs
         self.noise = rng.normal(0, 8, size=(4, 480, 480)).astype(np.float32)
@@ -159,5 +165,6 @@ class CxrSynth:
         image = image + self.noise[int(rng.integers(0, 4)), oy : oy + h, ox : ox + w]
         out = io.BytesIO()
         Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), "L").save(
-            out, format="JPEG", quality=90)
+            out, format="JPEG", quality=90
+        )
         return out.getvalue()

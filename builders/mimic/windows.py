@@ -23,17 +23,18 @@ MARGIN = 4 * 86400  # windows reach at most 72 h from admittime
 class AdmissionIndex:
     """Admissions (sorted by hadm_id) with their subjects coded 0..n_subjects-1."""
 
-    hadm_id: np.ndarray    # int64, ascending
+    hadm_id: np.ndarray  # int64, ascending
     subject_id: np.ndarray  # int64
-    admittime: np.ndarray   # int64 seconds since the epoch
-    subjects: np.ndarray    # sorted unique subject_id
-    code: np.ndarray        # int64 index into `subjects`, per admission
-    base: int               # time origin of the keys
-    limit: int              # last time that can fall in a window
+    admittime: np.ndarray  # int64 seconds since the epoch
+    subjects: np.ndarray  # sorted unique subject_id
+    code: np.ndarray  # int64 index into `subjects`, per admission
+    base: int  # time origin of the keys
+    limit: int  # last time that can fall in a window
 
     @classmethod
-    def build(cls, hadm_id: np.ndarray, subject_id: np.ndarray, admittime: np.ndarray,
-              label: str) -> AdmissionIndex:
+    def build(
+        cls, hadm_id: np.ndarray, subject_id: np.ndarray, admittime: np.ndarray, label: str
+    ) -> AdmissionIndex:
         order = np.argsort(hadm_id, kind="stable")
         hadm_id, subject_id, admittime = hadm_id[order], subject_id[order], admittime[order]
         if hadm_id.size and (np.diff(hadm_id) == 0).any():

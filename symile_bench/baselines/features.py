@@ -35,15 +35,26 @@ def modalities_of(builder: str) -> tuple[Modality, ...]:
     return task_for(builder).modalities
 
 
-def featurize_rows(recipe: Recipe, modality: Modality, split: SplitData, settings: Settings,
-                   advance: Advance | None = None) -> np.ndarray:
+def featurize_rows(
+    recipe: Recipe,
+    modality: Modality,
+    split: SplitData,
+    settings: Settings,
+    advance: Advance | None = None,
+) -> np.ndarray:
     wanted = [*modality.columns, *(c for c in modality.meta if c in split.table.column_names)]
     split.require(*modality.columns)
     parts = []
     for start in range(0, len(split), CHUNK_ROWS):
         table = split.table.slice(start, CHUNK_ROWS).select(wanted)
-        batch = ModalityBatch.from_rows(modality.name, table, split.features, modality.columns,
-                                        modality.meta, split.row_index[start:start + len(table)])
+        batch = ModalityBatch.from_rows(
+            modality.name,
+            table,
+            split.features,
+            modality.columns,
+            modality.meta,
+            split.row_index[start : start + len(table)],
+        )
         parts.append(np.asarray(recipe.featurize(modality.name, batch, settings), np.float32))
         if advance is not None:
             advance(len(table))
@@ -60,16 +71,25 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def split_features(dataset_dir: Path, config: str | None, split_name: str, recipe: Recipe,
-                   settings: Settings, cache_dir: Path | None,
-                   track: Callable[[str, int], Advance] | None = None) -> SplitFeatures:
+def split_features(
+    dataset_dir: Path,
+    config: str | None,
+    split_name: str,
+    recipe: Recipe,
+    settings: Settings,
+    cache_dir: Path | None,
+    track: Callable[[str, int], Advance] | None = None,
+) -> SplitFeatures:
     """Features and missing masks of every modality of one split (cached in ``cache_dir``)."""
     split = open_split(dataset_dir, config, split_name)
     features, missing = {}, {}
     for modality in modalities_of(split.builder):
         key = recipe.feature_key(modality.name, settings)
-        path = (cache_dir / f"{split.fingerprint[:20]}-{modality.name}-{key}.npy"
-                if cache_dir is not None else None)
+        path = (
+            cache_dir / f"{split.fingerprint[:20]}-{modality.name}-{key}.npy"
+            if cache_dir is not None
+            else None
+        )
         if path is not None and path.is_file():
             features[modality.name] = np.load(path)
         else:

@@ -24,8 +24,9 @@ def mip(reps: Sequence[torch.Tensor]) -> torch.Tensor:
     return product.sum(dim=1)
 
 
-def _logits_n(anchor: torch.Tensor, others: Sequence[torch.Tensor],
-              generator: torch.Generator | None) -> torch.Tensor:
+def _logits_n(
+    anchor: torch.Tensor, others: Sequence[torch.Tensor], generator: torch.Generator | None
+) -> torch.Tensor:
     """``[N, N]``: row i holds MIP(anchor_i, ·) against one random permutation of the
     non-anchor rows per modality, with the positive tuple on the diagonal (N − 1 negatives)."""
     n = anchor.shape[0]
@@ -52,8 +53,13 @@ def _positive_columns_n2(n: int, m_others: int, device: torch.device) -> torch.T
     return rows * stride
 
 
-def symile_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor, *,
-                negatives: str = "n", generator: torch.Generator | None = None) -> torch.Tensor:
+def symile_loss(
+    reps: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    *,
+    negatives: str = "n",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Mean over anchors of the softmax cross-entropy of the positive tuple against negatives
     that replace the non-anchor modalities by other batch rows. ``negatives="n"``: one random
     permutation per non-anchor modality (drawn from ``generator``; N − 1 negatives per
@@ -92,9 +98,14 @@ def clip_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.
     return total
 
 
-def contrastive_loss(kind: str, reps: Sequence[torch.Tensor], logit_scale: torch.Tensor, *,
-                     negatives: str = "n", generator: torch.Generator | None = None
-                     ) -> torch.Tensor:
+def contrastive_loss(
+    kind: str,
+    reps: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    *,
+    negatives: str = "n",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``kind`` is ``"symile"`` or ``"clip"`` (the trainer's ``--loss``)."""
     if kind == "symile":
         return symile_loss(reps, logit_scale, negatives=negatives, generator=generator)

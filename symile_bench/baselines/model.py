@@ -23,12 +23,16 @@ class TrainedModel:
     def __init__(self, directory: Path) -> None:
         info_path = directory / MODEL_FILE
         if not info_path.is_file() or not (directory / WEIGHTS_FILE).is_file():
-            raise ConfigError(f"{directory}: not a checkpoint written by `symile-bench train` "
-                              f"(needs {MODEL_FILE} and {WEIGHTS_FILE})")
+            raise ConfigError(
+                f"{directory}: not a checkpoint written by `symile-bench train` "
+                f"(needs {MODEL_FILE} and {WEIGHTS_FILE})"
+            )
         info = json.loads(info_path.read_text("utf-8"))
         if info.get("format_version") != FORMAT_VERSION:
-            raise ConfigError(f"{info_path}: format_version {info.get('format_version')} is not "
-                              f"{FORMAT_VERSION}; retrain with this version of symile-bench")
+            raise ConfigError(
+                f"{info_path}: format_version {info.get('format_version')} is not "
+                f"{FORMAT_VERSION}; retrain with this version of symile-bench"
+            )
         self.info = info
         self.recipe = recipe_for(info["builder"])
         self.settings = Settings(**info["settings"])
@@ -40,13 +44,23 @@ class TrainedModel:
         self.scoring: str = info["scoring"]
         self.modalities = tuple(self.shapes)
         self.metadata: dict[str, Any] = {
-            k: info[k] for k in ("loss", "negatives", "seed", "settings", "trained_on",
-                                 "best_epoch", "best_val_loss", "train_seconds")
+            k: info[k]
+            for k in (
+                "loss",
+                "negatives",
+                "seed",
+                "settings",
+                "trained_on",
+                "best_epoch",
+                "best_val_loss",
+                "train_seconds",
+            )
         }
         self.metadata["checkpoint"] = str(directory)
 
-    def encode(self, modality: str, batch: Sequence[Any], *, missing: np.ndarray | None = None
-               ) -> np.ndarray:
+    def encode(
+        self, modality: str, batch: Sequence[Any], *, missing: np.ndarray | None = None
+    ) -> np.ndarray:
         if modality not in self.shapes:
             raise KeyError(modality)
         mask = None if missing is None else np.asarray(missing, dtype=bool)
@@ -55,8 +69,9 @@ class TrainedModel:
         else:
             x = np.asarray(self.recipe.featurize(modality, batch, self.settings), np.float32)
         with torch.no_grad():
-            out = self.net.embed(modality, torch.from_numpy(x),
-                                 None if mask is None else torch.from_numpy(mask))
+            out = self.net.embed(
+                modality, torch.from_numpy(x), None if mask is None else torch.from_numpy(mask)
+            )
         return out.numpy().astype(np.float32)
 
 

@@ -30,8 +30,9 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2, *,
-        standardize: bool = True) -> nn.Sequential:
+def mlp(
+    in_dim: int, hidden: int, out_dim: int, layers: int = 2, *, standardize: bool = True
+) -> nn.Sequential:
     """Standardize (unless the inputs are already on a common scale), then ``layers`` linear
     maps with ReLU between them (layers=1: affine)."""
     parts: list[nn.Module] = [Standardize(in_dim)] if standardize else []
@@ -56,8 +57,14 @@ class ContrastiveModel(nn.Module):
     log-temperature. A row marked missing gets the modality's missing embedding instead of its
     encoder output, so the other modalities still train on it (the paper's missing-data runs)."""
 
-    def __init__(self, encoders: Mapping[str, nn.Module], dim: int, *, log_temperature: float,
-                 normalize: bool = True) -> None:
+    def __init__(
+        self,
+        encoders: Mapping[str, nn.Module],
+        dim: int,
+        *,
+        log_temperature: float,
+        normalize: bool = True,
+    ) -> None:
         super().__init__()
         self.encoders = nn.ModuleDict(dict(encoders))
         self.missing = nn.ParameterDict(
@@ -70,8 +77,9 @@ class ContrastiveModel(nn.Module):
     def logit_scale(self) -> torch.Tensor:
         return self.log_temperature.exp()
 
-    def embed(self, modality: str, x: torch.Tensor, missing: torch.Tensor | None = None
-              ) -> torch.Tensor:
+    def embed(
+        self, modality: str, x: torch.Tensor, missing: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if missing is not None and bool(missing.all()):
             out = self.missing[modality].expand(len(missing), -1)
         else:

@@ -23,19 +23,28 @@ def _minutes(s: RunSummary | None) -> str:
     return "" if s is None else f"{s.seconds / 60:.1f}"
 
 
-def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
-                    sizes: dict[int, tuple[int, int, int]], settings_note: str,
-                    missing: str | None,
-                    wall_seconds: float | None = None) -> Path:
+def write_m3_report(
+    out: Path,
+    runs: Sequence[RunSummary],
+    ws: Sequence[int],
+    *,
+    sizes: dict[int, tuple[int, int, int]],
+    settings_note: str,
+    missing: str | None,
+    wall_seconds: float | None = None,
+) -> Path:
     lines = [
-        "# Symile-M3: Symile vs pairwise CLIP", "",
+        "# Symile-M3: Symile vs pairwise CLIP",
+        "",
         "Task: given (audio, text), rank every test image; correct when the top image's class is "
         "the query's (chance 1/243 with the embedded emoji classes). Top-1 on the test split "
-        "with 95% percentile bootstrap intervals (1,000 resamples).", "",
+        "with 95% percentile bootstrap intervals (1,000 resamples).",
+        "",
         f"Data: the embedded offline default (Noto emoji images, espeak-ng speech, "
         f"{n_classes()} classes); rows (train / validation / test): "
         + "; ".join(f"w = {w}: {tr:,} / {va:,} / {te:,}" for w, (tr, va, te) in sizes.items())
-        + ".", "",
+        + ".",
+        "",
         "| w | Symile | CLIP | 1/w | paper Symile | paper CLIP | 1/w in or above CLIP's interval "
         "| Symile ≥ 2×CLIP "
         "| train min (Symile / CLIP) |",
@@ -45,36 +54,57 @@ def write_m3_report(out: Path, runs: Sequence[RunSummary], ws: Sequence[int], *,
         s, c = _find(runs, w, "complete", "symile"), _find(runs, w, "complete", "clip")
         ts: Top1 | None = top1(s.results[0]) if s else None
         tc: Top1 | None = top1(c.results[0]) if c else None
-        clip_ok = "" if tc is None else (
-            f"{'yes' if tc.low <= 1 / w else 'no'} (interval low {tc.low:.4f})")
-        ratio = "" if ts is None or tc is None else (
-            f"{'yes' if ts.value >= 2 * tc.value else 'no'} "
-            f"({ts.value / max(tc.value, 1e-9):.2f}×)")
+        clip_ok = (
+            ""
+            if tc is None
+            else (f"{'yes' if tc.low <= 1 / w else 'no'} (interval low {tc.low:.4f})")
+        )
+        ratio = (
+            ""
+            if ts is None or tc is None
+            else (
+                f"{'yes' if ts.value >= 2 * tc.value else 'no'} "
+                f"({ts.value / max(tc.value, 1e-9):.2f}×)"
+            )
+        )
         lines.append(
             f"| {w} | {ts.text() if ts else ''} | {tc.text() if tc else ''} | {1 / w:.3f} | "
             f"{paper.M3['symile'].get(w, '')} | {paper.M3['clip'].get(w, '')} | {clip_ok} | "
-            f"{ratio} | {_minutes(s)} / {_minutes(c)} |")
+            f"{ratio} | {_minutes(s)} / {_minutes(c)} |"
+        )
     if missing is not None:
         sm, c2 = _find(runs, 2, missing, "symile"), _find(runs, 2, "complete", "clip")
         if sm is not None and c2 is not None:
             tm, tc = top1(sm.results[0]), top1(c2.results[0])
             lines += [
-                "", "## Missing data (w = 2)", "",
+                "",
+                "## Missing data (w = 2)",
+                "",
                 f"Symile trained on `{missing}` (each modality missing independently in train "
                 "and validation; test complete) against CLIP trained on complete data "
                 f"(paper: Symile {paper.M3_MISSING['symile_12.5%_complete']} at 12.5% complete "
-                f"vs CLIP {paper.M3_MISSING['clip_complete']}).", "",
-                "| model | top-1 | train min |", "|---|---|---|",
+                f"vs CLIP {paper.M3_MISSING['clip_complete']}).",
+                "",
+                "| model | top-1 | train min |",
+                "|---|---|---|",
                 f"| Symile, {missing} | {tm.text()} | {_minutes(sm)} |",
-                f"| CLIP, complete | {tc.text()} | {_minutes(c2)} |", "",
+                f"| CLIP, complete | {tc.text()} | {_minutes(c2)} |",
+                "",
                 f"Symile ({missing}) − CLIP (complete), paired bootstrap over the shared test "
                 f"queries: {paired_text(sm.results[0], c2.results[0])[0]}. Symile still ahead: "
                 f"{'yes' if tm.value > tc.value else 'no'}.",
             ]
     total = sum(s.seconds for s in runs)
     wall = wall_text(wall_seconds)
-    lines += ["", f"Training time, all {len(runs)} runs summed: {total / 60:.1f} min{wall}.", "",
-              "## What differs from the paper", "", settings_note, ""]
+    lines += [
+        "",
+        f"Training time, all {len(runs)} runs summed: {total / 60:.1f} min{wall}.",
+        "",
+        "## What differs from the paper",
+        "",
+        settings_note,
+        "",
+    ]
     report = out / "report.md"
     report.write_text("\n".join(lines), "utf-8")
     return report

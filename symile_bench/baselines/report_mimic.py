@@ -62,24 +62,34 @@ def _find(runs: Sequence[RunSummary], loss: str) -> RunSummary | None:
 
 def _split_sizes(dataset: Path) -> str:
     variant = next(iter(read_manifest(dataset).variants.values()))
-    return " / ".join(f"{variant.splits[name].rows:,}"
-                      for name in ("train", "validation", "test") if name in variant.splits)
+    return " / ".join(
+        f"{variant.splits[name].rows:,}"
+        for name in ("train", "validation", "test")
+        if name in variant.splits
+    )
 
 
-def write_mimic_report(out: Path, runs: Sequence[RunSummary], data: MimicData, *,
-                       wall_seconds: float | None = None) -> Path:
+def write_mimic_report(
+    out: Path, runs: Sequence[RunSummary], data: MimicData, *, wall_seconds: float | None = None
+) -> Path:
     s, c = _find(runs, "symile"), _find(runs, "clip")
     scores = {r.run.loss: top1(r.results[0]) for r in runs}
     lines = ["# Symile-MIMIC: Symile vs pairwise CLIP", ""]
     if data.synthetic:
-        lines += [SYNTHETIC_WARNING.format(signal=data.signal, admissions=data.admissions,
-                                           seed=data.seed), ""]
+        lines += [
+            SYNTHETIC_WARNING.format(
+                signal=data.signal, admissions=data.admissions, seed=data.seed
+            ),
+            "",
+        ]
     dataset = runs[0].run.dataset
     lines += [
         "Task: given an admission's ECG and labs, find its own chest X-ray among its 10 stored "
         "candidates (chance 0.1). Top-1 on the test split with 95% percentile bootstrap "
-        "intervals (1,000 resamples).", "",
-        f"Rows (train / validation / test): {_split_sizes(dataset)}.", "",
+        "intervals (1,000 resamples).",
+        "",
+        f"Rows (train / validation / test): {_split_sizes(dataset)}.",
+        "",
         "| model | top-1 [95% CI] | 10-sample mean ± SE | paper (mean ± SE) | above chance "
         "| best epoch | train min |",
         "|---|---|---|---|---|---|---|",
@@ -88,22 +98,35 @@ def write_mimic_report(out: Path, runs: Sequence[RunSummary], data: MimicData, *
         t = scores[r.run.loss]
         mean, se = paper.MIMIC[r.run.loss]
         above = f"{'yes' if t.low > paper.MIMIC_CHANCE else 'no'} (interval low {t.low:.3f})"
-        lines.append(f"| {'Symile' if r.run.loss == 'symile' else 'CLIP'} | {t.text()} | "
-                     f"{t.paper_text()} | {mean:.3f} ± {se:.3f} | {above} | {r.best_epoch} | "
-                     f"{r.seconds / 60:.1f} |")
+        lines.append(
+            f"| {'Symile' if r.run.loss == 'symile' else 'CLIP'} | {t.text()} | "
+            f"{t.paper_text()} | {mean:.3f} ± {se:.3f} | {above} | {r.best_epoch} | "
+            f"{r.seconds / 60:.1f} |"
+        )
     if s is not None and c is not None:
         text, low = paired_text(s.results[0], c.results[0])
-        verdict = "" if low is None else f" Symile ahead beyond the paired interval: " \
-            f"{'yes' if low > 0 else 'no'}."
-        lines += ["", f"Symile − CLIP, paired bootstrap over the same test queries: {text}."
-                  f"{verdict}"]
+        verdict = (
+            ""
+            if low is None
+            else f" Symile ahead beyond the paired interval: {'yes' if low > 0 else 'no'}."
+        )
+        lines += [
+            "",
+            f"Symile − CLIP, paired bootstrap over the same test queries: {text}.{verdict}",
+        ]
     wall = wall_text(wall_seconds)
-    lines += ["", f"Training time, both runs summed: "
-              f"{sum(r.seconds for r in runs) / 60:.1f} min{wall}.", ""]
-    figure = _plot(out / "mimic.png", scores,
-                   "ours (synthetic data)" if data.synthetic else "ours")
-    lines += [f"![top-1]({figure.name})" if figure else
-              "(No figure: install symile-bench[plot] for matplotlib.)", ""]
+    lines += [
+        "",
+        f"Training time, both runs summed: {sum(r.seconds for r in runs) / 60:.1f} min{wall}.",
+        "",
+    ]
+    figure = _plot(out / "mimic.png", scores, "ours (synthetic data)" if data.synthetic else "ours")
+    lines += [
+        f"![top-1]({figure.name})"
+        if figure
+        else "(No figure: install symile-bench[plot] for matplotlib.)",
+        "",
+    ]
     if data.synthetic and data.signal == "higher-order":
         lines += ["## What this synthetic data allows", "", HIGHER_ORDER_NOTE, ""]
     lines += ["## What differs from the paper", "", NOTE, ""]
@@ -120,18 +143,32 @@ def _plot(path: Path, scores: dict[str, Top1], label: str) -> Path | None:
     losses = [loss for loss in ("symile", "clip") if loss in scores]
     xs = range(len(losses))
     ours = [scores[loss] for loss in losses]
-    ax.bar([x - 0.2 for x in xs], [t.value for t in ours], width=0.4, label=label,
-           yerr=[[t.value - t.low for t in ours], [t.high - t.value for t in ours]], capsize=4,
-           color="tab:blue")
-    ax.bar([x + 0.2 for x in xs], [paper.MIMIC[loss][0] for loss in losses], width=0.4,
-           yerr=[paper.MIMIC[loss][1] for loss in losses], capsize=4, color="tab:gray",
-           label="paper (real MIMIC, ± SE)")
+    ax.bar(
+        [x - 0.2 for x in xs],
+        [t.value for t in ours],
+        width=0.4,
+        label=label,
+        yerr=[[t.value - t.low for t in ours], [t.high - t.value for t in ours]],
+        capsize=4,
+        color="tab:blue",
+    )
+    ax.bar(
+        [x + 0.2 for x in xs],
+        [paper.MIMIC[loss][0] for loss in losses],
+        width=0.4,
+        yerr=[paper.MIMIC[loss][1] for loss in losses],
+        capsize=4,
+        color="tab:gray",
+        label="paper (real MIMIC, ± SE)",
+    )
     ax.axhline(paper.MIMIC_CHANCE, ls=":", color="black", label="chance 0.1")
-    ax.set_xticks(list(xs), [loss.capitalize() if loss == "symile" else "CLIP"
-                             for loss in losses])
+    ax.set_xticks(list(xs), [loss.capitalize() if loss == "symile" else "CLIP" for loss in losses])
     top = max([t.high for t in ours] + [paper.MIMIC[loss][0] for loss in losses])
-    ax.set(ylabel="test top-1 (95% interval)", title="Symile-MIMIC zero-shot retrieval",
-           ylim=(0, min(1.0, top + 0.15)))
+    ax.set(
+        ylabel="test top-1 (95% interval)",
+        title="Symile-MIMIC zero-shot retrieval",
+        ylim=(0, min(1.0, top + 0.15)),
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -22,8 +22,13 @@ NOTE = (
 )
 
 
-def write_xor_report(out: Path, runs: Sequence[RunSummary], grid: Sequence[float], *,
-                     wall_seconds: float | None = None) -> Path:
+def write_xor_report(
+    out: Path,
+    runs: Sequence[RunSummary],
+    grid: Sequence[float],
+    *,
+    wall_seconds: float | None = None,
+) -> Path:
     scores: dict[str, dict[float, Top1]] = {"symile": {}, "clip": {}}
     seconds = 0.0
     for s in runs:
@@ -31,10 +36,12 @@ def write_xor_report(out: Path, runs: Sequence[RunSummary], grid: Sequence[float
         seconds += s.seconds
     info = {r.p: r for r in xor_info_grid(5, grid)}
     lines = [
-        "# XOR: Symile vs pairwise CLIP", "",
+        "# XOR: Symile vs pairwise CLIP",
+        "",
         "Task: predict b from (a, c) among all 32 binary vectors (chance 1/32 = 0.031); top-1 on "
         "the test split with 95% bootstrap intervals. Information terms are exact (bits, d = 5).",
-        "", "| p | Symile | CLIP | paper Symile | paper CLIP | I(a;b|c) | I(b;c) | TC |",
+        "",
+        "| p | Symile | CLIP | paper Symile | paper CLIP | I(a;b|c) | I(b;c) | TC |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for p in grid:
@@ -46,9 +53,15 @@ def write_xor_report(out: Path, runs: Sequence[RunSummary], grid: Sequence[float
             f"{info[p].total_correlation:.3f} |"
         )
     wall = wall_text(wall_seconds)
-    lines += ["", f"Training time, all {len(runs)} runs summed: {seconds / 60:.1f} min{wall}.",
-              "",
-              "## What differs from the paper", "", NOTE, ""]
+    lines += [
+        "",
+        f"Training time, all {len(runs)} runs summed: {seconds / 60:.1f} min{wall}.",
+        "",
+        "## What differs from the paper",
+        "",
+        NOTE,
+        "",
+    ]
     figure = _plot(out / "xor.png", grid, scores, info)
     if figure:
         lines += [f"![Fig. 3]({figure.name})", ""]
@@ -59,27 +72,47 @@ def write_xor_report(out: Path, runs: Sequence[RunSummary], grid: Sequence[float
     return report
 
 
-def _plot(path: Path, grid: Sequence[float], scores: dict[str, dict[float, Top1]],
-          info: dict) -> Path | None:
+def _plot(
+    path: Path, grid: Sequence[float], scores: dict[str, dict[float, Top1]], info: dict
+) -> Path | None:
     plt = pyplot()
     if plt is None:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for loss, color in (("symile", "tab:blue"), ("clip", "tab:orange")):
         ys = [scores[loss][p] for p in grid]
-        left.errorbar(grid, [y.value for y in ys],
-                      yerr=[[y.value - y.low for y in ys], [y.high - y.value for y in ys]],
-                      label=f"{loss} (ours)", color=color, marker="o", capsize=3)
+        left.errorbar(
+            grid,
+            [y.value for y in ys],
+            yerr=[[y.value - y.low for y in ys], [y.high - y.value for y in ys]],
+            label=f"{loss} (ours)",
+            color=color,
+            marker="o",
+            capsize=3,
+        )
         pts = paper.XOR_POINTS[loss]
-        left.scatter(list(pts), list(pts.values()), marker="x", s=60, color=color,
-                     label=f"{loss} (paper)")
+        left.scatter(
+            list(pts), list(pts.values()), marker="x", s=60, color=color, label=f"{loss} (paper)"
+        )
     left.axhline(paper.XOR_CHANCE, ls=":", color="gray", label="chance 1/32")
     left.set(xlabel="p", ylabel="test top-1", title="accuracy", ylim=(-0.02, 1.05))
     left.legend(fontsize=8)
-    for attr, label in (("i_ab_given_c", "I(a;b|c)"), ("i_bc", "I(b;c)"), ("i_ab", "I(a;b)"),
-                        ("i_ac", "I(a;c)"), ("total_correlation", "TC(a,b,c)")):
-        right.plot(grid, [abs(getattr(info[p], attr)) if abs(getattr(info[p], attr)) > 1e-12
-                          else 0.0 for p in grid], marker=".", label=label)
+    for attr, label in (
+        ("i_ab_given_c", "I(a;b|c)"),
+        ("i_bc", "I(b;c)"),
+        ("i_ab", "I(a;b)"),
+        ("i_ac", "I(a;c)"),
+        ("total_correlation", "TC(a,b,c)"),
+    ):
+        right.plot(
+            grid,
+            [
+                abs(getattr(info[p], attr)) if abs(getattr(info[p], attr)) > 1e-12 else 0.0
+                for p in grid
+            ],
+            marker=".",
+            label=label,
+        )
     right.set(xlabel="p", ylabel="bits", title="information terms (exact)")
     right.legend(fontsize=8)
     fig.tight_layout()

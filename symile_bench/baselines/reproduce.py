@@ -20,15 +20,23 @@ from symile_bench.progress import progress_bar
 from symile_bench.registry import command_entry_points
 
 
-def build_dataset(name: str, options: dict[str, Any], out: Path, *, seed: int,
-                  workers: int | None, quiet: bool) -> Path:
+def build_dataset(
+    name: str, options: dict[str, Any], out: Path, *, seed: int, workers: int | None, quiet: bool
+) -> Path:
     """Build (or resume: identical shards are kept) ``name`` with ``options`` into ``out``."""
     from symile_bench.build import build, parse_config
     from symile_bench.registry import get_builder
 
     builder = get_builder(name)
-    build(builder, parse_config(builder, options), out, seed=seed,
-          executor=make_executor("processes", workers), quiet=quiet, warn=lambda m: None)
+    build(
+        builder,
+        parse_config(builder, options),
+        out,
+        seed=seed,
+        executor=make_executor("processes", workers),
+        quiet=quiet,
+        warn=lambda m: None,
+    )
     return out
 
 
@@ -64,11 +72,19 @@ def _xor(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool)
     from symile_bench.baselines.report_xor import write_xor_report
 
     grid = (0.0, 0.5, 1.0) if quick else tuple(round(0.1 * k, 1) for k in range(11))
-    data = build_dataset("xor", {"p": grid}, out / "data", seed=seed, workers=workers,
-                         quiet=quiet)
-    runs = [Run(data, f"p{p}", loss, out / "models" / f"{loss}-p{p}",
-                out / "results" / f"{loss}-p{p}.json", seed=seed)
-            for p in grid for loss in ("symile", "clip")]
+    data = build_dataset("xor", {"p": grid}, out / "data", seed=seed, workers=workers, quiet=quiet)
+    runs = [
+        Run(
+            data,
+            f"p{p}",
+            loss,
+            out / "models" / f"{loss}-p{p}",
+            out / "results" / f"{loss}-p{p}.json",
+            seed=seed,
+        )
+        for p in grid
+        for loss in ("symile", "clip")
+    ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
     return write_xor_report(out, summaries, grid, wall_seconds=time.perf_counter() - started)
@@ -88,8 +104,10 @@ def _xor(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool)
 #:   more than a distractor class on average, which lifts a model that cannot tell them apart
 #:   above 1/w (CLIP 0.547 [0.515, 0.577] at w = 2); with 10K rows (about 41 per class) the
 #:   lift is about 0.006. docs/baselines.md has the numbers.
-M3_SIZES = {"full": {2: (120_000, 2_000, 10_000), 5: (40_000, 1_000, 10_000)},
-            "quick": {2: (2_000, 500, 500), 5: (2_000, 500, 500)}}
+M3_SIZES = {
+    "full": {2: (120_000, 2_000, 10_000), 5: (40_000, 1_000, 10_000)},
+    "quick": {2: (2_000, 500, 500), 5: (2_000, 500, 500)},
+}
 M3_OVERRIDES: dict[str, dict[str, Any]] = {"full": {}, "quick": {"epochs": 8}}
 M3_MISSING = "missing0.5"
 M3_NOTE = (
@@ -119,10 +137,22 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
     def rows(w: int) -> dict[str, int]:
         return dict(zip(("train_n", "val_n", "test_n"), sizes[w], strict=True))
 
-    w2 = build_dataset("m3", {"languages": "en,el", "missing_prob": "0.5", **rows(2)},
-                       out / "data" / "w2", seed=seed, workers=workers, quiet=quiet)
-    w5 = build_dataset("m3", {"languages": "en,el,hi,ja,uk", **rows(5)}, out / "data" / "w5",
-                       seed=seed, workers=workers, quiet=quiet)
+    w2 = build_dataset(
+        "m3",
+        {"languages": "en,el", "missing_prob": "0.5", **rows(2)},
+        out / "data" / "w2",
+        seed=seed,
+        workers=workers,
+        quiet=quiet,
+    )
+    w5 = build_dataset(
+        "m3",
+        {"languages": "en,el,hi,ja,uk", **rows(5)},
+        out / "data" / "w5",
+        seed=seed,
+        workers=workers,
+        quiet=quiet,
+    )
     overrides = M3_OVERRIDES[mode]
     # 12.5% complete rows: the validation loss (on its complete rows) is noisier, wait longer
     missing_overrides = overrides if quick else {**overrides, "patience": 15}
@@ -131,19 +161,37 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
         """A run on ``config``; every model is evaluated on the complete config's test split
         (the same samples in every config; one split, so results pair across configs)."""
         tag = f"w{w}-{loss}" + ("" if config == "complete" else f"-{config}")
-        return Run(data, config, loss, out / "models" / tag, out / "results" / f"{tag}.json",
-                   seed=seed, overrides=missing_overrides if config != "complete" else overrides,
-                   cache_dir=out / "features" / f"w{w}",
-                   eval_configs=() if config == "complete" else ("complete",))
+        return Run(
+            data,
+            config,
+            loss,
+            out / "models" / tag,
+            out / "results" / f"{tag}.json",
+            seed=seed,
+            overrides=missing_overrides if config != "complete" else overrides,
+            cache_dir=out / "features" / f"w{w}",
+            eval_configs=() if config == "complete" else ("complete",),
+        )
 
     # longest first, so two workers finish together
-    runs = [run(2, w2, "symile", M3_MISSING), run(2, w2, "symile"), run(5, w5, "symile"),
-            run(2, w2, "clip"), run(5, w5, "clip")]
+    runs = [
+        run(2, w2, "symile", M3_MISSING),
+        run(2, w2, "symile"),
+        run(5, w5, "symile"),
+        run(2, w2, "clip"),
+        run(5, w5, "clip"),
+    ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
-    return write_m3_report(out, summaries, (2, 5), sizes=sizes, settings_note=M3_NOTE,
-                           missing=M3_MISSING,
-                           wall_seconds=time.perf_counter() - started)
+    return write_m3_report(
+        out,
+        summaries,
+        (2, 5),
+        sizes=sizes,
+        settings_note=M3_NOTE,
+        missing=M3_MISSING,
+        wall_seconds=time.perf_counter() - started,
+    )
 
 
 #: reproduce mimic without --mimic-iv/--mimic-iv-ecg/--mimic-cxr-jpg: a SYNTHETIC tree
@@ -155,12 +203,17 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
 #: Patience 0: the validation loss sat on a plateau from epoch 8 to 22 before improving again
 #: (seed 0; docs/baselines.md, "MIMIC").
 MIMIC_FAKE = {"full": (30_000, 14_000, 1_500), "quick": (20_000, 9_000, 1_000)}
-MIMIC_OVERRIDES: dict[str, dict[str, Any]] = {"full": {"epochs": 60, "patience": 0},
-                                              "quick": {"epochs": 30, "patience": 0}}
+MIMIC_OVERRIDES: dict[str, dict[str, Any]] = {
+    "full": {"epochs": 60, "patience": 0},
+    "quick": {"epochs": 30, "patience": 0},
+}
 MIMIC_SIGNAL = "higher-order"
 #: where fake-mimic puts each release inside its root (PhysioNet's download layout)
-MIMIC_LAYOUT = {"mimic_iv": "mimiciv/2.2", "mimic_iv_ecg": "mimic-iv-ecg/1.0",
-                "mimic_cxr_jpg": "mimic-cxr-jpg/2.0.0"}
+MIMIC_LAYOUT = {
+    "mimic_iv": "mimiciv/2.2",
+    "mimic_iv_ecg": "mimic-iv-ecg/1.0",
+    "mimic_cxr_jpg": "mimic-cxr-jpg/2.0.0",
+}
 MIMIC_SOURCE_OPTIONS = tuple(MIMIC_LAYOUT)
 
 
@@ -171,20 +224,31 @@ def _fake_mimic_tree(root: Path, admissions: int, seed: int) -> dict[str, Path]:
     wanted = {"admissions": admissions, "seed": seed, "signal": MIMIC_SIGNAL}
     if root.exists():
         if not marker.is_file() or json.loads(marker.read_text("utf-8")) != wanted:
-            raise ConfigError(f"{root} holds another (or an unfinished) synthetic tree; delete "
-                              f"it, or choose another --out, to generate {wanted}")
+            raise ConfigError(
+                f"{root} holds another (or an unfinished) synthetic tree; delete "
+                f"it, or choose another --out, to generate {wanted}"
+            )
     else:
         point = command_entry_points().get("fake-mimic")
         if point is None:
-            raise ConfigError("reproduce mimic without --mimic-iv needs the fake-mimic command "
-                              "of the mimic builder; install symile-bench[mimic]")
+            raise ConfigError(
+                "reproduce mimic without --mimic-iv needs the fake-mimic command "
+                "of the mimic builder; install symile-bench[mimic]"
+            )
         point.load()(root, admissions=admissions, seed=seed, signal=MIMIC_SIGNAL, quiet=True)
         marker.write_text(json.dumps(wanted) + "\n", "utf-8")
     return {option: root / sub for option, sub in MIMIC_LAYOUT.items()}
 
 
-def _mimic(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool,
-           sources: dict[str, Path] | None = None) -> Path:
+def _mimic(
+    out: Path,
+    *,
+    quick: bool,
+    workers: int | None,
+    seed: int,
+    quiet: bool,
+    sources: dict[str, Path] | None = None,
+) -> Path:
     """Real sources: the builder's default patient fractions (close to the release's 10,000 /
     750 / 464 on the full cohort). No sources: a synthetic higher-order tree, split by counts."""
     from symile_bench.baselines.report_mimic import MimicData, write_mimic_report
@@ -193,25 +257,37 @@ def _mimic(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: boo
     if sources:
         absent = [o for o in MIMIC_SOURCE_OPTIONS if o not in sources]
         if absent:
-            raise ConfigError(f"reproduce mimic: give all three source roots (missing: "
-                              f"{', '.join('--' + a.replace('_', '-') for a in absent)})")
+            raise ConfigError(
+                f"reproduce mimic: give all three source roots (missing: "
+                f"{', '.join('--' + a.replace('_', '-') for a in absent)})"
+            )
         options: dict[str, Any] = dict(sources)
         data_info = MimicData(synthetic=False)
     else:
         admissions, train_n, val_n = MIMIC_FAKE[mode]
-        options = {**_fake_mimic_tree(out / "sources", admissions, seed),
-                   "train_n": train_n, "val_n": val_n}
-        data_info = MimicData(synthetic=True, admissions=admissions, signal=MIMIC_SIGNAL,
-                              seed=seed)
-    data = build_dataset("mimic", options, out / "data", seed=seed, workers=workers,
-                         quiet=quiet)
-    runs = [Run(data, None, loss, out / "models" / loss, out / "results" / f"{loss}.json",
-                seed=seed, overrides=MIMIC_OVERRIDES[mode], cache_dir=out / "features")
-            for loss in ("symile", "clip")]
+        options = {
+            **_fake_mimic_tree(out / "sources", admissions, seed),
+            "train_n": train_n,
+            "val_n": val_n,
+        }
+        data_info = MimicData(synthetic=True, admissions=admissions, signal=MIMIC_SIGNAL, seed=seed)
+    data = build_dataset("mimic", options, out / "data", seed=seed, workers=workers, quiet=quiet)
+    runs = [
+        Run(
+            data,
+            None,
+            loss,
+            out / "models" / loss,
+            out / "results" / f"{loss}.json",
+            seed=seed,
+            overrides=MIMIC_OVERRIDES[mode],
+            cache_dir=out / "features",
+        )
+        for loss in ("symile", "clip")
+    ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
-    return write_mimic_report(out, summaries, data_info,
-                              wall_seconds=time.perf_counter() - started)
+    return write_mimic_report(out, summaries, data_info, wall_seconds=time.perf_counter() - started)
 
 
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {"xor": _xor, "m3": _m3, "mimic": _mimic}

@@ -49,18 +49,35 @@ def execute(run: Run) -> RunSummary:
     if run.threads:
         torch.set_num_threads(run.threads)
     if not (run.model_dir / MODEL_FILE).is_file():
-        train(run.dataset, run.model_dir, loss=run.loss, negatives=run.negatives,
-              config=run.config, seed=run.seed, overrides=dict(run.overrides),
-              cache_dir=run.cache_dir)
+        train(
+            run.dataset,
+            run.model_dir,
+            loss=run.loss,
+            negatives=run.negatives,
+            config=run.config,
+            seed=run.seed,
+            overrides=dict(run.overrides),
+            cache_dir=run.cache_dir,
+        )
     model = load(run.model_dir)
     written = []
     for config in run.eval_configs or (run.config,):
-        out = run.results if not run.eval_configs else run.results.with_name(
-            f"{run.results.stem}.{config}.json")
-        results = evaluate(run.dataset, ModelEncoder(model, SPEC),
-                           EvalOptions(config=config, split="test", seed=run.seed,
-                                       trained_on=run.config,
-                                       missing_protocol=run.missing_protocol))
+        out = (
+            run.results
+            if not run.eval_configs
+            else run.results.with_name(f"{run.results.stem}.{config}.json")
+        )
+        results = evaluate(
+            run.dataset,
+            ModelEncoder(model, SPEC),
+            EvalOptions(
+                config=config,
+                split="test",
+                seed=run.seed,
+                trained_on=run.config,
+                missing_protocol=run.missing_protocol,
+            ),
+        )
         problems = check_consistency(results)
         if not problems:
             problems = rescore(results, run.dataset)[1]
@@ -68,5 +85,6 @@ def execute(run: Run) -> RunSummary:
             raise ResultsFileError(f"{out}: {problems[0]}")
         save_results(results, out)
         written.append(out)
-    return RunSummary(run, float(model.info["train_seconds"]), int(model.info["best_epoch"]),
-                      tuple(written))
+    return RunSummary(
+        run, float(model.info["train_seconds"]), int(model.info["best_epoch"]), tuple(written)
+    )

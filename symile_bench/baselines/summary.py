@@ -22,8 +22,11 @@ class Top1:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
     def paper_text(self) -> str:
-        return "" if self.paper_style is None else (
-            f"{self.paper_style[0]:.3f} ± {self.paper_style[1]:.3f}")
+        return (
+            ""
+            if self.paper_style is None
+            else (f"{self.paper_style[0]:.3f} ± {self.paper_style[1]:.3f}")
+        )
 
 
 def wall_text(wall_seconds: float | None) -> str:
@@ -32,15 +35,18 @@ def wall_text(wall_seconds: float | None) -> str:
     report, not of training (the per-run minutes come from each checkpoint)."""
     if wall_seconds is None:
         return ""
-    return (f"; wall clock of the reproduce invocation that wrote this report "
-            f"{wall_seconds / 60:.1f} min (checkpoints already in OUT/models are reused)")
+    return (
+        f"; wall clock of the reproduce invocation that wrote this report "
+        f"{wall_seconds / 60:.1f} min (checkpoints already in OUT/models are reused)"
+    )
 
 
 def top1(path: Path, condition: str | None = None) -> Top1:
     row = load_results(path).row("top1", condition=condition)
     style = row.paper_style
-    return Top1(row.value, row.ci_low, row.ci_high, row.n,
-                None if style is None else (style.mean, style.se))
+    return Top1(
+        row.value, row.ci_low, row.ci_high, row.n, None if style is None else (style.mean, style.se)
+    )
 
 
 def paired(a: Path, b: Path) -> tuple[float, float, float]:

@@ -49,8 +49,9 @@ class TrainResult:
     seconds: float
 
 
-def build_model(recipe: Recipe, settings: Settings, shapes: dict[str, tuple[int, ...]],
-                seed: int) -> ContrastiveModel:
+def build_model(
+    recipe: Recipe, settings: Settings, shapes: dict[str, tuple[int, ...]], seed: int
+) -> ContrastiveModel:
     """Encoders for ``shapes`` initialised from ``seed`` without touching torch's global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -58,26 +59,34 @@ def build_model(recipe: Recipe, settings: Settings, shapes: dict[str, tuple[int,
         return ContrastiveModel(encoders, settings.dim, log_temperature=settings.log_temperature)
 
 
-def _tensors(feats: SplitFeatures, rows: np.ndarray
-             ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _tensors(
+    feats: SplitFeatures, rows: np.ndarray
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     xs = [torch.from_numpy(np.ascontiguousarray(f[rows])) for f in feats.features.values()]
     ms = [torch.from_numpy(m[rows]) for m in feats.missing.values()]
     return xs, ms
 
 
-def _batch_loss(model: ContrastiveModel, feats: SplitFeatures, rows: np.ndarray, loss: str,
-                negatives: str, generator: torch.Generator) -> torch.Tensor:
+def _batch_loss(
+    model: ContrastiveModel,
+    feats: SplitFeatures,
+    rows: np.ndarray,
+    loss: str,
+    negatives: str,
+    generator: torch.Generator,
+) -> torch.Tensor:
     xs, ms = _tensors(feats, rows)
-    reps = [model.embed(m, x, miss if bool(miss.any()) else None)
-            for m, x, miss in zip(feats.features, xs, ms, strict=True)]
-    return contrastive_loss(loss, reps, model.logit_scale, negatives=negatives,
-                            generator=generator)
+    reps = [
+        model.embed(m, x, miss if bool(miss.any()) else None)
+        for m, x, miss in zip(feats.features, xs, ms, strict=True)
+    ]
+    return contrastive_loss(loss, reps, model.logit_scale, negatives=negatives, generator=generator)
 
 
 def _batches(n: int, size: int, order: np.ndarray) -> list[np.ndarray]:
     """Full batches, plus the remainder when it has at least 2 rows (a contrastive batch of one
     has no negatives)."""
-    out = [order[i:i + size] for i in range(0, n, size)]
+    out = [order[i : i + size] for i in range(0, n, size)]
     return [b for b in out if len(b) >= 2]
 
 
@@ -89,8 +98,14 @@ def complete_rows(feats: SplitFeatures) -> np.ndarray:
     return np.flatnonzero(present)
 
 
-def validation_loss(model: ContrastiveModel, feats: SplitFeatures, loss: str, negatives: str,
-                    batch_size: int, rows_subset: np.ndarray | None = None) -> float:
+def validation_loss(
+    model: ContrastiveModel,
+    feats: SplitFeatures,
+    loss: str,
+    negatives: str,
+    batch_size: int,
+    rows_subset: np.ndarray | None = None,
+) -> float:
     generator = torch.Generator().manual_seed(VALIDATION_SEED)
     total, count = 0.0, 0
     order = np.arange(len(feats)) if rows_subset is None else rows_subset
@@ -130,14 +145,17 @@ def train(
     train_f = split_features(dataset_dir, config, "train", recipe, settings, cache, track)
     val_f = split_features(dataset_dir, config, "validation", recipe, settings, cache, track)
     if len(train_f) < 2 or len(val_f) < 2:
-        raise ConfigError(f"{dataset_dir}: config '{train_f.split.config}' needs at least 2 train "
-                          "and 2 validation rows to train a contrastive model")
+        raise ConfigError(
+            f"{dataset_dir}: config '{train_f.split.config}' needs at least 2 train "
+            "and 2 validation rows to train a contrastive model"
+        )
     shapes = {m: tuple(f.shape[1:]) for m, f in train_f.features.items()}
     model = build_model(recipe, settings, shapes, seed)
     for m, f in train_f.features.items():
         fit_standardizers(model.encoders[m], f[~train_f.missing[m]])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     steps = len(_batches(len(train_f), settings.batch_size, np.arange(len(train_f))))

@@ -77,13 +77,14 @@ class AllBinaryVectors:
         if column in split.withheld:  # blind split: the pool without the answers
             kind = split.table.schema.field(column).type
             if not pa.types.is_fixed_size_list(kind):
-                raise HarnessInputError(f"column {column!r} is withheld and has no fixed length: "
-                                        "the candidate vectors cannot be enumerated")
+                raise HarnessInputError(
+                    f"column {column!r} is withheld and has no fixed length: "
+                    "the candidate vectors cannot be enumerated"
+                )
             d, dtype = kind.list_size, np.dtype(kind.value_type.to_pandas_dtype())
         else:
             bits = split.numpy(column)
-            if bits.ndim != 2 or bits.dtype.kind not in "iub" or (
-                    (bits != 0) & (bits != 1)).any():
+            if bits.ndim != 2 or bits.dtype.kind not in "iub" or ((bits != 0) & (bits != 1)).any():
                 raise HarnessInputError(
                     f"column {column!r} must hold equal-length vectors of 0/1 values to "
                     "enumerate every candidate vector"

@@ -20,11 +20,16 @@ if TYPE_CHECKING:
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
-Metrics = Annotated[list[str] | None, typer.Option(
-    "--metric", help="Metric to show (repeatable): top1, top5, top10, mrr.",
-    show_default="top1")]
-Resamples = Annotated[int, typer.Option(
-    "--bootstrap", help="Bootstrap resamples of the queries (percentile intervals).")]
+Metrics = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric", help="Metric to show (repeatable): top1, top5, top10, mrr.", show_default="top1"
+    ),
+]
+Resamples = Annotated[
+    int,
+    typer.Option("--bootstrap", help="Bootstrap resamples of the queries (percentile intervals)."),
+]
 Seed = Annotated[int, typer.Option("--seed", help="Bootstrap seed.")]
 Confidence = Annotated[float, typer.Option("--confidence", help="Interval coverage.")]
 
@@ -34,57 +39,114 @@ def _ci(low: float, high: float) -> str:
 
 
 def evaluate(
-    path: Annotated[Path, typer.Argument(help="A dataset directory written by "
-                                         "`symile-bench build`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Results file to write.")] =
-        Path("results.json"),
-    model: Annotated[str | None, typer.Option(
-        "--model", "-m", help="A model: `package.module:factory` or the name of an entry point "
-        "in the group symile_bench.models (e.g. xor-oracle).")] = None,
-    model_arg: Annotated[list[str] | None, typer.Option(
-        "--model-arg", help="KEY=VALUE passed to the model factory (repeatable; VALUE is read "
-        "as JSON when it parses, else as text).")] = None,
-    embeddings: Annotated[Path | None, typer.Option(
-        "--embeddings", "-e", help="Directory of precomputed embeddings: <modality>.npy|.parquet|"
-        ".safetensors (+ <target>.candidates.* for XOR, <modality>.missing.* for "
-        "--missing-protocol); see docs/evaluation.md.")] = None,
-    name: Annotated[str | None, typer.Option(
-        help="Model name in the results (default: the model's `name`, model.json's, or the "
-        "embeddings directory's name).")] = None,
-    scoring: Annotated[str | None, typer.Option(
-        help="With --embeddings: 'mip' (Symile), 'pairwise' (CLIP) or a registered scorer "
-        "(default: model.json's, else mip).")] = None,
-    config: Annotated[str | None, typer.Option(
-        help="Dataset config to evaluate (default: the first one, e.g. p0.5 or complete).")] =
-        None,
+    path: Annotated[
+        Path, typer.Argument(help="A dataset directory written by `symile-bench build`.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results file to write.")] = Path(
+        "results.json"
+    ),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="A model: `package.module:factory` or the name of an entry point "
+            "in the group symile_bench.models (e.g. xor-oracle).",
+        ),
+    ] = None,
+    model_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-arg",
+            help="KEY=VALUE passed to the model factory (repeatable; VALUE is read "
+            "as JSON when it parses, else as text).",
+        ),
+    ] = None,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(
+            "--embeddings",
+            "-e",
+            help="Directory of precomputed embeddings: <modality>.npy|.parquet|"
+            ".safetensors (+ <target>.candidates.* for XOR, <modality>.missing.* for "
+            "--missing-protocol); see docs/evaluation.md.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Model name in the results (default: the model's `name`, model.json's, or the "
+            "embeddings directory's name)."
+        ),
+    ] = None,
+    scoring: Annotated[
+        str | None,
+        typer.Option(
+            help="With --embeddings: 'mip' (Symile), 'pairwise' (CLIP) or a registered scorer "
+            "(default: model.json's, else mip)."
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset config to evaluate (default: the first one, e.g. p0.5 or complete)."
+        ),
+    ] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate.")] = "test",
-    target: Annotated[str | None, typer.Option(
-        help="Modality to retrieve (default: the task's: xor b, m3 image, mimic cxr); the "
-        "queries are all the others.")] = None,
-    candidates: Annotated[str | None, typer.Option(
-        help="Candidate rule of the task (m3: 'all' test images or 'per-class', one image per "
-        "class; xor: 'all'; mimic: 'stored').")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Modality to retrieve (default: the task's: xor b, m3 image, mimic cxr); the "
+            "queries are all the others."
+        ),
+    ] = None,
+    candidates: Annotated[
+        str | None,
+        typer.Option(
+            help="Candidate rule of the task (m3: 'all' test images or 'per-class', one image per "
+            "class; xor: 'all'; mimic: 'stored')."
+        ),
+    ] = None,
     bootstrap: Resamples = 1000,
     confidence: Confidence = 0.95,
     seed: Seed = 0,
-    missing_protocol: Annotated[bool, typer.Option(
-        "--missing-protocol", help="Also score every non-empty subset of the query modalities "
-        "with the others passed as missing (one `condition` per subset; "
-        "docs/missing_modality_protocol.md).")] = False,
-    trained_on: Annotated[str | None, typer.Option(
-        help="Dataset config whose train split the model was trained on (e.g. missing0.5); "
-        "records its fraction of complete samples for `report`'s train-time curve.")] = None,
+    missing_protocol: Annotated[
+        bool,
+        typer.Option(
+            "--missing-protocol",
+            help="Also score every non-empty subset of the query modalities "
+            "with the others passed as missing (one `condition` per subset; "
+            "docs/missing_modality_protocol.md).",
+        ),
+    ] = False,
+    trained_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset config whose train split the model was trained on (e.g. missing0.5); "
+            "records its fraction of complete samples for `report`'s train-time curve."
+        ),
+    ] = None,
     top_k: Annotated[int, typer.Option(help="Candidate ids kept per query in predictions.")] = 10,
-    predictions: Annotated[bool, typer.Option(
-        help="Store per-query predictions (needed by `compare` and verified leaderboard "
-        "entries).")] = True,
+    predictions: Annotated[
+        bool,
+        typer.Option(
+            help="Store per-query predictions (needed by `compare` and verified leaderboard "
+            "entries)."
+        ),
+    ] = True,
     batch_size: Annotated[int, typer.Option(help="Rows per encode() call.")] = 256,
     backend: Annotated[str, typer.Option(help="Scoring backend: numpy or torch.")] = "numpy",
-    device: Annotated[str | None, typer.Option(
-        help="torch device for --backend torch (default: cuda when available).")] = None,
-    save_embeddings: Annotated[Path | None, typer.Option(
-        help="Also write the embeddings the model produced, in the --embeddings layout, to "
-        "this new directory.")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="torch device for --backend torch (default: cuda when available)."),
+    ] = None,
+    save_embeddings: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the embeddings the model produced, in the --embeddings layout, to "
+            "this new directory."
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Score a model (or precomputed embeddings) on a dataset's retrieval task."""
@@ -98,14 +160,18 @@ def evaluate(
     if bootstrap < 2:
         raise ConfigError(f"--bootstrap must be at least 2 resamples, got {bootstrap}")
     if (model is None) == (embeddings is None):
-        raise ConfigError("give exactly one of --model (a model object) or --embeddings (a "
-                          "directory of precomputed embeddings)")
+        raise ConfigError(
+            "give exactly one of --model (a model object) or --embeddings (a "
+            "directory of precomputed embeddings)"
+        )
     if model is not None:
         if scoring is not None:
-            raise ConfigError("--scoring applies to --embeddings; a model declares its own "
-                              "`scoring` attribute")
-        encoder = ModelEncoder(load_model(model, parse_model_args(model_arg or [])), model,
-                               batch_size)
+            raise ConfigError(
+                "--scoring applies to --embeddings; a model declares its own `scoring` attribute"
+            )
+        encoder = ModelEncoder(
+            load_model(model, parse_model_args(model_arg or [])), model, batch_size
+        )
         if name:
             encoder.name = name
     else:
@@ -113,36 +179,56 @@ def evaluate(
             raise ConfigError("--model-arg applies to --model, not --embeddings")
         encoder = FileEncoder(embeddings, name=name, scoring=scoring)
     options = EvalOptions(
-        config=config, split=split, target=target, candidates=candidates, resamples=bootstrap,
-        confidence=confidence, seed=seed, missing_protocol=missing_protocol,
-        trained_on=trained_on, top_k=top_k, predictions=predictions, backend=backend,
-        device=device, batch_size=batch_size if model is not None else None,
+        config=config,
+        split=split,
+        target=target,
+        candidates=candidates,
+        resamples=bootstrap,
+        confidence=confidence,
+        seed=seed,
+        missing_protocol=missing_protocol,
+        trained_on=trained_on,
+        top_k=top_k,
+        predictions=predictions,
+        backend=backend,
+        device=device,
+        batch_size=batch_size if model is not None else None,
     )
     with progress_bar(quiet) as progress:
+
         def track(description: str, total: int, unit: str):
             task = progress.add_task(description, total=total, unit=unit)
             return lambda n: progress.advance(task, n)
 
-        results = run_evaluate(path, encoder, options, track=track,
-                               save_embeddings=save_embeddings)
+        results = run_evaluate(path, encoder, options, track=track, save_embeddings=save_embeddings)
     save_results(results, out)
     if not quiet and results.dataset.blind:
-        console.print("blind split: its answers are withheld, so the results hold each query's "
-                      "top-k candidate ids and no scores; `symile-bench submit` them to the "
-                      "leaderboard that registered this split")
+        console.print(
+            "blind split: its answers are withheld, so the results hold each query's "
+            "top-k candidate ids and no scores; `symile-bench submit` them to the "
+            "leaderboard that registered this split"
+        )
     elif not quiet:
         _print_rows(results, ("top1",))
-        console.print(f"[green]✓[/] {out}: {results.model.name} on {results.dataset.name} "
-                      f"{results.dataset.config}/{results.dataset.split} (split fingerprint "
-                      f"{(results.dataset.split_fingerprint or '')[:16]})")
+        console.print(
+            f"[green]✓[/] {out}: {results.model.name} on {results.dataset.name} "
+            f"{results.dataset.config}/{results.dataset.split} (split fingerprint "
+            f"{(results.dataset.split_fingerprint or '')[:16]})"
+        )
 
 
 def _print_rows(results: Results, metrics: tuple[str, ...]) -> None:
     table = Table("condition", "language", "metric", "value", "95% CI", "n")
     for row in results.rows:
         if row.metric in metrics:
-            table.add_row(row.condition or "all observed", row.language or "all", row.metric,
-                          f"{row.value:.4f}", _ci(row.ci_low, row.ci_high), f"{row.n:,}")
+            table.add_row(
+                row.condition or "all observed",
+                row.language or "all",
+                row.metric,
+                f"{row.value:.4f}",
+                _ci(row.ci_low, row.ci_high),
+                f"{row.n:,}",
+            )
     console.print(table)
 
 
@@ -159,16 +245,40 @@ def compare(
     from symile_bench.harness.compare import compare_results
     from symile_bench.harness.results import load_results
 
-    found = compare_results(load_results(a), load_results(b), metrics=metric or ["top1"],
-                            resamples=bootstrap, confidence=confidence, seed=seed,
-                            names=(str(a), str(b)))
-    table = Table("split", "condition", "metric", "A", "B", "A − B", f"{confidence:.0%} CI",
-                  "p", "n", title=f"A = {a}, B = {b}")
+    found = compare_results(
+        load_results(a),
+        load_results(b),
+        metrics=metric or ["top1"],
+        resamples=bootstrap,
+        confidence=confidence,
+        seed=seed,
+        names=(str(a), str(b)),
+    )
+    table = Table(
+        "split",
+        "condition",
+        "metric",
+        "A",
+        "B",
+        "A − B",
+        f"{confidence:.0%} CI",
+        "p",
+        "n",
+        title=f"A = {a}, B = {b}",
+    )
     for c in found:
         r = c.result
-        table.add_row(c.split, c.condition or "all observed", c.metric, f"{r.value_a:.4f}",
-                      f"{r.value_b:.4f}", f"{r.difference:+.4f}", _ci(r.ci_low, r.ci_high),
-                      f"{r.p_value:.4f}", f"{r.n:,}")
+        table.add_row(
+            c.split,
+            c.condition or "all observed",
+            c.metric,
+            f"{r.value_a:.4f}",
+            f"{r.value_b:.4f}",
+            f"{r.difference:+.4f}",
+            _ci(r.ci_low, r.ci_high),
+            f"{r.p_value:.4f}",
+            f"{r.n:,}",
+        )
     console.print(table)
 
 
@@ -185,24 +295,56 @@ def report(
 
     metrics = metric or ["top1"]
     loaded = [(str(f), load_results(f)) for f in files]
-    table = Table("file", "model", "dataset", "trained on", "condition", "language", "metric",
-                  "value", "95% CI", "n")
+    table = Table(
+        "file",
+        "model",
+        "dataset",
+        "trained on",
+        "condition",
+        "language",
+        "metric",
+        "value",
+        "95% CI",
+        "n",
+    )
     for ln in report_lines(loaded, metrics, languages):
-        trained = (f"{ln.trained_on} ({100 * ln.complete_fraction:.1f}% complete)"
-                   if ln.trained_on else "—")
-        table.add_row(ln.source, f"{ln.model} ({ln.scoring})", ln.dataset, trained,
-                      ln.row.condition or "all observed", ln.row.language or "all",
-                      ln.row.metric, f"{ln.row.value:.4f}", _ci(ln.row.ci_low, ln.row.ci_high),
-                      f"{ln.row.n:,}")
+        trained = (
+            f"{ln.trained_on} ({100 * ln.complete_fraction:.1f}% complete)"
+            if ln.trained_on
+            else "—"
+        )
+        table.add_row(
+            ln.source,
+            f"{ln.model} ({ln.scoring})",
+            ln.dataset,
+            trained,
+            ln.row.condition or "all observed",
+            ln.row.language or "all",
+            ln.row.metric,
+            f"{ln.row.value:.4f}",
+            _ci(ln.row.ci_low, ln.row.ci_high),
+            f"{ln.row.n:,}",
+        )
     console.print(table)
     curves = training_curves(loaded, metrics[0])
     if curves:
-        curve = Table("model", "trained on", "% complete train samples", metrics[0], "95% CI",
-                      title="train-time missing modalities")
+        curve = Table(
+            "model",
+            "trained on",
+            "% complete train samples",
+            metrics[0],
+            "95% CI",
+            title="train-time missing modalities",
+        )
         for model_name, points in curves.items():
             for p in points:
-                curve.add_row(model_name, p.trained_on, f"{100 * p.complete_fraction:.1f}",
-                              f"{p.row.value:.4f}", _ci(p.row.ci_low, p.row.ci_high))
+                curve.add_row(
+                    model_name,
+                    p.trained_on,
+                    f"{100 * p.complete_fraction:.1f}",
+                    f"{p.row.value:.4f}",
+                    _ci(p.row.ci_low, p.row.ci_high),
+                )
         console.print(curve)
     if plot is not None:
         from symile_bench.harness.plot import plot_results
@@ -213,9 +355,12 @@ def report(
 
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Results files to check.")],
-    dataset: Annotated[Path | None, typer.Option(
-        help="Also re-score the predictions against this dataset directory's answer key.")] =
-        None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also re-score the predictions against this dataset directory's answer key."
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Check results files: schema version and fields, rows consistent with the stored
@@ -235,6 +380,8 @@ def validate(
             raise ResultsFileError(f"{path}: {problems[0]}{more}")
         if not quiet:
             checked = f"; predictions verified against {dataset}" if rescored else ""
-            console.print(f"[green]✓[/] {path}: schema v{results.schema_version}, "
-                          f"{len(results.rows)} rows, {len(results.predictions)} prediction "
-                          f"blocks{checked}")
+            console.print(
+                f"[green]✓[/] {path}: schema v{results.schema_version}, "
+                f"{len(results.rows)} rows, {len(results.predictions)} prediction "
+                f"blocks{checked}"
+            )

@@ -31,8 +31,10 @@ def column_to_numpy(array: pa.Array | pa.ChunkedArray, name: str) -> np.ndarray:
     if isinstance(arr.type, pa.ExtensionType):
         arr = arr.storage
     shape = [len(arr)]
-    while pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or (
-        pa.types.is_fixed_size_list(arr.type)
+    while (
+        pa.types.is_list(arr.type)
+        or pa.types.is_large_list(arr.type)
+        or (pa.types.is_fixed_size_list(arr.type))
     ):
         if arr.null_count:
             first = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])

@@ -49,10 +49,20 @@ def _check_comparable(a: Results, b: Results, names: tuple[str, str]) -> None:
             "dataset split"
         )
     ta, tb = a.task, b.task
-    key_a = (ta.query_modalities, ta.target_modality, ta.candidates.kind, ta.candidates.size,
-             ta.candidates.rule)
-    key_b = (tb.query_modalities, tb.target_modality, tb.candidates.kind, tb.candidates.size,
-             tb.candidates.rule)
+    key_a = (
+        ta.query_modalities,
+        ta.target_modality,
+        ta.candidates.kind,
+        ta.candidates.size,
+        ta.candidates.rule,
+    )
+    key_b = (
+        tb.query_modalities,
+        tb.target_modality,
+        tb.candidates.kind,
+        tb.candidates.size,
+        tb.candidates.rule,
+    )
     if key_a != key_b:
         raise HarnessInputError(
             f"{names[0]} and {names[1]} score different tasks ({'+'.join(ta.query_modalities)} -> "
@@ -62,8 +72,9 @@ def _check_comparable(a: Results, b: Results, names: tuple[str, str]) -> None:
         )
 
 
-def _aligned_ranks(pa_: Predictions, pb: Predictions, names: tuple[str, str]
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _aligned_ranks(
+    pa_: Predictions, pb: Predictions, names: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
     ra = np.asarray(pa_.ranks, dtype=np.int64)
     rb = np.asarray(pb.ranks, dtype=np.int64)
     if pa_.query_ids == pb.query_ids:
@@ -98,8 +109,13 @@ def compare_results(
             continue
         ra, rb = _aligned_ranks(pa_, pb, names)
         for metric in metrics:
-            res = paired_bootstrap(outcomes(ra, metric), outcomes(rb, metric),
-                                   resamples=resamples, confidence=confidence, seed=seed)
+            res = paired_bootstrap(
+                outcomes(ra, metric),
+                outcomes(rb, metric),
+                resamples=resamples,
+                confidence=confidence,
+                seed=seed,
+            )
             out.append(Comparison(pa_.split, pa_.condition, metric, res))
     if not out:
         raise HarnessInputError(

@@ -182,8 +182,9 @@ def write_npy(path: Path, values: np.ndarray) -> Path:
     return path
 
 
-def write_parquet(path: Path, values: np.ndarray, key: str | None = None,
-                  keys: np.ndarray | None = None) -> Path:
+def write_parquet(
+    path: Path, values: np.ndarray, key: str | None = None, keys: np.ndarray | None = None
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     flat = pa.array(np.ascontiguousarray(values).reshape(-1))
     columns = {} if key is None else {key: pa.array(keys)}

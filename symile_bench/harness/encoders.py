@@ -37,12 +37,21 @@ class Encoder(Protocol):
 
     def require(self, modalities: Sequence[str]) -> None: ...
 
-    def rows(self, modality: Modality, split: SplitData, rows: np.ndarray, ids: np.ndarray, *,
-             hidden: bool, advance: Advance) -> np.ndarray:
+    def rows(
+        self,
+        modality: Modality,
+        split: SplitData,
+        rows: np.ndarray,
+        ids: np.ndarray,
+        *,
+        hidden: bool,
+        advance: Advance,
+    ) -> np.ndarray:
         """Embeddings of ``modality`` for split ``rows`` (``hidden``: as missing)."""
 
-    def values(self, modality: Modality, values: np.ndarray, ids: np.ndarray, *,
-               advance: Advance) -> np.ndarray:
+    def values(
+        self, modality: Modality, values: np.ndarray, ids: np.ndarray, *, advance: Advance
+    ) -> np.ndarray:
         """Embeddings of candidates that are not rows (XOR's vectors), ``ids`` their ids."""
 
 
@@ -61,8 +70,9 @@ class ModelEncoder:
         require_modalities(self.model, self.spec, modalities)
 
     def rows(self, modality, split, rows, ids, *, hidden, advance):
-        contiguous = len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (
-            np.diff(rows) == 1).all()
+        contiguous = (
+            len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (np.diff(rows) == 1).all()
+        )
         shown = tuple(c for c in modality.meta if c not in split.withheld)  # blind: no answers
         meta = tuple(c for c in shown if c in split.table.column_names)
         wanted = [*modality.columns, *meta]
@@ -76,10 +86,14 @@ class ModelEncoder:
                 batch = ModalityBatch.hidden(modality.name, b_ids, shown)
                 mask: np.ndarray | None = np.ones(len(r), dtype=bool)
             else:
-                table = (split.table.slice(int(r[0]), len(r)) if contiguous
-                         else split.table.take(pa.array(r))).select(wanted)
-                batch = ModalityBatch.from_rows(modality.name, table, split.features,
-                                                modality.columns, meta, b_ids)
+                table = (
+                    split.table.slice(int(r[0]), len(r))
+                    if contiguous
+                    else split.table.take(pa.array(r))
+                ).select(wanted)
+                batch = ModalityBatch.from_rows(
+                    modality.name, table, split.features, modality.columns, meta, b_ids
+                )
                 mask = missing[r] if missing[r].any() else None
             out.append(call_encode(self.model, self.spec, modality.name, batch, mask))
             advance(len(r))
@@ -99,8 +113,10 @@ class ModelEncoder:
 def _stack(parts: list[np.ndarray], source: str) -> np.ndarray:
     dims = {p.shape[1] for p in parts}
     if len(dims) > 1:
-        raise HarnessInputError(f"{source}: returned different dimensions across batches "
-                                f"({', '.join(map(str, sorted(dims)))})")
+        raise HarnessInputError(
+            f"{source}: returned different dimensions across batches "
+            f"({', '.join(map(str, sorted(dims)))})"
+        )
     return np.concatenate(parts) if len(parts) != 1 else parts[0]
 
 
@@ -108,8 +124,14 @@ class FileEncoder:
     """Reads ``<modality>[.candidates|.missing].{npy,parquet,safetensors}`` from a directory
     (see ``embeddings``); ``model.json`` there may give name, scoring and metadata."""
 
-    def __init__(self, directory: Path, *, name: str | None = None, scoring: str | None = None,
-                 metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        name: str | None = None,
+        scoring: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         if not directory.is_dir():
             raise HarnessInputError(f"--embeddings {directory}: not a directory")
         self.directory = directory
@@ -127,8 +149,9 @@ class FileEncoder:
         try:
             info = json.loads(path.read_text("utf-8"))
         except json.JSONDecodeError as exc:
-            raise HarnessInputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
-                                    ) from None
+            raise HarnessInputError(
+                f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
         if not isinstance(info, dict):
             raise HarnessInputError(f"{path}: expected an object with name, scoring, metadata")
         return info
@@ -163,8 +186,10 @@ class FileEncoder:
 
         def keys_of(key: str) -> np.ndarray:
             if key != files.CANDIDATE_KEY:
-                raise HarnessInputError(f"{emb.path}: the key of a candidates file must be named "
-                                        f"'{files.CANDIDATE_KEY}', got {key!r}")
+                raise HarnessInputError(
+                    f"{emb.path}: the key of a candidates file must be named "
+                    f"'{files.CANDIDATE_KEY}', got {key!r}"
+                )
             return ids
 
         out = files.align(emb, len(values), keys_of)

@@ -97,8 +97,9 @@ def evaluate(
     encoder.require([*resolved.query_names, resolved.target.name])
     trained_on = None
     if opts.trained_on is not None:
-        trained_on = training_ref(open_split(dataset_dir, opts.trained_on, "train"),
-                                  resolved.task.modalities)
+        trained_on = training_ref(
+            open_split(dataset_dir, opts.trained_on, "train"), resolved.task.modalities
+        )
     # A blind split (`build --blind`) withholds its answers: the run ranks the candidates and
     # keeps each query's top-k ids, with no ranks and no rows; the leaderboard scores those.
     blind = bool(split.withheld)
@@ -106,34 +107,60 @@ def evaluate(
         raise HarnessInputError(
             f"config '{split.config}' split '{split.split}' of {dataset_dir} is blind: its "
             "answers are withheld, so predictions are all a run can produce; drop "
-            "--no-predictions")
+            "--no-predictions"
+        )
     if blind and opts.top_k < 1:
-        raise HarnessInputError("--top-k must be at least 1 on a blind split (predictions are "
-                                "all a run can produce)")
+        raise HarnessInputError(
+            "--top-k must be at least 1 on a blind split (predictions are all a run can produce)"
+        )
     plan = resolved.rule.plan(split, resolved.target)
     query_ids = split.numpy(resolved.task.query_id)
     encoded = _encode(encoder, split, resolved, plan, query_ids, opts.missing_protocol, track)
     if save_embeddings is not None:
         _save(save_embeddings, encoder, resolved, plan, encoded, len(split))
     groups = split.numpy(resolved.task.group_by) if resolved.task.group_by else None
-    conds = (conditions(resolved.query_names) if opts.missing_protocol
-             else [Condition(None, resolved.query_names)])
+    conds = (
+        conditions(resolved.query_names)
+        if opts.missing_protocol
+        else [Condition(None, resolved.query_names)]
+    )
     rows: list[ResultRow] = []
     predictions: list[Predictions] = []
     ranking: Ranking | None = None
     for cond in conds:
-        queries = [encoded.queries[m] if m in cond.observed else encoded.missing[m]
-                   for m in resolved.query_names]
+        queries = [
+            encoded.queries[m] if m in cond.observed else encoded.missing[m]
+            for m in resolved.query_names
+        ]
         label = "score" if cond.name is None else f"score {cond.name}"
-        ranking = _rank(plan, queries, encoded.candidates, encoder.scoring, opts,
-                        track(label, len(split), "queries"), blind=blind)
+        ranking = _rank(
+            plan,
+            queries,
+            encoded.candidates,
+            encoder.scoring,
+            opts,
+            track(label, len(split), "queries"),
+            blind=blind,
+        )
         if not blind:
-            rows += summarize(ranking, split=split.split, condition=cond.name,
-                              languages=groups, metrics=opts.metrics, resamples=opts.resamples,
-                              confidence=opts.confidence, seed=opts.seed)
+            rows += summarize(
+                ranking,
+                split=split.split,
+                condition=cond.name,
+                languages=groups,
+                metrics=opts.metrics,
+                resamples=opts.resamples,
+                confidence=opts.confidence,
+                seed=opts.seed,
+            )
         if opts.predictions:
-            block = predictions_block(ranking, split=split.split, condition=cond.name,
-                                      query_ids=query_ids, candidate_ids=plan.ids)
+            block = predictions_block(
+                ranking,
+                split=split.split,
+                condition=cond.name,
+                query_ids=query_ids,
+                candidate_ids=plan.ids,
+            )
             predictions.append(block.model_copy(update={"ranks": None}) if blind else block)
     assert ranking is not None  # conds is never empty
     return Results(
@@ -146,22 +173,43 @@ def evaluate(
             split_fingerprint=split.fingerprint,
             blind=True if blind else None,
         ),
-        model=ModelRef(name=encoder.name, scoring=encoder.scoring, metadata=encoder.metadata,
-                       trained_on=trained_on),
+        model=ModelRef(
+            name=encoder.name,
+            scoring=encoder.scoring,
+            metadata=encoder.metadata,
+            trained_on=trained_on,
+        ),
         task=resolved.spec(plan, PROTOCOL_VERSION if opts.missing_protocol else None),
         rows=rows,
         predictions=predictions,
-        run=RunSettings(device=ranking.device, backend=ranking.backend,
-                        batch_size=opts.batch_size, tie_seed=ranking.tie_seed),
+        run=RunSettings(
+            device=ranking.device,
+            backend=ranking.backend,
+            batch_size=opts.batch_size,
+            tie_seed=ranking.tie_seed,
+        ),
     )
 
 
-def _encode(encoder: Encoder, split: SplitData, resolved: ResolvedTask, plan: CandidatePlan,
-            query_ids: np.ndarray, missing_protocol: bool, track: Track) -> Encoded:
+def _encode(
+    encoder: Encoder,
+    split: SplitData,
+    resolved: ResolvedTask,
+    plan: CandidatePlan,
+    query_ids: np.ndarray,
+    missing_protocol: bool,
+    track: Track,
+) -> Encoded:
     n = len(split)
     queries = {
-        m.name: encoder.rows(m, split, split.row_index, query_ids, hidden=False,
-                             advance=track(f"encode {m.name}", n, "rows"))
+        m.name: encoder.rows(
+            m,
+            split,
+            split.row_index,
+            query_ids,
+            hidden=False,
+            advance=track(f"encode {m.name}", n, "rows"),
+        )
         for m in resolved.query
     }
     target = resolved.target
@@ -169,17 +217,27 @@ def _encode(encoder: Encoder, split: SplitData, resolved: ResolvedTask, plan: Ca
     if plan.values is not None:
         candidates = encoder.values(target, plan.values, plan.ids, advance=advance)
     else:
-        candidates = encoder.rows(target, split, plan.rows, query_ids[plan.rows], hidden=False,
-                                  advance=advance)
+        candidates = encoder.rows(
+            target, split, plan.rows, query_ids[plan.rows], hidden=False, advance=advance
+        )
     missing = {}
     if missing_protocol:
         missing = {
-            m.name: encoder.rows(m, split, split.row_index, query_ids, hidden=True,
-                                 advance=track(f"encode {m.name} (missing)", n, "rows"))
+            m.name: encoder.rows(
+                m,
+                split,
+                split.row_index,
+                query_ids,
+                hidden=True,
+                advance=track(f"encode {m.name} (missing)", n, "rows"),
+            )
             for m in resolved.query
         }
-    dims = {**{m: q.shape[1] for m, q in queries.items()}, target.name: candidates.shape[1],
-            **{f"{m} (missing)": q.shape[1] for m, q in missing.items()}}
+    dims = {
+        **{m: q.shape[1] for m, q in queries.items()},
+        target.name: candidates.shape[1],
+        **{f"{m} (missing)": q.shape[1] for m, q in missing.items()},
+    }
     check_dimensions(dims, encoder.scoring)
     dtype = common_dtype([*queries.values(), candidates, *missing.values()])
     return Encoded(
@@ -189,31 +247,56 @@ def _encode(encoder: Encoder, split: SplitData, resolved: ResolvedTask, plan: Ca
     )
 
 
-def _rank(plan: CandidatePlan, queries: list[np.ndarray], candidates: np.ndarray, scoring: str,
-          opts: EvalOptions, advance: Advance, *, blind: bool = False) -> Ranking:
+def _rank(
+    plan: CandidatePlan,
+    queries: list[np.ndarray],
+    candidates: np.ndarray,
+    scoring: str,
+    opts: EvalOptions,
+    advance: Advance,
+    *,
+    blind: bool = False,
+) -> Ranking:
     """Ranks and top-k. ``blind``: no answers, so placeholder labels (candidate 0 correct for
     every query) stand in; the top-k depends on scores and the tie rule only, and the ranks
     this gives are dropped."""
-    common = dict(scorer=scoring, top_k=opts.top_k, backend=opts.backend, device=opts.device,
-                  on_progress=advance)
+    common = dict(
+        scorer=scoring,
+        top_k=opts.top_k,
+        backend=opts.backend,
+        device=opts.device,
+        on_progress=advance,
+    )
     n = len(queries[0])
     if plan.kind == "per_query":
         correct = np.zeros(n, dtype=np.int64) if blind else plan.correct
         return rank_candidate_sets(queries, candidates, plan.sets, correct, **common)
     if blind:
-        return rank_candidates(queries, candidates, query_labels=np.zeros(n, dtype=np.int64),
-                               candidate_labels=np.arange(len(candidates), dtype=np.int64),
-                               **common)
-    return rank_candidates(queries, candidates, query_labels=plan.query_labels,
-                           candidate_labels=plan.labels, **common)
+        return rank_candidates(
+            queries,
+            candidates,
+            query_labels=np.zeros(n, dtype=np.int64),
+            candidate_labels=np.arange(len(candidates), dtype=np.int64),
+            **common,
+        )
+    return rank_candidates(
+        queries, candidates, query_labels=plan.query_labels, candidate_labels=plan.labels, **common
+    )
 
 
-def _save(directory: Path, encoder: Encoder, resolved: ResolvedTask, plan: CandidatePlan,
-          encoded: Encoded, n_rows: int) -> None:
+def _save(
+    directory: Path,
+    encoder: Encoder,
+    resolved: ResolvedTask,
+    plan: CandidatePlan,
+    encoded: Encoded,
+    n_rows: int,
+) -> None:
     """Write what was encoded in the ``--embeddings`` layout, so it can be re-scored later."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise HarnessInputError(f"--save-embeddings {directory} exists and is not an empty "
-                                "directory")
+        raise HarnessInputError(
+            f"--save-embeddings {directory} exists and is not an empty directory"
+        )
     for name, q in encoded.queries.items():
         files.write_npy(directory / f"{name}.npy", q)
     target = resolved.target.name
@@ -225,6 +308,9 @@ def _save(directory: Path, encoder: Encoder, resolved: ResolvedTask, plan: Candi
         files.write_parquet(directory / f"{target}.parquet", encoded.candidates, "row", plan.rows)
     for name, q in encoded.missing.items():
         files.write_npy(directory / f"{name}.missing.npy", q)
-    info: Mapping[str, object] = {"name": encoder.name, "scoring": encoder.scoring,
-                                  "metadata": encoder.metadata}
+    info: Mapping[str, object] = {
+        "name": encoder.name,
+        "scoring": encoder.scoring,
+        "metadata": encoder.metadata,
+    }
     (directory / files.MODEL_FILE).write_text(json.dumps(info, indent=2) + "\n", "utf-8")

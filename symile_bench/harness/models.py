@@ -86,8 +86,9 @@ def load_model(spec: str, args: Mapping[str, Any] | None = None) -> RetrievalMod
         try:
             obj = obj(**dict(args or {}))
         except TypeError as exc:
-            raise ModelError(f"--model {spec!r}: calling the factory failed ({exc}); check "
-                             "--model-arg") from None
+            raise ModelError(
+                f"--model {spec!r}: calling the factory failed ({exc}); check --model-arg"
+            ) from None
     elif args:
         raise ModelError(f"--model {spec!r} is an object, not a factory: it takes no --model-arg")
     check_model(obj, spec)
@@ -154,5 +155,9 @@ def call_encode(
             f"model {spec!r} cannot encode modality {modality!r} ({type(exc).__name__}: {exc}); "
             "pick another --target or a model for this modality"
         ) from None
-    return check_matrix(out, f"model {spec!r} encode({modality!r})", rows=len(batch),
-                        ids=getattr(batch, "ids", None))
+    return check_matrix(
+        out,
+        f"model {spec!r} encode({modality!r})",
+        rows=len(batch),
+        ids=getattr(batch, "ids", None),
+    )

@@ -40,16 +40,19 @@ def report_lines(
         for row in r.rows:
             if row.metric not in metrics or (row.language is not None and not languages):
                 continue
-            out.append(ReportLine(
-                source=source,
-                model=r.model.name,
-                scoring=r.model.scoring,
-                dataset=f"{r.dataset.name}/{r.dataset.config}" if r.dataset.config
-                else r.dataset.name,
-                trained_on=t.config if t else None,
-                complete_fraction=t.complete_fraction if t else None,
-                row=row,
-            ))
+            out.append(
+                ReportLine(
+                    source=source,
+                    model=r.model.name,
+                    scoring=r.model.scoring,
+                    dataset=f"{r.dataset.name}/{r.dataset.config}"
+                    if r.dataset.config
+                    else r.dataset.name,
+                    trained_on=t.config if t else None,
+                    complete_fraction=t.complete_fraction if t else None,
+                    row=row,
+                )
+            )
     return out
 
 
@@ -68,5 +71,7 @@ def training_curves(
                 curves.setdefault(r.model.name, []).append(
                     CurvePoint(t.complete_fraction, t.config, row)
                 )
-    return {name: sorted(points, key=lambda p: p.complete_fraction)
-            for name, points in sorted(curves.items())}
+    return {
+        name: sorted(points, key=lambda p: p.complete_fraction)
+        for name, points in sorted(curves.items())
+    }

@@ -33,8 +33,10 @@ def plot_results(results: Sequence[tuple[str, Results]], out: Path, metric: str 
         for name, points in curves.items():
             x = [100 * p.complete_fraction for p in points]
             y = [p.row.value for p in points]
-            err = [[p.row.value - p.row.ci_low for p in points],
-                   [p.row.ci_high - p.row.value for p in points]]
+            err = [
+                [p.row.value - p.row.ci_low for p in points],
+                [p.row.ci_high - p.row.value for p in points],
+            ]
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=name)
         ax.set_xlabel("% complete training samples")
         ax.set_ylabel(metric)
@@ -53,8 +55,10 @@ def plot_results(results: Sequence[tuple[str, Results]], out: Path, metric: str 
         ]
         y = range(len(lines))
         vals = [ln.row.value for ln in lines]
-        err = [[ln.row.value - ln.row.ci_low for ln in lines],
-               [ln.row.ci_high - ln.row.value for ln in lines]]
+        err = [
+            [ln.row.value - ln.row.ci_low for ln in lines],
+            [ln.row.ci_high - ln.row.value for ln in lines],
+        ]
         ax.errorbar(vals, list(y), xerr=err, fmt="o", capsize=3)
         ax.set_yticks(list(y), labels)
         ax.invert_yaxis()

@@ -69,8 +69,9 @@ class DatasetRef(_Strict):
         default=None, description="manifest fingerprint of that split (what results compare on)"
     )
     blind: bool | None = Field(
-        default=None, description="True: the split's answers are withheld (`build --blind`), so "
-        "the file holds predictions without ranks and no rows; only the leaderboard scores it"
+        default=None,
+        description="True: the split's answers are withheld (`build --blind`), so "
+        "the file holds predictions without ranks and no rows; only the leaderboard scores it",
     )
 
     @model_serializer(mode="wrap")
@@ -241,18 +242,24 @@ class Results(_Strict):
     def _blind_or_scored(self) -> Results:
         if self.dataset.blind:
             if self.rows:
-                raise ValueError("results on a blind split (dataset.blind) cannot hold rows: "
-                                 "its answers are withheld")
+                raise ValueError(
+                    "results on a blind split (dataset.blind) cannot hold rows: "
+                    "its answers are withheld"
+                )
             if not self.predictions:
                 raise ValueError("results on a blind split (dataset.blind) need predictions")
             return self
         if not self.rows:
-            raise ValueError("rows must hold at least one row (only results on a blind split, "
-                             "dataset.blind, have none)")
+            raise ValueError(
+                "rows must hold at least one row (only results on a blind split, "
+                "dataset.blind, have none)"
+            )
         for i, p in enumerate(self.predictions):
             if p.ranks is None:
-                raise ValueError(f"predictions[{i}] has no ranks (only results on a blind "
-                                 "split, dataset.blind, omit them)")
+                raise ValueError(
+                    f"predictions[{i}] has no ranks (only results on a blind "
+                    "split, dataset.blind, omit them)"
+                )
         return self
 
     @model_validator(mode="after")

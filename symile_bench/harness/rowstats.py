@@ -54,8 +54,9 @@ def _row_stats(s, best, ng, length, gmax, gt, eq):  # pragma: no cover - compile
         eq[i] = equal
 
 
-def row_stats(s: np.ndarray, best: np.ndarray, ng: int, length: int, gt: np.ndarray,
-              eq: np.ndarray) -> np.ndarray:
+def row_stats(
+    s: np.ndarray, best: np.ndarray, ng: int, length: int, gt: np.ndarray, eq: np.ndarray
+) -> np.ndarray:
     """For scores ``s`` ``[n, w]`` and ``best`` ``[n]``: writes ``#(s > best)`` into ``gt`` and
     ``#(s == best)`` into ``eq`` (int64 ``[n]``; float comparisons, so -0.0 == +0.0), and
     returns the group maxima ``gmax[:, k] = max_g s[:, g * ng + k]`` over ``g < length``

@@ -54,8 +54,9 @@ class TaskDef:
             if m.name == name:
                 return m
         known = ", ".join(m.name for m in self.modalities)
-        raise HarnessInputError(f"{option} {name!r} is not a modality of task {self.name!r} "
-                                f"(it has: {known})")
+        raise HarnessInputError(
+            f"{option} {name!r} is not a modality of task {self.name!r} (it has: {known})"
+        )
 
     def resolve(self, target: str | None = None, candidates: str | None = None) -> ResolvedTask:
         tgt = self.modality(target or self.target)
@@ -118,35 +119,50 @@ def task_for(builder: str) -> TaskDef:
     return found
 
 
-register_task(TaskDef(
-    name="xor",
-    modalities=(Modality("a", ("a",)), Modality("b", ("b",)), Modality("c", ("c",))),
-    target="b",
-    candidates=(AllBinaryVectors(),),
-    description="predict b from (a, c) among all 2^d binary vectors",
-))
-register_task(TaskDef(
-    name="m3",
-    modalities=(
-        Modality("audio", ("audio",), meta=("lang", "audio_id"), missing_column="audio_missing"),
-        Modality("image", ("image",), meta=("cls_id", "synset_id", "image_id"),
-                 missing_column="image_missing"),
-        Modality("text", ("text",), missing_column="text_missing"),
-    ),
-    target="image",
-    candidates=(SplitRows("all", "cls_id"), SplitRows("per-class", "cls_id", one_per_label=True)),
-    group_by="lang",
-    description="predict the image's class from (audio, text) among the split's images",
-))
-register_task(TaskDef(
-    name="mimic",
-    modalities=(
-        Modality("ecg", ("ecg",)),
-        Modality("labs", ("labs_percentile", "labs_missing")),
-        Modality("cxr", ("cxr",)),
-    ),
-    target="cxr",
-    candidates=(StoredSets("stored", "candidates", "hadm_id"),),
-    query_id="hadm_id",
-    description="find the admission's own chest X-ray among its 10 stored candidates",
-))
+register_task(
+    TaskDef(
+        name="xor",
+        modalities=(Modality("a", ("a",)), Modality("b", ("b",)), Modality("c", ("c",))),
+        target="b",
+        candidates=(AllBinaryVectors(),),
+        description="predict b from (a, c) among all 2^d binary vectors",
+    )
+)
+register_task(
+    TaskDef(
+        name="m3",
+        modalities=(
+            Modality(
+                "audio", ("audio",), meta=("lang", "audio_id"), missing_column="audio_missing"
+            ),
+            Modality(
+                "image",
+                ("image",),
+                meta=("cls_id", "synset_id", "image_id"),
+                missing_column="image_missing",
+            ),
+            Modality("text", ("text",), missing_column="text_missing"),
+        ),
+        target="image",
+        candidates=(
+            SplitRows("all", "cls_id"),
+            SplitRows("per-class", "cls_id", one_per_label=True),
+        ),
+        group_by="lang",
+        description="predict the image's class from (audio, text) among the split's images",
+    )
+)
+register_task(
+    TaskDef(
+        name="mimic",
+        modalities=(
+            Modality("ecg", ("ecg",)),
+            Modality("labs", ("labs_percentile", "labs_missing")),
+            Modality("cxr", ("cxr",)),
+        ),
+        target="cxr",
+        candidates=(StoredSets("stored", "candidates", "hadm_id"),),
+        query_id="hadm_id",
+        description="find the admission's own chest X-ray among its 10 stored candidates",
+    )
+)

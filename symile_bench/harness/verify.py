@@ -63,19 +63,25 @@ def rescore(results: Results, dataset_dir: Path) -> tuple[list[Rescored], list[s
     """Top-k metrics recomputed from the predicted ids and the dataset's answer key, and the
     problems found."""
     if not results.predictions:
-        raise ResultsFileError("the results have no per-query predictions to re-score; re-run "
-                               "`symile-bench evaluate` with --predictions")
+        raise ResultsFileError(
+            "the results have no per-query predictions to re-score; re-run "
+            "`symile-bench evaluate` with --predictions"
+        )
     if results.dataset.blind:
-        raise ResultsFileError("the results are on a blind split: only the answer key (the "
-                               "leaderboard that registered it) can re-score them")
+        raise ResultsFileError(
+            "the results are on a blind split: only the answer key (the "
+            "leaderboard that registered it) can re-score them"
+        )
     out, problems = [], []
     spec = results.task
     for p in results.predictions:
         split = open_split(dataset_dir, results.dataset.config, p.split)
         expected = results.dataset.split_fingerprint or results.dataset.fingerprint
         if expected not in (split.fingerprint, split.manifest.fingerprint):
-            problems.append(f"{_where(p)}: computed on a dataset with fingerprint "
-                            f"{expected[:16]}…, but {dataset_dir} has {split.fingerprint[:16]}…")
+            problems.append(
+                f"{_where(p)}: computed on a dataset with fingerprint "
+                f"{expected[:16]}…, but {dataset_dir} has {split.fingerprint[:16]}…"
+            )
             continue
         resolved = task_for(split.builder).resolve(spec.target_modality, spec.candidates.rule)
         plan = resolved.rule.plan(split, resolved.target)

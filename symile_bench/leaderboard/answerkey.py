@@ -34,23 +34,32 @@ class AnswerKey:
 
     def plan(self) -> CandidatePlan:
         return CandidatePlan(
-            kind="shared", ids=self.candidate_ids, rows=None, values=None,
-            size=len(self.candidate_ids), correct_when="label match", description="answer key",
-            query_labels=self.query_labels, labels=self.candidate_labels,
+            kind="shared",
+            ids=self.candidate_ids,
+            rows=None,
+            values=None,
+            size=len(self.candidate_ids),
+            correct_when="label match",
+            description="answer key",
+            query_labels=self.query_labels,
+            labels=self.candidate_labels,
         )
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
-        np.savez_compressed(buf, query_ids=self.query_ids, query_labels=self.query_labels,
-                            candidate_ids=self.candidate_ids,
-                            candidate_labels=self.candidate_labels)
+        np.savez_compressed(
+            buf,
+            query_ids=self.query_ids,
+            query_labels=self.query_labels,
+            candidate_ids=self.candidate_ids,
+            candidate_labels=self.candidate_labels,
+        )
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AnswerKey:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            return cls(z["query_ids"], z["query_labels"], z["candidate_ids"],
-                       z["candidate_labels"])
+            return cls(z["query_ids"], z["query_labels"], z["candidate_ids"], z["candidate_labels"])
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,11 @@ class SplitKey:
 
 
 def answer_key_from_dataset(
-    path: Path, split: str = "test", config: str | None = None,
-    target: str | None = None, rule: str | None = None,
+    path: Path,
+    split: str = "test",
+    config: str | None = None,
+    target: str | None = None,
+    rule: str | None = None,
 ) -> SplitKey:
     """Rebuild the task's candidate plan from a full (non-blind) dataset directory and keep
     only what scoring needs."""
@@ -79,7 +91,8 @@ def answer_key_from_dataset(
         raise LeaderboardError(
             f"{path}: config '{data.config}' split '{split}' is blind (its answers are "
             "withheld); register it from the build's answer-key file: symile-bench leaderboard "
-            "add --answer-key FILE")
+            "add --answer-key FILE"
+        )
     return answer_key_from_split(data, target, rule)
 
 
@@ -101,14 +114,24 @@ def answer_key_from_split(
     q_order = np.argsort(qids, kind="stable")
     c_order = np.argsort(plan.ids, kind="stable")
     key = AnswerKey(
-        qids[q_order].astype(np.int64), np.asarray(q_labels)[q_order].astype(np.int64),
-        plan.ids[c_order].astype(np.int64), np.asarray(cand_labels)[c_order].astype(np.int64),
+        qids[q_order].astype(np.int64),
+        np.asarray(q_labels)[q_order].astype(np.int64),
+        plan.ids[c_order].astype(np.int64),
+        np.asarray(cand_labels)[c_order].astype(np.int64),
     )
     if len(key.query_ids) and (key.query_ids[1:] == key.query_ids[:-1]).any():
         raise LeaderboardError(f"{path}: split {split!r} repeats a query id")
-    return SplitKey(data.builder, data.config, split, data.fingerprint,
-                    data.manifest.fingerprint, resolved.task.name, resolved.target.name,
-                    resolved.rule.name, key)
+    return SplitKey(
+        data.builder,
+        data.config,
+        split,
+        data.fingerprint,
+        data.manifest.fingerprint,
+        resolved.task.name,
+        resolved.target.name,
+        resolved.rule.name,
+        key,
+    )
 
 
 # -- the answer-key file of a blind build (`symile-bench build --blind --answer-key FILE`) -------
@@ -123,7 +146,8 @@ def _pack(a: np.ndarray) -> str:
 
 def _unpack(text: str) -> np.ndarray:
     return np.frombuffer(zlib.decompress(base64.b64decode(text, validate=True)), "<i8").astype(
-        np.int64)
+        np.int64
+    )
 
 
 def answer_key_file_text(keys: list[SplitKey], builder_version: str) -> str:
@@ -136,18 +160,26 @@ def answer_key_file_text(keys: list[SplitKey], builder_version: str) -> str:
         "builder_version": builder_version,
         "dataset_fingerprint": keys[0].dataset_fingerprint,
         "keys": [
-            {"config": k.config, "split": k.split, "fingerprint": k.fingerprint, "task": k.task,
-             "target": k.target, "rule": k.rule, "n_queries": len(k.key.query_ids),
-             "n_candidates": len(k.key.candidate_ids),
-             **{name: _pack(getattr(k.key, name)) for name in _ARRAYS}}
+            {
+                "config": k.config,
+                "split": k.split,
+                "fingerprint": k.fingerprint,
+                "task": k.task,
+                "target": k.target,
+                "rule": k.rule,
+                "n_queries": len(k.key.query_ids),
+                "n_candidates": len(k.key.candidate_ids),
+                **{name: _pack(getattr(k.key, name)) for name in _ARRAYS},
+            }
             for k in keys
         ],
     }
     return json.dumps(doc, indent=2) + "\n"
 
 
-def read_answer_key_file(path: Path, config: str | None = None, split: str | None = None
-                         ) -> SplitKey:
+def read_answer_key_file(
+    path: Path, config: str | None = None, split: str | None = None
+) -> SplitKey:
     """The key of ``config`` (default: the file's first) and ``split`` from an answer-key file;
     every problem is one line naming the file."""
     path = Path(path)
@@ -158,31 +190,52 @@ def read_answer_key_file(path: Path, config: str | None = None, split: str | Non
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise LeaderboardError(f"--answer-key {path}: not an answer-key file ({e})") from None
     if not isinstance(doc, dict) or doc.get("format") != KEY_FILE_FORMAT:
-        raise LeaderboardError(f"--answer-key {path}: not an answer-key file (written by "
-                               "`symile-bench build --blind --answer-key FILE`)")
+        raise LeaderboardError(
+            f"--answer-key {path}: not an answer-key file (written by "
+            "`symile-bench build --blind --answer-key FILE`)"
+        )
     if doc.get("version") != KEY_FILE_VERSION:
-        raise LeaderboardError(f"--answer-key {path}: version {doc.get('version')!r} is not "
-                               f"supported (this symile-bench reads {KEY_FILE_VERSION})")
+        raise LeaderboardError(
+            f"--answer-key {path}: version {doc.get('version')!r} is not "
+            f"supported (this symile-bench reads {KEY_FILE_VERSION})"
+        )
     entries = [e for e in doc.get("keys") or [] if isinstance(e, dict)]
     have = ", ".join(f"{e.get('config')}/{e.get('split')}" for e in entries) or "nothing"
     wanted = config or (entries[0].get("config") if entries else None)
-    chosen = [e for e in entries
-              if e.get("config") == wanted and split in (None, e.get("split"))]
+    chosen = [e for e in entries if e.get("config") == wanted and split in (None, e.get("split"))]
     if not chosen:
         where = f"config {wanted!r}" + (f" split {split!r}" if split else "")
         raise LeaderboardError(f"--answer-key {path} holds no key for {where} (it has: {have})")
     e = chosen[0]
     try:
         key = AnswerKey(*(_unpack(e[name]) for name in _ARRAYS))
-        sk = SplitKey(doc["builder"], e["config"], e["split"], e["fingerprint"],
-                      doc["dataset_fingerprint"], e["task"], e["target"], e["rule"], key)
+        sk = SplitKey(
+            doc["builder"],
+            e["config"],
+            e["split"],
+            e["fingerprint"],
+            doc["dataset_fingerprint"],
+            e["task"],
+            e["target"],
+            e["rule"],
+            key,
+        )
     except (KeyError, TypeError, ValueError, zlib.error) as err:
-        raise LeaderboardError(f"--answer-key {path}: damaged entry for config {wanted!r} "
-                               f"({type(err).__name__}: {err})") from None
+        raise LeaderboardError(
+            f"--answer-key {path}: damaged entry for config {wanted!r} "
+            f"({type(err).__name__}: {err})"
+        ) from None
     n = len(key.query_ids)
-    if (n != e.get("n_queries") or len(key.query_labels) != n
-            or len(key.candidate_ids) != len(key.candidate_labels) or not len(key.candidate_ids)
-            or (np.diff(key.query_ids) <= 0).any() or (np.diff(key.candidate_ids) <= 0).any()):
-        raise LeaderboardError(f"--answer-key {path}: damaged entry for config {wanted!r} "
-                               "(array lengths or order do not match its header)")
+    if (
+        n != e.get("n_queries")
+        or len(key.query_labels) != n
+        or len(key.candidate_ids) != len(key.candidate_labels)
+        or not len(key.candidate_ids)
+        or (np.diff(key.query_ids) <= 0).any()
+        or (np.diff(key.candidate_ids) <= 0).any()
+    ):
+        raise LeaderboardError(
+            f"--answer-key {path}: damaged entry for config {wanted!r} "
+            "(array lengths or order do not match its header)"
+        )
     return sk

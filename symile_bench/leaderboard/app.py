@@ -52,9 +52,17 @@ def _link(meta: dict[str, Any]) -> str | None:
 
 def _board_json(db: Database, b: Benchmark) -> dict[str, Any]:
     return {
-        "benchmark": {"name": b.name, "builder": b.builder, "config": b.config, "split": b.split,
-                      "fingerprint": b.fingerprint, "task": b.task, "target": b.target,
-                      "candidates": b.rule, "n_queries": b.n_queries},
+        "benchmark": {
+            "name": b.name,
+            "builder": b.builder,
+            "config": b.config,
+            "split": b.split,
+            "fingerprint": b.fingerprint,
+            "task": b.task,
+            "target": b.target,
+            "candidates": b.rule,
+            "n_queries": b.n_queries,
+        },
         **board(db.entries(b)),
     }
 
@@ -63,8 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or Settings()
     db = db or open_db(settings.db_url)
     limiter = RateLimiter(settings.rate_limit, settings.rate_window_s)
-    app = FastAPI(title="symile-bench leaderboard", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(title="symile-bench leaderboard", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(SubmissionRejected)
     async def _rejected(_request: Request, exc: SubmissionRejected) -> JSONResponse:
@@ -86,13 +93,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/b/{name}", response_class=HTMLResponse)
     def benchmark_page(name: str) -> str:
         b = db.benchmark(name)
-        return pages.board_page(b, board(db.entries(b)),
-                                json_url="/api/v1/leaderboard/" + quote(name, safe=""))
+        return pages.board_page(
+            b, board(db.entries(b)), json_url="/api/v1/leaderboard/" + quote(name, safe="")
+        )
 
     @app.get("/api/v1/benchmarks")
     def benchmarks() -> list[dict[str, Any]]:
-        return [{"name": b.name, "fingerprint": b.fingerprint, "entries": n}
-                for b, n in db.benchmarks()]
+        return [
+            {"name": b.name, "fingerprint": b.fingerprint, "entries": n} for b, n in db.benchmarks()
+        ]
 
     @app.get("/api/v1/leaderboard/{name}")
     def leaderboard(name: str) -> dict[str, Any]:
@@ -110,7 +119,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if not limiter.allow(token[1]):
             raise SubmissionRejected(
                 f"rate limit: at most {settings.rate_limit} submissions per "
-                f"{settings.rate_window_s:g} s per token; retry later", 429)
+                f"{settings.rate_window_s:g} s per token; retry later",
+                429,
+            )
         body = await request.body()
         results = parse_submission(body)
         fingerprint = claimed_fingerprint(results)
@@ -118,26 +129,51 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if b is None:
             raise SubmissionRejected(
                 f"unknown fingerprint {fingerprint[:16]}…: no registered benchmark was built "
-                "with it (score the registered split; see GET /api/v1/benchmarks)", 422)
+                "with it (score the registered split; see GET /api/v1/benchmarks)",
+                422,
+            )
         if results.task.target_modality != b.target or (
-                results.task.candidates.rule not in (None, b.rule)):
+            results.task.candidates.rule not in (None, b.rule)
+        ):
             raise SubmissionRejected(
                 f"benchmark {b.name!r} scores target {b.target!r} with candidates {b.rule!r}; "
                 f"these results use {results.task.target_modality!r} / "
-                f"{results.task.candidates.rule!r}", 422)
+                f"{results.task.candidates.rule!r}",
+                422,
+            )
         verdict = verify(results, db.answer_key(b), b.split)
         meta = results.model.metadata
         summary = results.model_dump(mode="json", exclude={"predictions"})
-        entry_id = db.add_entry(token, b, dict(
-            status=verdict.status, model=results.model.name[:500],
-            objective=results.model.scoring[:100], parameters=_parameters(meta),
-            link=_link(meta), top1=verdict.top1, ci_low=verdict.ci_low,
-            ci_high=verdict.ci_high, n=verdict.n, claimed_top1=verdict.claimed_top1,
-            body_sha256=hashlib.sha256(body).hexdigest(), summary=json.dumps(summary),
-        ))
-        return JSONResponse(status_code=201, content={
-            "id": entry_id, "benchmark": b.name, "status": verdict.status, "top1": verdict.top1,
-            "ci_low": verdict.ci_low, "ci_high": verdict.ci_high, "n": verdict.n,
-            "url": "/b/" + quote(b.name, safe="")})
+        entry_id = db.add_entry(
+            token,
+            b,
+            dict(
+                status=verdict.status,
+                model=results.model.name[:500],
+                objective=results.model.scoring[:100],
+                parameters=_parameters(meta),
+                link=_link(meta),
+                top1=verdict.top1,
+                ci_low=verdict.ci_low,
+                ci_high=verdict.ci_high,
+                n=verdict.n,
+                claimed_top1=verdict.claimed_top1,
+                body_sha256=hashlib.sha256(body).hexdigest(),
+                summary=json.dumps(summary),
+            ),
+        )
+        return JSONResponse(
+            status_code=201,
+            content={
+                "id": entry_id,
+                "benchmark": b.name,
+                "status": verdict.status,
+                "top1": verdict.top1,
+                "ci_low": verdict.ci_low,
+                "ci_high": verdict.ci_high,
+                "n": verdict.n,
+                "url": "/b/" + quote(b.name, safe=""),
+            },
+        )
 
     return BodyLimit(app, settings.max_body_bytes)

@@ -16,9 +16,15 @@ leaderboard_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Db = Annotated[str | None, typer.Option(
-    "--db", help="SQLAlchemy URL (sqlite:///PATH, postgresql://...); default "
-    "$SYMILE_LEADERBOARD_DB or sqlite:///symile-leaderboard.db", show_default=False)]
+Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL (sqlite:///PATH, postgresql://...); default "
+        "$SYMILE_LEADERBOARD_DB or sqlite:///symile-leaderboard.db",
+        show_default=False,
+    ),
+]
 
 
 @leaderboard_app.command()
@@ -26,10 +32,10 @@ def serve(
     db: Db = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted (MiB).")]
-    = 32.0,
-    rate_limit: Annotated[int, typer.Option(
-        help="Submissions per token per --rate-window seconds.")] = 30,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted (MiB).")] = 32.0,
+    rate_limit: Annotated[
+        int, typer.Option(help="Submissions per token per --rate-window seconds.")
+    ] = 30,
     rate_window: Annotated[float, typer.Option(help="Rate-limit window (seconds).")] = 60.0,
 ) -> None:
     """Serve the pages, the JSON API and submissions (migrates the database first)."""
@@ -37,28 +43,43 @@ def serve(
 
     from symile_bench.leaderboard.app import Settings, create_app
 
-    settings = Settings(db_url=db, max_body_bytes=int(max_body_mb * 1024 * 1024),
-                        rate_limit=rate_limit, rate_window_s=rate_window)
+    settings = Settings(
+        db_url=db,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        rate_limit=rate_limit,
+        rate_window_s=rate_window,
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @leaderboard_app.command()
 def add(
-    path: Annotated[Path | None, typer.Argument(
-        help="The full (non-blind) dataset directory; or give --answer-key instead.",
-        show_default=False)] = None,
-    answer_key: Annotated[Path | None, typer.Option(
-        "--answer-key", help="Register from the answer-key file of a blind build (`symile-bench "
-        "build ... --blind --answer-key FILE`) instead of a dataset directory.")] = None,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The full (non-blind) dataset directory; or give --answer-key instead.",
+            show_default=False,
+        ),
+    ] = None,
+    answer_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--answer-key",
+            help="Register from the answer-key file of a blind build (`symile-bench "
+            "build ... --blind --answer-key FILE`) instead of a dataset directory.",
+        ),
+    ] = None,
     split: Annotated[str, typer.Option(help="Split to register.")] = "test",
-    config: Annotated[str | None, typer.Option(help="Dataset config (default: the first).")]
-    = None,
-    name: Annotated[str | None, typer.Option(
-        help="Benchmark name (default BUILDER-CONFIG-SPLIT).")] = None,
-    target: Annotated[str | None, typer.Option(help="Target modality (default: the task's).")]
-    = None,
-    candidates: Annotated[str | None, typer.Option(help="Candidate rule (default: the task's).")]
-    = None,
+    config: Annotated[str | None, typer.Option(help="Dataset config (default: the first).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Benchmark name (default BUILDER-CONFIG-SPLIT).")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target modality (default: the task's).")
+    ] = None,
+    candidates: Annotated[
+        str | None, typer.Option(help="Candidate rule (default: the task's).")
+    ] = None,
     db: Db = None,
 ) -> None:
     """Register a split: its fingerprint and the answer key needed to re-score predictions."""
@@ -67,20 +88,28 @@ def add(
     from symile_bench.leaderboard.storage import open_db
 
     if (path is None) == (answer_key is None):
-        raise LeaderboardError("give exactly one of DIR (a full dataset directory) or "
-                               "--answer-key FILE (from `symile-bench build --blind`)")
+        raise LeaderboardError(
+            "give exactly one of DIR (a full dataset directory) or "
+            "--answer-key FILE (from `symile-bench build --blind`)"
+        )
     if answer_key is not None:
         sk = read_answer_key_file(answer_key, config, split)
-        for option, asked, held in (("--target", target, sk.target),
-                                    ("--candidates", candidates, sk.rule)):
+        for option, asked, held in (
+            ("--target", target, sk.target),
+            ("--candidates", candidates, sk.rule),
+        ):
             if asked not in (None, held):
-                raise LeaderboardError(f"{option} {asked!r}: the answer key in {answer_key} "
-                                       f"scores {held!r} (a blind build keeps the task's default)")
+                raise LeaderboardError(
+                    f"{option} {asked!r}: the answer key in {answer_key} "
+                    f"scores {held!r} (a blind build keeps the task's default)"
+                )
     else:
         sk = answer_key_from_dataset(path, split, config, target, candidates)
     b = open_db(db).add_benchmark(name or f"{sk.builder}-{sk.config}-{sk.split}", sk)
-    console.print(f"[green]✓[/] registered {escape(b.name)}: {b.n_queries} queries, "
-                  f"fingerprint {b.fingerprint[:16]}")
+    console.print(
+        f"[green]✓[/] registered {escape(b.name)}: {b.n_queries} queries, "
+        f"fingerprint {b.fingerprint[:16]}"
+    )
 
 
 @leaderboard_app.command()
@@ -110,13 +139,16 @@ def export_cmd(
 def submit(
     results: Annotated[Path, typer.Argument(help="A results.json from `symile-bench evaluate`.")],
     server: Annotated[str, typer.Option(help="Leaderboard URL, e.g. http://127.0.0.1:8000.")],
-    token: Annotated[str, typer.Option(
-        envvar="SYMILE_LEADERBOARD_TOKEN", help="Your submitter token.")],
+    token: Annotated[
+        str, typer.Option(envvar="SYMILE_LEADERBOARD_TOKEN", help="Your submitter token.")
+    ],
 ) -> None:
     """Submit results to a leaderboard; the server re-scores the predictions itself."""
     from symile_bench.leaderboard.client import submit as post
 
     data = post(results, server, token)
-    console.print(f"[green]✓[/] {data['status']} entry {data['id']} on {escape(data['benchmark'])}"
-                  f": top-1 {data['top1']:.4f} [{data['ci_low']:.4f}, {data['ci_high']:.4f}] "
-                  f"(n={data['n']}) {server.rstrip('/')}{data['url']}")
+    console.print(
+        f"[green]✓[/] {data['status']} entry {data['id']} on {escape(data['benchmark'])}"
+        f": top-1 {data['top1']:.4f} [{data['ci_low']:.4f}, {data['ci_high']:.4f}] "
+        f"(n={data['n']}) {server.rstrip('/')}{data['url']}"
+    )

@@ -17,9 +17,12 @@ def submit(path: Path, server: str, token: str, timeout: float = 120.0) -> dict[
     load_results(path)
     url = server.rstrip("/") + "/api/v1/submissions"
     try:
-        resp = httpx.post(url, content=Path(path).read_bytes(), timeout=timeout,
-                          headers={"Authorization": f"Bearer {token}",
-                                   "Content-Type": "application/json"})
+        resp = httpx.post(
+            url,
+            content=Path(path).read_bytes(),
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
     except httpx.HTTPError as e:
         raise LeaderboardError(f"--server {server}: cannot reach the leaderboard ({e})") from None
     try:
@@ -27,6 +30,7 @@ def submit(path: Path, server: str, token: str, timeout: float = 120.0) -> dict[
     except ValueError:
         data = {"detail": resp.text[:200]}
     if resp.status_code != 201:
-        raise LeaderboardError(f"{server} refused {path} ({resp.status_code}): "
-                               f"{data.get('detail', data)}")
+        raise LeaderboardError(
+            f"{server} refused {path} ({resp.status_code}): {data.get('detail', data)}"
+        )
     return data

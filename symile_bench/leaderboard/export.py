@@ -23,13 +23,17 @@ def export_html(db: Database, out: Path) -> list[Path]:
     (out / "b").mkdir(parents=True, exist_ok=True)
     items = db.benchmarks()
     written = [out / "index.html"]
-    write_text_atomic(written[0], pages.index_page(
-        items, board_url=lambda name: f"b/{_slug(name)}.html", home="index.html"))
+    write_text_atomic(
+        written[0],
+        pages.index_page(items, board_url=lambda name: f"b/{_slug(name)}.html", home="index.html"),
+    )
     for b, _count in items:
         html = out / "b" / f"{_slug(b.name)}.html"
         data = out / "b" / f"{_slug(b.name)}.json"
-        write_text_atomic(html, pages.board_page(b, board(db.entries(b)), home="../index.html",
-                                                 json_url=data.name))
+        write_text_atomic(
+            html,
+            pages.board_page(b, board(db.entries(b)), home="../index.html", json_url=data.name),
+        )
         write_text_atomic(data, json.dumps(_board_json(db, b), indent=2) + "\n")
         written += [html, data]
     return written

@@ -33,12 +33,20 @@ def served_url(name: str) -> str:
     return "/b/" + quote(name, safe="")
 
 
-def index_page(items: list[tuple[Benchmark, int]], board_url: Callable[[str], str] = served_url,
-               home: str = "/") -> str:
+def index_page(
+    items: list[tuple[Benchmark, int]],
+    board_url: Callable[[str], str] = served_url,
+    home: str = "/",
+) -> str:
     return _env.get_template("index.html").render(items=items, board_url=board_url, home=home)
 
 
-def board_page(benchmark: Benchmark, board: dict[str, list[dict[str, Any]]],
-               home: str = "/", json_url: str | None = None) -> str:
+def board_page(
+    benchmark: Benchmark,
+    board: dict[str, list[dict[str, Any]]],
+    home: str = "/",
+    json_url: str | None = None,
+) -> str:
     return _env.get_template("benchmark.html").render(
-        b=benchmark, board=board, home=home, json_url=json_url)
+        b=benchmark, board=board, home=home, json_url=json_url
+    )

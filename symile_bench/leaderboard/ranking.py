@@ -23,10 +23,19 @@ def rank_ranges(entries: list[dict[str, Any]]) -> list[tuple[int, int]]:
 def public_entry(e: dict[str, Any], rank: tuple[int, int]) -> dict[str, Any]:
     """The fields shown on pages and in the JSON API (no predictions, no token hash)."""
     return {
-        "id": e["id"], "status": e["status"], "model": e["model"], "submitter": e["submitter"],
-        "top1": e["top1"], "ci_low": e["ci_low"], "ci_high": e["ci_high"], "n": e["n"],
-        "rank_best": rank[0], "rank_worst": rank[1], "objective": e["objective"],
-        "parameters": e["parameters"], "link": e["link"],
+        "id": e["id"],
+        "status": e["status"],
+        "model": e["model"],
+        "submitter": e["submitter"],
+        "top1": e["top1"],
+        "ci_low": e["ci_low"],
+        "ci_high": e["ci_high"],
+        "n": e["n"],
+        "rank_best": rank[0],
+        "rank_worst": rank[1],
+        "objective": e["objective"],
+        "parameters": e["parameters"],
+        "link": e["link"],
         "submitted_at": e["submitted_at"].isoformat() if e["submitted_at"] else None,
     }
 

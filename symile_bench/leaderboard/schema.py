@@ -21,7 +21,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 benchmarks = Table(
-    "benchmarks", metadata,
+    "benchmarks",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("builder", String(100), nullable=False),
@@ -38,7 +39,8 @@ benchmarks = Table(
 )
 
 tokens = Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -47,7 +49,8 @@ tokens = Table(
 )
 
 entries = Table(
-    "entries", metadata,
+    "entries",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("benchmark_id", Integer, ForeignKey("benchmarks.id"), nullable=False),
     Column("token_id", Integer, ForeignKey("tokens.id"), nullable=False),
@@ -68,7 +71,8 @@ entries = Table(
 )
 
 audit = Table(
-    "audit", metadata,
+    "audit",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(200), nullable=False),

@@ -63,11 +63,20 @@ class Database:
 
     # -- operator writes ------------------------------------------------------------------------
     def add_benchmark(self, name: str, sk: SplitKey, actor: str = "operator") -> Benchmark:
-        row = dict(name=name, builder=sk.builder, config=sk.config, split=sk.split,
-                   fingerprint=sk.fingerprint, dataset_fingerprint=sk.dataset_fingerprint,
-                   task=sk.task, target=sk.target, rule=sk.rule,
-                   n_queries=len(sk.key.query_ids), answer_key=sk.key.to_bytes(),
-                   created_at=_now())
+        row = dict(
+            name=name,
+            builder=sk.builder,
+            config=sk.config,
+            split=sk.split,
+            fingerprint=sk.fingerprint,
+            dataset_fingerprint=sk.dataset_fingerprint,
+            task=sk.task,
+            target=sk.target,
+            rule=sk.rule,
+            n_queries=len(sk.key.query_ids),
+            answer_key=sk.key.to_bytes(),
+            created_at=_now(),
+        )
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(t.benchmarks).values(**row))
@@ -75,7 +84,8 @@ class Database:
         except IntegrityError:
             raise LeaderboardError(
                 f"a benchmark named {name!r} or with fingerprint {sk.fingerprint[:16]}… is "
-                "already registered; pick another --name") from None
+                "already registered; pick another --name"
+            ) from None
         return self.benchmark(name)
 
     def create_token(self, name: str, actor: str = "operator") -> str:
@@ -83,8 +93,11 @@ class Database:
         secret = new_token()
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(t.tokens).values(name=name, token_hash=hash_token(secret),
-                                                     revoked=False, created_at=_now()))
+                conn.execute(
+                    insert(t.tokens).values(
+                        name=name, token_hash=hash_token(secret), revoked=False, created_at=_now()
+                    )
+                )
                 self._audit(conn, actor, "create_token", name)
         except IntegrityError:
             raise LeaderboardError(f"a token named {name!r} already exists") from None
@@ -93,8 +106,10 @@ class Database:
     # -- submissions ---------------------------------------------------------------------------
     def token_for(self, secret: str) -> tuple[int, str] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.tokens.c.id, t.tokens.c.name).where(
-                t.tokens.c.token_hash == hash_token(secret), t.tokens.c.revoked.is_(False))
+            row = conn.execute(
+                select(t.tokens.c.id, t.tokens.c.name).where(
+                    t.tokens.c.token_hash == hash_token(secret), t.tokens.c.revoked.is_(False)
+                )
             ).first()
         return None if row is None else (row.id, row.name)
 
@@ -102,24 +117,39 @@ class Database:
         """Store one entry; the same body from the same token again is a replay (409)."""
         try:
             with self.engine.begin() as conn:
-                result = conn.execute(insert(t.entries).values(
-                    benchmark_id=benchmark.id, token_id=token[0], submitted_at=_now(), **entry))
+                result = conn.execute(
+                    insert(t.entries).values(
+                        benchmark_id=benchmark.id, token_id=token[0], submitted_at=_now(), **entry
+                    )
+                )
                 entry_id = int(result.inserted_primary_key[0])
-                self._audit(conn, token[1], "submit", benchmark.name,
-                            f"entry {entry_id} {entry['status']} sha256 {entry['body_sha256']}")
+                self._audit(
+                    conn,
+                    token[1],
+                    "submit",
+                    benchmark.name,
+                    f"entry {entry_id} {entry['status']} sha256 {entry['body_sha256']}",
+                )
         except IntegrityError:
             raise SubmissionRejected(
                 "replayed submission: this token already submitted a body with sha256 "
-                f"{entry['body_sha256'][:16]}…", 409) from None
+                f"{entry['body_sha256'][:16]}…",
+                409,
+            ) from None
         return entry_id
 
     # -- reads ---------------------------------------------------------------------------------
     def benchmarks(self) -> list[tuple[Benchmark, int]]:
-        counts = (select(t.entries.c.benchmark_id, func.count().label("n"))
-                  .group_by(t.entries.c.benchmark_id).subquery())
-        query = (select(t.benchmarks, counts.c.n)
-                 .outerjoin(counts, counts.c.benchmark_id == t.benchmarks.c.id)
-                 .order_by(t.benchmarks.c.name))
+        counts = (
+            select(t.entries.c.benchmark_id, func.count().label("n"))
+            .group_by(t.entries.c.benchmark_id)
+            .subquery()
+        )
+        query = (
+            select(t.benchmarks, counts.c.n)
+            .outerjoin(counts, counts.c.benchmark_id == t.benchmarks.c.id)
+            .order_by(t.benchmarks.c.name)
+        )
         with self.engine.connect() as conn:
             return [(self._benchmark(r), int(r.n or 0)) for r in conn.execute(query)]
 
@@ -130,24 +160,31 @@ class Database:
         """The benchmark of a split fingerprint (or, for results that name only the dataset's,
         the first split registered from that build)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.benchmarks).where(
-                (t.benchmarks.c.fingerprint == fingerprint)
-                | (t.benchmarks.c.dataset_fingerprint == fingerprint))
-                .order_by(t.benchmarks.c.id)).first()
+            row = conn.execute(
+                select(t.benchmarks)
+                .where(
+                    (t.benchmarks.c.fingerprint == fingerprint)
+                    | (t.benchmarks.c.dataset_fingerprint == fingerprint)
+                )
+                .order_by(t.benchmarks.c.id)
+            ).first()
         return None if row is None else self._benchmark(row)
 
     def answer_key(self, benchmark: Benchmark) -> AnswerKey:
         with self.engine.connect() as conn:
-            data = conn.execute(select(t.benchmarks.c.answer_key).where(
-                t.benchmarks.c.id == benchmark.id)).scalar_one()
+            data = conn.execute(
+                select(t.benchmarks.c.answer_key).where(t.benchmarks.c.id == benchmark.id)
+            ).scalar_one()
         return AnswerKey.from_bytes(data)
 
     def entries(self, benchmark: Benchmark) -> list[dict[str, Any]]:
         cols = [c for c in t.entries.c if c.name not in ("summary", "token_id", "benchmark_id")]
-        query = (select(*cols, t.tokens.c.name.label("submitter"))
-                 .join(t.tokens, t.tokens.c.id == t.entries.c.token_id)
-                 .where(t.entries.c.benchmark_id == benchmark.id)
-                 .order_by(t.entries.c.top1.desc(), t.entries.c.id))
+        query = (
+            select(*cols, t.tokens.c.name.label("submitter"))
+            .join(t.tokens, t.tokens.c.id == t.entries.c.token_id)
+            .where(t.entries.c.benchmark_id == benchmark.id)
+            .order_by(t.entries.c.top1.desc(), t.entries.c.id)
+        )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -169,13 +206,27 @@ class Database:
 
     @staticmethod
     def _benchmark(row: Any) -> Benchmark:
-        return Benchmark(row.id, row.name, row.builder, row.config, row.split, row.fingerprint,
-                         row.task, row.target, row.rule, row.n_queries, row.created_at)
+        return Benchmark(
+            row.id,
+            row.name,
+            row.builder,
+            row.config,
+            row.split,
+            row.fingerprint,
+            row.task,
+            row.target,
+            row.rule,
+            row.n_queries,
+            row.created_at,
+        )
 
     @staticmethod
     def _audit(conn: Any, actor: str, action: str, target: str, detail: str = "") -> None:
-        conn.execute(insert(t.audit).values(at=_now(), actor=actor, action=action,
-                                            target=target, detail=detail))
+        conn.execute(
+            insert(t.audit).values(
+                at=_now(), actor=actor, action=action, target=target, detail=detail
+            )
+        )
 
 
 def upgrade(engine: Engine) -> None:

@@ -55,7 +55,8 @@ def parse_submission(body: bytes) -> Results:
     if isinstance(found, bool) or found not in SUPPORTED_SCHEMA_VERSIONS:
         supported = ", ".join(map(str, SUPPORTED_SCHEMA_VERSIONS))
         raise SubmissionRejected(
-            f"schema_version {found!r} is not supported (this server reads {supported})", 422)
+            f"schema_version {found!r} is not supported (this server reads {supported})", 422
+        )
     try:
         return Results.model_validate(data)
     except ValidationError as e:
@@ -86,7 +87,8 @@ def first_correct(key: AnswerKey, p: Predictions) -> np.ndarray:
     if len(p.query_ids) != n:
         raise SubmissionRejected(
             f"predictions for split {p.split!r} hold {len(p.query_ids)} queries but the "
-            f"benchmark has {n}")
+            f"benchmark has {n}"
+        )
     if p.k < 1 or any(len(t) != p.k for t in p.top_k):
         raise SubmissionRejected(f"every top_k list must hold exactly k={p.k} >= 1 candidate ids")
     try:
@@ -97,8 +99,11 @@ def first_correct(key: AnswerKey, p: Predictions) -> np.ndarray:
     order = np.argsort(qids, kind="stable")
     if not np.array_equal(qids[order], key.query_ids):
         missing = np.setdiff1d(key.query_ids, qids)
-        detail = (f"query id {missing[0]} is missing" if len(missing)
-                  else "a query id is unknown or repeated")
+        detail = (
+            f"query id {missing[0]} is missing"
+            if len(missing)
+            else "a query id is unknown or repeated"
+        )
         raise SubmissionRejected(f"predictions must hold each registered query once: {detail}")
     top = top[order]
     pos = np.minimum(np.searchsorted(key.candidate_ids, top), len(key.candidate_ids) - 1)
@@ -107,7 +112,8 @@ def first_correct(key: AnswerKey, p: Predictions) -> np.ndarray:
         bad = top[unknown][0]
         raise SubmissionRejected(
             f"candidate id {bad} is out of range: the benchmark's candidates are "
-            f"{len(key.candidate_ids)} ids from {key.candidate_ids[0]} to {key.candidate_ids[-1]}")
+            f"{len(key.candidate_ids)} ids from {key.candidate_ids[0]} to {key.candidate_ids[-1]}"
+        )
     correct = key.plan().is_correct(np.arange(n), top)
     first = np.where(correct.any(axis=1), np.argmax(correct, axis=1) + 1, p.k + 1)
     if p.ranks is None:  # a blind split's predictions: ids only, nothing claimed to check
@@ -116,7 +122,8 @@ def first_correct(key: AnswerKey, p: Predictions) -> np.ndarray:
     if (stored != first).any():
         i = int(np.flatnonzero(stored != first)[0])
         raise SubmissionRejected(
-            f"query {key.query_ids[i]}: the stored rank disagrees with its top-{p.k} ids")
+            f"query {key.query_ids[i]}: the stored rank disagrees with its top-{p.k} ids"
+        )
     return first
 
 
@@ -133,6 +140,13 @@ def verify(results: Results, key: AnswerKey, split: str) -> Verdict:
     if row is not None and not math.isclose(row.value, boot.value, abs_tol=TOLERANCE):
         raise SubmissionRejected(
             f"claimed top1 {row.value} disagrees with the verified top1 {boot.value} "
-            f"re-scored from the predictions")
-    return Verdict("verified", boot.value, boot.ci_low, boot.ci_high, boot.n,
-                   None if row is None else row.value)
+            f"re-scored from the predictions"
+        )
+    return Verdict(
+        "verified",
+        boot.value,
+        boot.ci_low,
+        boot.ci_high,
+        boot.n,
+        None if row is None else row.value,
+    )

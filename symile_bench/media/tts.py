@@ -196,8 +196,9 @@ def espeak_phonemes(text: str, lang: str) -> str:
 
 def _run_espeak(argv: list[str], text: str, what: str = "") -> bytes:
     """One espeak-ng process reading `text` on stdin; a failure names the package to fix."""
-    proc = subprocess.run(argv, input=text.encode("utf-8"), capture_output=True, check=False,
-                          timeout=120)
+    proc = subprocess.run(
+        argv, input=text.encode("utf-8"), capture_output=True, check=False, timeout=120
+    )
     if proc.returncode != 0:
         raise MissingDependencyError(
             f"espeak-ng failed{what} ({proc.stderr.decode(errors='replace').strip()}); "

@@ -49,8 +49,9 @@ class Recipe(Protocol):
         """``[n, ...]`` float32 features of a batch; rows whose item is ``None`` (missing) get
         zeros (the model replaces their embedding anyway)."""
 
-    def encoder(self, modality: str, feature_shape: tuple[int, ...], settings: Settings
-                ) -> nn.Module:
+    def encoder(
+        self, modality: str, feature_shape: tuple[int, ...], settings: Settings
+    ) -> nn.Module:
         """The encoder from features to R^dim."""
 
 
@@ -72,7 +73,9 @@ def recipe_for(builder: str) -> Recipe:
         _REGISTERED[builder] = import_module(_BUILTIN[builder]).RECIPE
     if builder not in _REGISTERED:
         known = ", ".join(sorted({*_BUILTIN, *_REGISTERED}))
-        raise ConfigError(f"no baseline recipe for datasets built by {builder!r} (known: "
-                          f"{known}); register one with "
-                          "symile_bench.baselines.recipes.register_recipe")
+        raise ConfigError(
+            f"no baseline recipe for datasets built by {builder!r} (known: "
+            f"{known}); register one with "
+            "symile_bench.baselines.recipes.register_recipe"
+        )
     return _REGISTERED[builder]

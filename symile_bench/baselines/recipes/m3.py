@@ -45,8 +45,16 @@ class GatedBagOfWords(nn.Module):
 
 class M3Recipe:
     name = "m3"
-    defaults = Settings(dim=256, epochs=60, batch_size=512, lr=2e-3, weight_decay=1e-4,
-                        log_temperature=2.3, hidden=512, patience=10)
+    defaults = Settings(
+        dim=256,
+        epochs=60,
+        batch_size=512,
+        lr=2e-3,
+        weight_decay=1e-4,
+        log_temperature=2.3,
+        hidden=512,
+        patience=10,
+    )
 
     def feature_key(self, modality: str, settings: Settings) -> str:
         return {"audio": "logmel40-v1", "image": "px16hist8-v2", "text": "words2x14-v2"}[modality]
@@ -57,8 +65,9 @@ class M3Recipe:
         items = batch.raw() if hasattr(batch, "raw") else list(batch)
         return featurize_items(modality, items)
 
-    def encoder(self, modality: str, feature_shape: tuple[int, ...], settings: Settings
-                ) -> nn.Module:
+    def encoder(
+        self, modality: str, feature_shape: tuple[int, ...], settings: Settings
+    ) -> nn.Module:
         if modality == "text":
             return GatedBagOfWords(WORD_BUCKETS, feature_shape[-1] - 2, settings.dim)
         return mlp(feature_shape[0], settings.hidden, settings.dim, layers=2)

@@ -33,8 +33,9 @@ ARCHS = ("small", "paper")
 
 def _arch(settings: Settings) -> str:
     if settings.arch not in ARCHS:
-        raise ConfigError(f"--arch for mimic must be one of {', '.join(ARCHS)}, got "
-                          f"{settings.arch!r}")
+        raise ConfigError(
+            f"--arch for mimic must be one of {', '.join(ARCHS)}, got {settings.arch!r}"
+        )
     return settings.arch
 
 
@@ -46,8 +47,16 @@ def _labs_mlp(in_dim: int, hidden: int, dim: int) -> nn.Module:
 
 class MimicRecipe:
     name = "mimic"
-    defaults = Settings(dim=128, epochs=40, batch_size=256, lr=3e-3, weight_decay=1e-4,
-                        log_temperature=2.3, hidden=256, patience=10)
+    defaults = Settings(
+        dim=128,
+        epochs=40,
+        batch_size=256,
+        lr=3e-3,
+        weight_decay=1e-4,
+        log_temperature=2.3,
+        hidden=256,
+        patience=10,
+    )
 
     def feature_key(self, modality: str, settings: Settings) -> str:
         arch = _arch(settings)
@@ -67,18 +76,28 @@ class MimicRecipe:
             return cxr_features(batch, arch)
         raise KeyError(modality)
 
-    def encoder(self, modality: str, feature_shape: tuple[int, ...], settings: Settings
-                ) -> nn.Module:
+    def encoder(
+        self, modality: str, feature_shape: tuple[int, ...], settings: Settings
+    ) -> nn.Module:
         dim, paper = settings.dim, _arch(settings) == "paper"
         if modality == "ecg":
-            return paper_ecg(dim) if paper else small_encoder(
-                "ecg", EcgConv(feature_shape[0], dim), dim)
+            return (
+                paper_ecg(dim)
+                if paper
+                else small_encoder("ecg", EcgConv(feature_shape[0], dim), dim)
+            )
         if modality == "labs":
-            return paper_labs(feature_shape[0], dim) if paper else small_encoder(
-                "labs", _labs_mlp(feature_shape[0], settings.hidden, dim), dim)
+            return (
+                paper_labs(feature_shape[0], dim)
+                if paper
+                else small_encoder("labs", _labs_mlp(feature_shape[0], settings.hidden, dim), dim)
+            )
         if modality == "cxr":
-            return paper_cxr(dim) if paper else small_encoder(
-                "cxr", CxrConv(feature_shape[-1], dim), dim)
+            return (
+                paper_cxr(dim)
+                if paper
+                else small_encoder("cxr", CxrConv(feature_shape[-1], dim), dim)
+            )
         raise KeyError(modality)
 
 

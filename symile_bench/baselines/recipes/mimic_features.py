@@ -38,21 +38,25 @@ def _values(batch: ModalityBatch | Sequence[Any]) -> np.ndarray:
         return np.asarray(batch.numpy(), dtype=np.float32)
     items = list(batch)
     if items and isinstance(items[0], dict):  # labs: {"labs_percentile": ..., "labs_missing": ...}
-        return np.stack([np.concatenate([np.asarray(v, np.float32).reshape(-1)
-                                         for v in item.values()]) for item in items])
+        return np.stack(
+            [
+                np.concatenate([np.asarray(v, np.float32).reshape(-1) for v in item.values()])
+                for item in items
+            ]
+        )
     return np.asarray(items, dtype=np.float32)
 
 
 def ecg_features(batch: ModalityBatch | Sequence[Any], arch: str) -> np.ndarray:
     """``small``: ``[n, 12, 500]`` block means; ``paper``: ``[n, 1, 5000, 12]``."""
     if _hidden(batch):
-        shape = (ECG_LEADS, ECG_SAMPLES // ECG_STEP) if arch == "small" else (
-            1, ECG_SAMPLES, ECG_LEADS)
+        shape = (
+            (ECG_LEADS, ECG_SAMPLES // ECG_STEP) if arch == "small" else (1, ECG_SAMPLES, ECG_LEADS)
+        )
         return np.zeros((len(batch), *shape), np.float32)
     x = _values(batch)
     if x.shape[1:] != (ECG_SAMPLES, ECG_LEADS):
-        raise ValueError(f"ecg: expected (n, {ECG_SAMPLES}, {ECG_LEADS}) records, got "
-                         f"{x.shape}")
+        raise ValueError(f"ecg: expected (n, {ECG_SAMPLES}, {ECG_LEADS}) records, got {x.shape}")
     if arch == "paper":
         return np.ascontiguousarray(x[:, None])
     blocks = x.reshape(len(x), ECG_SAMPLES // ECG_STEP, ECG_STEP, ECG_LEADS).mean(axis=2)
@@ -65,15 +69,18 @@ def labs_features(batch: ModalityBatch | Sequence[Any]) -> np.ndarray:
         return np.zeros((len(batch), N_LAB_INPUTS), np.float32)
     x = _values(batch)
     if x.shape[1:] != (N_LAB_INPUTS,):
-        raise ValueError(f"labs: expected {N_LAB_INPUTS} inputs (50 percentiles + 50 "
-                         f"missingness bits), got {x.shape[1:]}")
+        raise ValueError(
+            f"labs: expected {N_LAB_INPUTS} inputs (50 percentiles + 50 "
+            f"missingness bits), got {x.shape[1:]}"
+        )
     return x
 
 
 def cxr_image(image: Image.Image, side: int) -> np.ndarray:
     """``[side, side]`` grey pixels in [0, 1] of the centre square crop."""
-    square = ImageOps.fit(image.convert("L"), (side, side), Image.Resampling.BOX,
-                          centering=(0.5, 0.5))
+    square = ImageOps.fit(
+        image.convert("L"), (side, side), Image.Resampling.BOX, centering=(0.5, 0.5)
+    )
     return np.asarray(square, dtype=np.float32) / 255.0
 
 
@@ -81,8 +88,11 @@ def cxr_features(batch: ModalityBatch | Sequence[Any], arch: str) -> np.ndarray:
     """``[n, 1, side, side]`` (missing items: zeros). Items are stored bytes, or images a
     ``datasets`` row already decoded."""
     side = SIDES[arch]
-    items = [None] * len(batch) if _hidden(batch) else (
-        batch.raw() if hasattr(batch, "raw") else list(batch))
+    items = (
+        [None] * len(batch)
+        if _hidden(batch)
+        else (batch.raw() if hasattr(batch, "raw") else list(batch))
+    )
     out = np.zeros((len(items), 1, side, side), np.float32)
     for i, item in enumerate(items):
         if isinstance(item, Image.Image):

@@ -73,8 +73,7 @@ class Augment(nn.Module):
             return x * scale + 0.05 * torch.randn(x.shape, generator=g)
         half = x.shape[1] // 2
         drop = torch.rand(n, half, generator=g) < 0.2
-        percentile = torch.where(drop, 0.5, x[:, :half]) + 0.05 * torch.randn(
-            n, half, generator=g)
+        percentile = torch.where(drop, 0.5, x[:, :half]) + 0.05 * torch.randn(n, half, generator=g)
         return torch.cat([percentile, torch.where(drop, 1.0, x[:, half:])], dim=1)
 
 
@@ -96,8 +95,11 @@ class EcgConv(nn.Module):
         kernels = (7, 5, 5, 5)
         layers: list[nn.Module] = []
         for k, (cin, cout) in enumerate(pairwise(chans)):
-            layers += _conv_bn(nn.Conv1d(cin, cout, kernels[k], stride=2,
-                                         padding=kernels[k] // 2), cout, nn.BatchNorm1d)
+            layers += _conv_bn(
+                nn.Conv1d(cin, cout, kernels[k], stride=2, padding=kernels[k] // 2),
+                cout,
+                nn.BatchNorm1d,
+            )
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(2 * chans[-1], dim)
 
@@ -120,8 +122,7 @@ class CxrConv(nn.Module):
         chans = (1, width // 4, width // 2, width, width)
         layers: list[nn.Module] = []
         for cin, cout in pairwise(chans):
-            layers += _conv_bn(nn.Conv2d(cin, cout, 3, stride=2, padding=1), cout,
-                               nn.BatchNorm2d)
+            layers += _conv_bn(nn.Conv2d(cin, cout, 3, stride=2, padding=1), cout, nn.BatchNorm2d)
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(chans[-1] * (side // 16) ** 2, dim)
 
@@ -153,5 +154,11 @@ def paper_cxr(dim: int) -> nn.Module:
 
 
 def paper_labs(in_dim: int, dim: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(in_dim, 256), nn.GELU(), nn.Linear(256, 1024), nn.GELU(),
-                         nn.Linear(1024, dim), nn.LayerNorm(dim))
+    return nn.Sequential(
+        nn.Linear(in_dim, 256),
+        nn.GELU(),
+        nn.Linear(256, 1024),
+        nn.GELU(),
+        nn.Linear(1024, dim),
+        nn.LayerNorm(dim),
+    )

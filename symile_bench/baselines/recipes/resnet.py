@@ -20,8 +20,11 @@ class BasicBlock(nn.Module):
     def __init__(self, cin: int, width: int, stride: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            _conv(cin, width, 3, stride), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            _conv(width, width, 3), nn.BatchNorm2d(width),
+            _conv(cin, width, 3, stride),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            _conv(width, width, 3),
+            nn.BatchNorm2d(width),
         )
         self.skip = _shortcut(cin, width, stride)
 
@@ -36,9 +39,14 @@ class Bottleneck(nn.Module):
         super().__init__()
         cout = width * self.expansion
         self.body = nn.Sequential(
-            _conv(cin, width, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            _conv(width, width, 3, stride), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            _conv(width, cout, 1), nn.BatchNorm2d(cout),
+            _conv(cin, width, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            _conv(width, width, 3, stride),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            _conv(width, cout, 1),
+            nn.BatchNorm2d(cout),
         )
         self.skip = _shortcut(cin, cout, stride)
 
@@ -56,12 +64,19 @@ class ResNet(nn.Module):
     """``[n, in_channels, H, W]`` -> ``[n, out_dim]``: 7×7/2 stem, 3×3/2 max pool, four stages
     (64, 128, 256, 512 wide), global average pool, linear head."""
 
-    def __init__(self, block: type[BasicBlock] | type[Bottleneck], depths: tuple[int, ...],
-                 in_channels: int, out_dim: int) -> None:
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        depths: tuple[int, ...],
+        in_channels: int,
+        out_dim: int,
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
-            nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1),
+            nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, stride=2, padding=1),
         ]
         cin = 64
         for stage, depth in enumerate(depths):

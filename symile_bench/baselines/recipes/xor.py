@@ -12,8 +12,9 @@ from symile_bench.harness.batch import ModalityBatch
 class XorRecipe:
     name = "xor"
     # REFERENCE.md: 100 epochs, batch 1000, lr 0.1, weight decay 0.01, log-temperature −0.3
-    defaults = Settings(dim=16, epochs=100, batch_size=1000, lr=0.1, weight_decay=0.01,
-                        log_temperature=-0.3)
+    defaults = Settings(
+        dim=16, epochs=100, batch_size=1000, lr=0.1, weight_decay=0.01, log_temperature=-0.3
+    )
 
     def feature_key(self, modality: str, settings: Settings) -> str:
         return "bits-v1"
@@ -21,8 +22,9 @@ class XorRecipe:
     def featurize(self, modality: str, batch: ModalityBatch, settings: Settings) -> np.ndarray:
         return np.asarray(batch.numpy(), dtype=np.float32)
 
-    def encoder(self, modality: str, feature_shape: tuple[int, ...], settings: Settings
-                ) -> nn.Module:
+    def encoder(
+        self, modality: str, feature_shape: tuple[int, ...], settings: Settings
+    ) -> nn.Module:
         return nn.Linear(feature_shape[0], settings.dim)
 
 
