@@ -25,7 +25,7 @@ from symile_bench.harness.cli import compare, evaluate, report, validate
 from symile_bench.leaderboard.cli import leaderboard_app
 from symile_bench.leaderboard.cli import submit as leaderboard_submit
 from symile_bench.lexicon.cli import lexicon_app
-from symile_bench.registry import builder_names, command_entry_points, get_builder
+from symile_bench.registry import COMMANDS, builder_names, get_builder
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -265,8 +265,8 @@ for _name in builder_names():
 
 # Builder packages may add top-level commands (e.g. `fake-mimic`) through the entry-point group
 # `symile_bench.commands`: each entry point is a typer command function, registered by name.
-for _name, _point in command_entry_points().items():
-    app.command(name=_name)(_point.load())
+for _name in COMMANDS.names():
+    app.command(name=_name)(COMMANDS.get(_name))
 
 # Scoring commands (symile_bench/harness/cli.py).
 for _command in (evaluate, compare, report, validate):

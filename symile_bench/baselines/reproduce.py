@@ -17,7 +17,7 @@ from symile_bench.baselines.runs import Run, RunSummary, execute
 from symile_bench.errors import ConfigError
 from symile_bench.executors import available_cores, make_executor
 from symile_bench.progress import progress_bar
-from symile_bench.registry import command_entry_points
+from symile_bench.registry import COMMANDS
 
 
 def build_dataset(
@@ -229,13 +229,14 @@ def _fake_mimic_tree(root: Path, admissions: int, seed: int) -> dict[str, Path]:
                 f"it, or choose another --out, to generate {wanted}"
             )
     else:
-        point = command_entry_points().get("fake-mimic")
-        if point is None:
+        if "fake-mimic" not in COMMANDS:
             raise ConfigError(
                 "reproduce mimic without --mimic-iv needs the fake-mimic command "
                 "of the mimic builder; install symile-bench[mimic]"
             )
-        point.load()(root, admissions=admissions, seed=seed, signal=MIMIC_SIGNAL, quiet=True)
+        COMMANDS.get("fake-mimic")(
+            root, admissions=admissions, seed=seed, signal=MIMIC_SIGNAL, quiet=True
+        )
         marker.write_text(json.dumps(wanted) + "\n", "utf-8")
     return {option: root / sub for option, sub in MIMIC_LAYOUT.items()}
 

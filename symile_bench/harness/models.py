@@ -24,9 +24,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.registry import Registry
 from symile_bench.harness.scoring import get_scorer
 from symile_bench.harness.vectors import check_matrix
+from symile_bench.registry import Registry
 
 
 class ModelError(HarnessInputError):
@@ -42,7 +42,9 @@ class RetrievalModel(Protocol):
     ) -> np.ndarray: ...
 
 
-MODELS: Registry[Any] = Registry("model", "--model", entry_point_group="symile_bench.models")
+MODELS: Registry[Any] = Registry(
+    "model", group="symile_bench.models", option="--model", error=ModelError
+)
 
 
 def parse_model_args(pairs: Sequence[str]) -> dict[str, Any]:

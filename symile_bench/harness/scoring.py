@@ -86,7 +86,7 @@ import numpy as np
 
 from symile_bench.executors import available_cores
 from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.registry import Registry
+from symile_bench.registry import Registry
 
 DEFAULT_TOP_K = 10
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
@@ -158,7 +158,23 @@ def _pairwise_offset(queries: Queries) -> np.ndarray:
     return out
 
 
-SCORERS: Registry[Scorer] = Registry("scorer", "scoring", entry_point_group="symile_bench.scorers")
+def _loaded_scorer(obj: object) -> Scorer:
+    if not isinstance(obj, Scorer):
+        raise HarnessInputError(
+            "an entry point of group symile_bench.scorers must load a "
+            f"symile_bench.harness.scoring.Scorer, got {type(obj).__name__}"
+        )
+    return obj
+
+
+SCORERS: Registry[Scorer] = Registry(
+    "scorer",
+    group="symile_bench.scorers",
+    option="scoring",
+    load=_loaded_scorer,
+    error=HarnessInputError,
+    hint="Register one with symile_bench.harness.register_scorer.",
+)
 
 
 def register_scorer(
@@ -177,15 +193,7 @@ def register_scorer(
 
 def get_scorer(scorer: str | Scorer) -> Scorer:
     """A registered scorer by name (a ``Scorer`` is returned unchanged)."""
-    if isinstance(scorer, Scorer):
-        return scorer
-    found = SCORERS.get(scorer)
-    if not isinstance(found, Scorer):
-        raise HarnessInputError(
-            f"entry point for scorer {scorer!r} must load a symile_bench.harness.scoring.Scorer, "
-            f"got {type(found).__name__}"
-        )
-    return found
+    return scorer if isinstance(scorer, Scorer) else SCORERS.get(scorer)
 
 
 def scorer_names() -> list[str]:

@@ -21,9 +21,9 @@ from symile_bench.harness.candidates import (
     StoredSets,
 )
 from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.registry import Registry
 from symile_bench.harness.results import CandidateSet, TaskSpec
 from symile_bench.harness.splitdata import ROW
+from symile_bench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class ResolvedTask:
         )
 
 
-TASKS: Registry[TaskDef] = Registry("task", "builder", entry_point_group="symile_bench.tasks")
+TASKS: Registry[TaskDef] = Registry("task", group="symile_bench.tasks", error=HarnessInputError)
 
 
 def register_task(task: TaskDef, *, overwrite: bool = False) -> TaskDef:
