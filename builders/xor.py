@@ -11,6 +11,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from symile_bench.builder import BuilderConfig, DatasetBuilder, ShardTask, TaskContext, split_tasks
+from symile_bench.tasks import CandidateRuleSpec, ModalitySpec, RetrievalTask
 
 P_GRID = tuple(round(0.1 * k, 1) for k in range(11))
 
@@ -97,6 +98,20 @@ class XorBuilder(DatasetBuilder):
             return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), d)
 
         return pa.table({"a": vectors(a), "b": vectors(b), "c": vectors(c), "i": pa.array(i)})
+
+    def tasks(self, config: XorConfig) -> list[RetrievalTask]:
+        n = 2**config.d
+        return [
+            RetrievalTask(
+                name="xor",
+                description=f"predict b from (a, c) among all 2^d = {n} binary vectors",
+                modalities=tuple(ModalitySpec(name=m, kind="vector", columns=(m,)) for m in "abc"),
+                target="b",
+                candidates=(CandidateRuleSpec(name="all", kind="binary-vectors"),),
+                chance=1 / n,
+                chance_label=f"1/{n}",
+            )
+        ]
 
     def answer_columns(self, config: XorConfig) -> list[str]:
         """b is the target; i says whether b is determined by (a, c)."""

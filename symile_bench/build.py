@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -28,7 +28,6 @@ from symile_bench.builder import (
     instantiate,
     iter_batches,
 )
-from symile_bench.cards import write_card
 from symile_bench.errors import ConfigError, DatasetDirError
 from symile_bench.executors import Executor
 from symile_bench.manifest import (
@@ -65,6 +64,17 @@ def parse_config(builder: DatasetBuilder, options: dict[str, Any]) -> BuilderCon
                 message += f" (got {got!r})"
             problems.append(f"{option}: {message}")
         raise ConfigError("; ".join(problems)) from None
+
+
+class FinishStep(Protocol):
+    """Work between the last shard and the manifest (the CLI's blind release): `check`
+    refuses a request before any work starts; the call returns the manifest to write."""
+
+    def check(self, builder: DatasetBuilder, config: BuilderConfig, store: Store) -> None: ...
+
+    def __call__(
+        self, builder: DatasetBuilder, config: BuilderConfig, store: Store, manifest: Manifest
+    ) -> Manifest: ...
 
 
 @dataclass(frozen=True)
@@ -237,7 +247,7 @@ def build(
     quiet: bool = False,
     warn: Callable[[str], None] = print,
     shard_range: tuple[int, int] | None = None,
-    answer_key: Path | None = None,
+    finish_step: FinishStep | None = None,
 ) -> BuildResult:
     """Build (or resume) `builder` with `config` into `out_dir` (a path or fsspec URL).
 
@@ -245,20 +255,18 @@ def build(
     missing resource; the manifest is left to `finalize`, so independent jobs (a SLURM array)
     can each build a range into one shared directory.
 
-    With `answer_key` (`--blind --answer-key FILE`), the test split is published blind: its
-    answer columns are withheld and its answer keys written to FILE (`symile_bench.blind`).
+    `finish_step` runs between the last shard and the manifest (the CLI's blind release,
+    `symile_bench.cli_blind`); its `check` runs first, before anything is written.
     """
     store = as_store(out_dir)
-    if answer_key is not None:
+    if finish_step is not None:
         if shard_range is not None:
             raise ConfigError(
                 "--blind applies when the manifest is written: build the "
                 "--shards ranges without it, then run `symile-bench finalize OUT "
                 "--blind --answer-key FILE`"
             )
-        from symile_bench.blind import check_blind_request
-
-        check_blind_request(builder, config, store, answer_key)
+        finish_step.check(builder, config, store)
     config = builder.prepare(config, warn)
     spec = _spec(builder, config, seed)
     prepare_out_dir(store, spec, overwrite)
@@ -321,7 +329,7 @@ def build(
     built = len(records) - skipped
     if shard_range is not None:
         return BuildResult(store, None, built, skipped)
-    manifest = _finish(builder, config, seed, store, resources, shards, records, answer_key)
+    manifest = _finish(builder, config, seed, store, resources, shards, records, finish_step)
     return BuildResult(store, manifest, built, skipped)
 
 
@@ -333,35 +341,33 @@ def _finish(
     resources: list[ResourceTask],
     shards: list[ShardTask],
     records: dict[str, FileRecord],
-    answer_key: Path | None = None,
+    finish_step: FinishStep | None = None,
 ) -> Manifest:
-    """Manifest, then card, then drop the in-progress files: the build is now complete. With
-    `answer_key`, the test split is made blind first (`symile_bench.blind`)."""
+    """`finish_step` (a blind release), manifest, card, then drop the in-progress files: the
+    build is now complete."""
     manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
-    if answer_key is not None:
-        from symile_bench.blind import blind_split
-
-        manifest = blind_split(builder, config, store, manifest, answer_key)
+    if finish_step is not None:
+        manifest = finish_step(builder, config, store, manifest)
     write_manifest(store, manifest)
-    write_card(store, builder, config, manifest)
+    store.write_text("README.md", builder.render_card(config, manifest))
     store.remove(PROGRESS_DIR)
     store.remove(SPEC_NAME)
     return manifest
 
 
-def finalize(out_dir: Path | str | Store, answer_key: Path | None = None) -> Manifest:
+def finalize(out_dir: Path | str | Store, finish_step: FinishStep | None = None) -> Manifest:
     """Check that every pool and shard of a build made of `--shards` jobs is present and
     intact, then write the manifest and card. Files without a progress record (written by a
     job killed before it could record them) are accepted after a row count check: a file
-    under its final name was renamed into place only when complete. With `answer_key`, the
-    test split is made blind as `build --blind` does."""
+    under its final name was renamed into place only when complete. `finish_step` as in
+    `build` (`finalize --blind`)."""
     from symile_bench.registry import get_builder
 
     store = as_store(out_dir)
     if not store.is_file(SPEC_NAME):
         if store.is_file(MANIFEST_NAME):
             manifest = read_manifest(store)
-            if answer_key is not None and not any(
+            if finish_step is not None and not any(
                 r.withheld for v in manifest.variants.values() for r in v.splits.values()
             ):
                 raise DatasetDirError(
@@ -378,10 +384,8 @@ def finalize(out_dir: Path | str | Store, answer_key: Path | None = None) -> Man
             f"{builder.version}; finish it with the same version"
         )
     config, seed = builder.Config(**spec["config"]), spec["seed"]
-    if answer_key is not None:
-        from symile_bench.blind import check_blind_request
-
-        check_blind_request(builder, config, store, answer_key)
+    if finish_step is not None:
+        finish_step.check(builder, config, store)
     resources = builder.resources(config)
     done = _load_progress(store)
     records: dict[str, FileRecord] = {}
@@ -419,7 +423,7 @@ def finalize(out_dir: Path | str | Store, answer_key: Path | None = None) -> Man
             f"--shards {index}:{index + 1} (or the range holding them), then finalize again"
         )
     store.remove_temps()
-    return _finish(builder, config, seed, store, resources, shards, records, answer_key)
+    return _finish(builder, config, seed, store, resources, shards, records, finish_step)
 
 
 def _assemble_manifest(
@@ -454,5 +458,6 @@ def _assemble_manifest(
         seed=seed,
         variants=variants,
         resources=[records[r.file] for r in resources],
+        tasks=builder.tasks(config),
         fingerprint=dataset_fingerprint(cfg, seed, variants),
     )

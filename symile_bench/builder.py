@@ -20,8 +20,11 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from symile_bench.cards import packaged_template, render_card
 from symile_bench.hashing import stable_int
+from symile_bench.manifest import Manifest
 from symile_bench.storage import Store
+from symile_bench.tasks import RetrievalTask
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
@@ -158,6 +161,12 @@ class DatasetBuilder(ABC):
     ) -> pa.Table:
         raise NotImplementedError(f"{self.name} declares resource {task.name} but cannot build it")
 
+    def tasks(self, config: BuilderConfig) -> list[RetrievalTask]:
+        """The retrieval tasks this build defines (the first is the default), written into
+        `manifest.json`: the harness scores a dataset directory from this declaration alone.
+        Empty (the default): the dataset can be built and loaded but not evaluated."""
+        return []
+
     def answer_columns(self, config: BuilderConfig) -> list[str]:
         """Columns that hold the answers of the evaluation task (labels, and anything that
         gives them away). `build --blind` nulls them in the test split and keeps the answers in
@@ -183,9 +192,25 @@ class DatasetBuilder(ABC):
 
     def card_template(self) -> str:
         """Markdown prose of the dataset card; our builders keep theirs in `cards/<name>.md`."""
-        from symile_bench.cards import packaged_template
-
         return packaged_template(self.name)
+
+    def render_card(
+        self, config: BuilderConfig, manifest: Manifest, extension: str = "arrow"
+    ) -> str:
+        """The dataset card (`README.md`) of a build of this builder with `config`."""
+        variables = {
+            "builder": self.name,
+            "builder_version": self.version,
+            "config_json": config.model_dump_json(indent=2),
+            **self.card_variables(config, manifest.model_dump()),
+        }
+        return render_card(
+            manifest,
+            template=self.card_template(),
+            license_id=self.license,
+            variables=variables,
+            extension=extension,
+        )
 
     @classmethod
     def import_path(cls) -> str:

@@ -9,17 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from importlib.resources import files
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import datasets
 import yaml
 
-from symile_bench.storage import Store, as_store
-
-if TYPE_CHECKING:
-    from symile_bench.builder import BuilderConfig, DatasetBuilder
-    from symile_bench.manifest import Manifest
+from symile_bench.manifest import Manifest
 
 SYMILE_BIBTEX = """@inproceedings{saporta2024symile,
   title     = {Contrasting with Symile: Simple Model-Agnostic Representation Learning for
@@ -88,24 +83,28 @@ def summary_table(manifest: Manifest) -> str:
 
 
 def render_card(
-    builder: DatasetBuilder, config: BuilderConfig, manifest: Manifest, extension: str = "arrow"
+    manifest: Manifest,
+    *,
+    template: str,
+    license_id: str,
+    variables: Mapping[str, str],
+    extension: str = "arrow",
 ) -> str:
-    variables = {
-        "builder": builder.name,
-        "builder_version": builder.version,
+    """The card of a dataset directory: YAML front matter from the manifest, then the
+    builder's prose `template` with its `{{name}}` `variables` (plus the ones every card has)."""
+    values = {
         "toolkit_version": manifest.toolkit_version,
         "seed": str(manifest.seed),
         "fingerprint": manifest.fingerprint,
         "summary_table": summary_table(manifest),
         "default_config": next(iter(manifest.variants)),
         "citation": SYMILE_BIBTEX,
-        "config_json": config.model_dump_json(indent=2),
-        **builder.card_variables(config, manifest.model_dump()),
+        **variables,
     }
     yaml_text = yaml.safe_dump(
-        front_matter(manifest, builder.license, extension), sort_keys=False, allow_unicode=True
+        front_matter(manifest, license_id, extension), sort_keys=False, allow_unicode=True
     )
-    body = render_template(builder.card_template(), variables).strip()
+    body = render_template(template, values).strip()
     note = withheld_note(manifest)
     if note:
         body += "\n\n" + note
@@ -141,13 +140,3 @@ def withheld_note(manifest: Manifest) -> str:
         "the answer key.",
     ]
     return "\n".join(lines)
-
-
-def write_card(
-    out_dir: Store | Path,
-    builder: DatasetBuilder,
-    config: BuilderConfig,
-    manifest: Manifest,
-    extension: str = "arrow",
-) -> None:
-    as_store(out_dir).write_text("README.md", render_card(builder, config, manifest, extension))

@@ -171,20 +171,6 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
     ]
 
 
-def _answer_key_option(blind: bool, answer_key: Path | None) -> Path | None:
-    """`--blind` and `--answer-key FILE` come together."""
-    from symile_bench.errors import ConfigError
-
-    if blind and answer_key is None:
-        raise ConfigError(
-            "--blind needs --answer-key FILE (outside --out): where the test "
-            "answers go for the leaderboard operator"
-        )
-    if answer_key is not None and not blind:
-        raise ConfigError("--answer-key is written by blind builds only; add --blind")
-    return answer_key
-
-
 def _register_builder_command(name: str) -> None:
     from symile_bench.cli_options import config_parameters, with_parameters
 
@@ -218,7 +204,9 @@ def _register_builder_command(name: str) -> None:
                 "quiet",
             )
         }
-        answer_key = _answer_key_option(common["blind"], common["answer_key"])
+        from symile_bench.cli_blind import blind_request
+
+        release = blind_request(common["blind"], common["answer_key"])
         config = parse_config(builder, {k: v for k, v in kwargs.items() if v is not None})
         shard_range = parse_shard_range(common["shards"]) if common["shards"] else None
         result = build(
@@ -231,7 +219,7 @@ def _register_builder_command(name: str) -> None:
             quiet=common["quiet"],
             warn=lambda message: err_console.print(f"[yellow]warning:[/] {escape(message)}"),
             shard_range=shard_range,
-            answer_key=answer_key,
+            finish_step=release,
         )
         if result.manifest is None:
             if not common["quiet"]:
@@ -249,11 +237,11 @@ def _register_builder_command(name: str) -> None:
                 f"{result.out_dir} ({result.built} files written, {result.skipped} kept); "
                 f"fingerprint {m.fingerprint[:16]}"
             )
-            if answer_key is not None:
+            if release is not None:
                 console.print(
-                    f"[green]✓[/] test answers withheld; answer key at {answer_key} "
+                    f"[green]✓[/] test answers withheld; answer key at {release.answer_key} "
                     "(keep it private: symile-bench leaderboard add --answer-key "
-                    f"{answer_key})"
+                    f"{release.answer_key})"
                 )
 
     params = [*_common_build_parameters(name), *config_parameters(builder.Config)]
@@ -334,8 +322,9 @@ def finalize(
     """Finish a build made of `--shards` jobs: check every pool and shard, then write the
     manifest and card. Exits 1 naming the first missing shard and the range to rebuild."""
     from symile_bench.build import finalize as finalize_build
+    from symile_bench.cli_blind import blind_request
 
-    manifest = finalize_build(path, _answer_key_option(blind, answer_key))
+    manifest = finalize_build(path, blind_request(blind, answer_key))
     if not quiet:
         console.print(
             f"[green]✓[/] {path}: {len(manifest.all_files())} files, fingerprint "

@@ -13,7 +13,6 @@ import datasets
 import pyarrow.parquet as pq
 
 from symile_bench.builder import instantiate
-from symile_bench.cards import write_card
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
 from symile_bench.storage import Store, as_store
@@ -102,5 +101,6 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
     exported = manifest.model_copy(update={"variants": variants, "resources": []})
     write_manifest(dest, exported)
     builder = instantiate(manifest.builder_class)
-    write_card(dest, builder, builder.Config(**manifest.config), exported, extension="parquet")
+    card = builder.render_card(builder.Config(**manifest.config), exported, extension="parquet")
+    target.write_text("README.md", card)
     return exported

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from symile_bench.errors import DatasetDirError
 from symile_bench.hashing import sha256_json
 from symile_bench.storage import Store, as_store
+from symile_bench.tasks import RetrievalTask
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -50,6 +51,9 @@ class Manifest(BaseModel):
     seed: int
     variants: dict[str, VariantRecord]
     resources: list[FileRecord] = []
+    # The builder's retrieval tasks (`DatasetBuilder.tasks`): how the harness scores this
+    # directory. Not part of any fingerprint: they describe the data, they are not the data.
+    tasks: list[RetrievalTask] = []
     fingerprint: str
 
     def all_files(self) -> list[FileRecord]:

@@ -18,9 +18,30 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from symile_bench.atomic import TMP_PREFIX, HashingWriter
-
+TMP_PREFIX = ".tmp-"
 _CHUNK = 1 << 20
+
+
+class HashingWriter:
+    """A binary file wrapper that hashes what passes through, so no re-read is needed."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._digest.update(data)
+        return self._handle.write(data)
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    def close(self) -> None:  # pyarrow closes its sink; the real file is closed by the owner
+        self.closed = True
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 def as_store(location: Store | str | Path) -> Store:

@@ -41,6 +41,7 @@ from symile_bench.builder import (
     split_tasks,
 )
 from symile_bench.errors import ConfigError, SourceError
+from symile_bench.tasks import CandidateRuleSpec, ModalitySpec, RetrievalTask
 
 COHORT = "mimic-cohort"
 VARIANT = "default"
@@ -65,6 +66,33 @@ class MimicBuilder(DatasetBuilder):
     # -- planning -------------------------------------------------------------------------
     def variants(self, config: MimicConfig) -> list[str]:
         return [VARIANT]
+
+    def tasks(self, config: MimicConfig) -> list[RetrievalTask]:
+        n = config.candidates
+        return [
+            RetrievalTask(
+                name="mimic",
+                description=f"find the admission's own chest X-ray among its {n} stored candidates",
+                modalities=(
+                    ModalitySpec(name="ecg", kind="signal", columns=("ecg",)),
+                    ModalitySpec(
+                        name="labs", kind="tabular", columns=("labs_percentile", "labs_missing")
+                    ),
+                    ModalitySpec(name="cxr", kind="image", columns=("cxr",)),
+                ),
+                target="cxr",
+                candidates=(
+                    CandidateRuleSpec(
+                        name="stored",
+                        kind="stored-sets",
+                        params={"column": "candidates", "id_column": "hadm_id"},
+                    ),
+                ),
+                query_id="hadm_id",
+                chance=1 / n,
+                chance_label=f"1/{n}",
+            )
+        ]
 
     def answer_columns(self, config: MimicConfig) -> list[str]:
         raise ConfigError(

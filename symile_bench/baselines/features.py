@@ -14,7 +14,9 @@ import numpy as np
 from symile_bench.baselines.recipes import Recipe, Settings
 from symile_bench.harness.batch import ModalityBatch
 from symile_bench.harness.splitdata import SplitData, open_split
-from symile_bench.harness.tasks import Modality, task_for
+from symile_bench.harness.tasks import declared_task
+from symile_bench.manifest import Manifest
+from symile_bench.tasks import ModalitySpec
 
 CHUNK_ROWS = 512
 Advance = Callable[[int], None]
@@ -30,14 +32,14 @@ class SplitFeatures:
         return len(self.split)
 
 
-def modalities_of(builder: str) -> tuple[Modality, ...]:
-    """The task's modalities, in the task's order (the order of the loss's list)."""
-    return task_for(builder).modalities
+def modalities_of(manifest: Manifest) -> tuple[ModalitySpec, ...]:
+    """The declared task's modalities, in its order (the order of the loss's list)."""
+    return declared_task(manifest).modalities
 
 
 def featurize_rows(
     recipe: Recipe,
-    modality: Modality,
+    modality: ModalitySpec,
     split: SplitData,
     settings: Settings,
     advance: Advance | None = None,
@@ -83,7 +85,7 @@ def split_features(
     """Features and missing masks of every modality of one split (cached in ``cache_dir``)."""
     split = open_split(dataset_dir, config, split_name)
     features, missing = {}, {}
-    for modality in modalities_of(split.builder):
+    for modality in modalities_of(split.manifest):
         key = recipe.feature_key(modality.name, settings)
         path = (
             cache_dir / f"{split.fingerprint[:20]}-{modality.name}-{key}.npy"

@@ -27,7 +27,7 @@ from symile_bench.baselines.modules import ContrastiveModel, fit_standardizers
 from symile_bench.baselines.recipes import Recipe, Settings, recipe_for
 from symile_bench.errors import ConfigError
 from symile_bench.harness.missing import complete_fraction
-from symile_bench.harness.tasks import task_for
+from symile_bench.harness.tasks import declared_task
 from symile_bench.manifest import read_manifest
 
 MODEL_FILE = "model.json"
@@ -138,7 +138,8 @@ def train(
     if negatives not in NEGATIVES:
         raise ConfigError(f"--negatives must be 'n' (O(N)) or 'n2' (O(N²)), got {negatives!r}")
     started = time.perf_counter()
-    builder = read_manifest(dataset_dir).builder
+    manifest = read_manifest(dataset_dir)
+    builder = manifest.builder
     recipe = recipe_for(builder)
     settings = recipe.defaults.with_overrides(**(overrides or {}))
     cache = cache_dir if cache_dir is not None else out_dir / "features"
@@ -187,7 +188,7 @@ def train(
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best[2], out_dir / WEIGHTS_FILE)
-    modalities = task_for(builder).modalities
+    modalities = declared_task(manifest).modalities
     info = {
         "format_version": FORMAT_VERSION,
         "name": name or (f"symile-{negatives}" if loss == "symile" else "clip"),

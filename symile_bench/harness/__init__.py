@@ -42,8 +42,11 @@ _EXPORTS = {
     "ModalityBatch": "batch",
     "RetrievalModel": "models",
     "load_model": "models",
-    "TaskDef": "tasks",
-    "register_task": "tasks",
+    "ResolvedTask": "tasks",
+    "resolve": "tasks",
+    "CANDIDATE_RULES": "candidates",
+    "SharedPool": "plans",
+    "PerQuerySets": "plans",
     "compare_results": "compare",
     "rescore": "verify",
 }

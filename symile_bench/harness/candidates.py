@@ -1,59 +1,29 @@
 """Candidate rules: what each query ranks, and which candidates are correct.
 
-A rule turns one split into a ``CandidatePlan``: the pool of candidates to embed (split rows
-whose target modality is encoded, or values that are not rows, such as XOR's 2^d vectors), the
-id of each candidate (what per-query predictions store) and the answer key — either labels
-(shared pool: correct when the candidate's label equals the query's) or one stored candidate
-set per query with its correct column (MIMIC). The same plan scores a model and re-scores a
-results file's predictions (``CandidatePlan.is_correct``), so the two can never disagree.
+A rule turns one split into a candidate plan (``harness.plans``): the pool of candidates to
+embed (split rows whose target modality is encoded, or values that are not rows, such as XOR's
+2^d vectors), the id of each candidate (what per-query predictions store) and the answer key.
+Builders name rules by ``kind`` in their task declaration (``symile_bench.tasks``), with
+``params``; the kinds live in ``CANDIDATE_RULES``, where a third party adds its own (entry-point
+group ``symile_bench.candidate_rules``: a class taking ``name`` and the params as keywords).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from symile_bench.harness.errors import HarnessInputError
-
-if TYPE_CHECKING:
-    from symile_bench.harness.splitdata import SplitData
-    from symile_bench.harness.tasks import Modality
+from symile_bench.harness.plans import CandidatePlan, PerQuerySets, SharedPool
+from symile_bench.harness.splitdata import SplitData
+from symile_bench.registry import Registry
+from symile_bench.tasks import CandidateRuleSpec, ModalitySpec
 
 MAX_VECTOR_BITS = 20  # 2^20 candidates: more would not be a retrieval benchmark
-
-
-@dataclass(frozen=True)
-class CandidatePlan:
-    kind: Literal["shared", "per_query"]
-    ids: np.ndarray  # [M] id of each pool candidate
-    rows: np.ndarray | None  # [M] split rows whose target modality is the candidate, or None
-    values: np.ndarray | None  # [M, ...] values to encode when candidates are not rows
-    size: int  # candidates per query
-    correct_when: str
-    description: str
-    query_labels: np.ndarray | None = None  # shared: [N]
-    labels: np.ndarray | None = None  # shared: [M]
-    sets: np.ndarray | None = None  # per_query: [N, m] pool positions
-    correct: np.ndarray | None = None  # per_query: [N] column of the correct candidate
-
-    def is_correct(self, queries: np.ndarray, candidate_ids: np.ndarray) -> np.ndarray:
-        """Answer key: bool ``[len(queries), k]``, whether candidate ``candidate_ids[i, j]`` is
-        correct for query position ``queries[i]``. Unknown ids are never correct."""
-        cand = np.asarray(candidate_ids)
-        if self.kind == "per_query":
-            own = self.ids[self.sets[queries, self.correct[queries]]]
-            return cand == own[:, None].astype(cand.dtype, copy=False)
-        order = np.argsort(self.ids, kind="stable")
-        sorted_ids = self.ids[order]
-        flat = cand.reshape(-1).astype(sorted_ids.dtype, copy=False)
-        pos = np.minimum(np.searchsorted(sorted_ids, flat), len(sorted_ids) - 1)
-        known = sorted_ids[pos] == flat
-        label = self.labels[order][pos]
-        ok = known & (label == np.repeat(self.query_labels[queries], cand.shape[1]))
-        return ok.reshape(cand.shape)
 
 
 class CandidateRule(Protocol):
@@ -61,7 +31,7 @@ class CandidateRule(Protocol):
 
     name: str
 
-    def plan(self, split: SplitData, target: Modality) -> CandidatePlan: ...
+    def plan(self, split: SplitData, target: ModalitySpec) -> CandidatePlan: ...
 
 
 @dataclass(frozen=True)
@@ -69,9 +39,9 @@ class AllBinaryVectors:
     """Every binary vector of the target's length (XOR: all 2^d values of b); a candidate's id
     is the vector read as a binary number, coordinate 0 most significant."""
 
-    name: str = "all"
+    name: str
 
-    def plan(self, split: SplitData, target: Modality) -> CandidatePlan:
+    def plan(self, split: SplitData, target: ModalitySpec) -> CandidatePlan:
         column = target.columns[0]
         bits = None
         if column in split.withheld:  # blind split: the pool without the answers
@@ -99,12 +69,10 @@ class AllBinaryVectors:
         codes = None if bits is None else (bits.astype(np.int64) << shifts).sum(axis=1)
         ids = np.arange(2**d, dtype=np.int64)
         values = ((ids[:, None] >> shifts) & 1).astype(dtype)
-        return CandidatePlan(
-            kind="shared",
+        return SharedPool(
             ids=ids,
             rows=None,
             values=values,
-            size=2**d,
             correct_when=f"candidate == the query's {target.name} vector (exact match)",
             description=f"all 2^{d} = {2**d} binary vectors of length {d}; candidate id = the "
             "vector as a binary number, coordinate 0 most significant",
@@ -123,7 +91,7 @@ class SplitRows:
     label: str
     one_per_label: bool = False
 
-    def plan(self, split: SplitData, target: Modality) -> CandidatePlan:
+    def plan(self, split: SplitData, target: ModalitySpec) -> CandidatePlan:
         blind = self.label in split.withheld
         if blind and self.one_per_label:
             raise HarnessInputError(
@@ -147,12 +115,10 @@ class SplitRows:
             )
         if not len(rows):
             raise HarnessInputError(f"split '{split.split}' has no rows with a {target.name}")
-        return CandidatePlan(
-            kind="shared",
+        return SharedPool(
             ids=rows.astype(np.int64),
             rows=rows.astype(np.int64),
             values=None,
-            size=len(rows),
             correct_when=f"candidate's {self.label} == the query's {self.label}",
             description=description,
             query_labels=None if labels is None else labels.astype(np.int64),
@@ -169,7 +135,7 @@ class StoredSets:
     column: str
     id_column: str
 
-    def plan(self, split: SplitData, target: Modality) -> CandidatePlan:
+    def plan(self, split: SplitData, target: ModalitySpec) -> CandidatePlan:
         ids = split.numpy(self.id_column)
         split.require(self.column)
         nulls = split.column(self.column).null_count
@@ -203,15 +169,45 @@ class StoredSets:
                 "times; it must appear exactly once"
             )
         width = sets.shape[1]
-        return CandidatePlan(
-            kind="per_query",
+        return PerQuerySets(
             ids=ids.astype(np.int64),
             rows=np.arange(len(ids), dtype=np.int64),
-            values=None,
-            size=width,
             correct_when=f"the candidate is the query's own {target.name} (same {self.id_column})",
             description=f"the {width} {self.id_column}s stored in column {self.column!r} per "
             f"query, its own included; candidate id = {self.id_column}",
             sets=sets,
             correct=np.argmax(own, axis=1),
         )
+
+
+def _loaded_rule_kind(obj: Any) -> Callable[..., CandidateRule]:
+    if not isinstance(obj, type) or not callable(getattr(obj, "plan", None)):
+        raise HarnessInputError(
+            "an entry point of group symile_bench.candidate_rules must load a class with a "
+            f"plan(split, target) method, got {obj!r}"
+        )
+    return obj
+
+
+CANDIDATE_RULES: Registry[Callable[..., CandidateRule]] = Registry(
+    "candidate rule kind",
+    group="symile_bench.candidate_rules",
+    load=_loaded_rule_kind,
+    error=HarnessInputError,
+    hint="Register it with symile_bench.harness.candidates.CANDIDATE_RULES.register.",
+)
+CANDIDATE_RULES.register("binary-vectors", AllBinaryVectors)
+CANDIDATE_RULES.register("split-rows", SplitRows)
+CANDIDATE_RULES.register("stored-sets", StoredSets)
+
+
+def rule_from_spec(spec: CandidateRuleSpec) -> CandidateRule:
+    """The rule a task declares: its registered kind, configured by its params."""
+    kind = CANDIDATE_RULES.get(spec.kind)
+    try:
+        return kind(name=spec.name, **spec.params)
+    except TypeError as exc:
+        raise HarnessInputError(
+            f"candidate rule {spec.name!r} of kind {spec.kind!r}: its params {spec.params} do "
+            f"not fit ({exc}); the dataset's manifest.json declares them"
+        ) from None

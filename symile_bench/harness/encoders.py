@@ -24,7 +24,7 @@ from symile_bench.harness.models import (
 )
 from symile_bench.harness.scoring import get_scorer
 from symile_bench.harness.splitdata import ROW, SplitData
-from symile_bench.harness.tasks import Modality
+from symile_bench.tasks import ModalitySpec
 
 Advance = Callable[[int], None]
 DEFAULT_BATCH_SIZE = 256
@@ -39,7 +39,7 @@ class Encoder(Protocol):
 
     def rows(
         self,
-        modality: Modality,
+        modality: ModalitySpec,
         split: SplitData,
         rows: np.ndarray,
         ids: np.ndarray,
@@ -50,7 +50,7 @@ class Encoder(Protocol):
         """Embeddings of ``modality`` for split ``rows`` (``hidden``: as missing)."""
 
     def values(
-        self, modality: Modality, values: np.ndarray, ids: np.ndarray, *, advance: Advance
+        self, modality: ModalitySpec, values: np.ndarray, ids: np.ndarray, *, advance: Advance
     ) -> np.ndarray:
         """Embeddings of candidates that are not rows (XOR's vectors), ``ids`` their ids."""
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
-from symile_bench.harness.candidates import CandidatePlan
 from symile_bench.harness.encoders import Advance, Encoder
 from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import DEFAULT_METRICS
@@ -28,6 +27,7 @@ from symile_bench.harness.missing import (
     conditions,
     training_ref,
 )
+from symile_bench.harness.plans import CandidatePlan
 from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
     DatasetRef,
@@ -37,14 +37,9 @@ from symile_bench.harness.results import (
     Results,
     RunSettings,
 )
-from symile_bench.harness.scoring import (
-    DEFAULT_TOP_K,
-    Ranking,
-    rank_candidate_sets,
-    rank_candidates,
-)
+from symile_bench.harness.scoring import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.splitdata import SplitData, open_split
-from symile_bench.harness.tasks import ResolvedTask, task_for
+from symile_bench.harness.tasks import ResolvedTask, resolve
 from symile_bench.harness.vectors import check_dimensions, common_dtype
 
 Track = Callable[[str, int, str], Advance]
@@ -58,6 +53,7 @@ def no_progress(description: str, total: int, unit: str) -> Advance:
 class EvalOptions:
     config: str | None = None
     split: str = "test"
+    task: str | None = None  # a task the dataset declares (default: its first)
     target: str | None = None
     candidates: str | None = None
     resamples: int = DEFAULT_RESAMPLES
@@ -93,7 +89,13 @@ def evaluate(
     split = open_split(dataset_dir, opts.config, opts.split)
     if not len(split):
         raise HarnessInputError(f"--split {split.split!r} of {dataset_dir} has no rows to score")
-    resolved = task_for(split.builder).resolve(opts.target, opts.candidates)
+    resolved = resolve(
+        split.manifest,
+        task=opts.task,
+        target=opts.target,
+        candidates=opts.candidates,
+        where=str(dataset_dir),
+    )
     encoder.require([*resolved.query_names, resolved.target.name])
     trained_on = None
     if opts.trained_on is not None:
@@ -133,14 +135,15 @@ def evaluate(
             for m in resolved.query_names
         ]
         label = "score" if cond.name is None else f"score {cond.name}"
-        ranking = _rank(
-            plan,
+        # On a blind split the plan has no answer key: the top-k is all it ranks for.
+        ranking = plan.rank(
             queries,
             encoded.candidates,
-            encoder.scoring,
-            opts,
-            track(label, len(split), "queries"),
-            blind=blind,
+            scorer=encoder.scoring,
+            top_k=opts.top_k,
+            backend=opts.backend,
+            device=opts.device,
+            on_progress=track(label, len(split), "queries"),
         )
         if not blind:
             rows += summarize(
@@ -244,43 +247,6 @@ def _encode(
         queries={m: q.astype(dtype, copy=False) for m, q in queries.items()},
         candidates=candidates.astype(dtype, copy=False),
         missing={m: np.asarray(q, dtype=dtype) for m, q in missing.items()},
-    )
-
-
-def _rank(
-    plan: CandidatePlan,
-    queries: list[np.ndarray],
-    candidates: np.ndarray,
-    scoring: str,
-    opts: EvalOptions,
-    advance: Advance,
-    *,
-    blind: bool = False,
-) -> Ranking:
-    """Ranks and top-k. ``blind``: no answers, so placeholder labels (candidate 0 correct for
-    every query) stand in; the top-k depends on scores and the tie rule only, and the ranks
-    this gives are dropped."""
-    common = dict(
-        scorer=scoring,
-        top_k=opts.top_k,
-        backend=opts.backend,
-        device=opts.device,
-        on_progress=advance,
-    )
-    n = len(queries[0])
-    if plan.kind == "per_query":
-        correct = np.zeros(n, dtype=np.int64) if blind else plan.correct
-        return rank_candidate_sets(queries, candidates, plan.sets, correct, **common)
-    if blind:
-        return rank_candidates(
-            queries,
-            candidates,
-            query_labels=np.zeros(n, dtype=np.int64),
-            candidate_labels=np.arange(len(candidates), dtype=np.int64),
-            **common,
-        )
-    return rank_candidates(
-        queries, candidates, query_labels=plan.query_labels, candidate_labels=plan.labels, **common
     )
 
 

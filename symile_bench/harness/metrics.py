@@ -93,3 +93,33 @@ def grouped_metrics(
 def split_outcomes(values: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
     """The outcome vectors restricted to the queries ``idx`` (one group)."""
     return {m: v[idx] for m, v in values.items()}
+
+
+def chance_outcomes(metric: str, n_candidates: Any, n_correct: Any) -> np.ndarray:
+    """Per query, the expected outcome of ``metric`` under a uniformly random ranking of its
+    ``n_candidates`` candidates, ``n_correct`` of them correct (float64 ``[N]``).
+
+    With R the rank of the first correct candidate, P(R > r) = C(n - r, c) / C(n, c), so
+    top-k's chance is 1 - P(R > k) and MRR's is Σ_r P(R = r) / r. Queries are grouped by
+    their (n, c) pair, so a split of any size costs one pass per distinct pair.
+    """
+    check_metric(metric)
+    n = np.asarray(n_candidates, dtype=np.int64)
+    c = np.asarray(n_correct, dtype=np.int64)
+    if n.shape != c.shape or n.ndim != 1:
+        raise HarnessInputError("n_candidates and n_correct must be 1-D arrays of equal length")
+    if n.size and ((c < 1).any() or (c > n).any()):
+        raise HarnessInputError("every query needs 1 <= n_correct <= n_candidates")
+    pairs, inverse = np.unique(np.stack([n, c], axis=1), axis=0, return_inverse=True)
+    values = np.array([_chance_of_pair(metric, int(a), int(b)) for a, b in pairs])
+    return values[inverse.reshape(-1)] if n.size else np.zeros(0)
+
+
+def _chance_of_pair(metric: str, n: int, c: int) -> float:
+    r = np.arange(1, n - c + 2, dtype=np.float64)  # the ranks R can take
+    # P(R > r) for r = 0, 1, ...: the product of (n - i - c) / (n - i) over i < r
+    above = np.concatenate([[1.0], np.cumprod((n - (r - 1) - c) / (n - (r - 1)))])
+    if metric == "mrr":
+        return float(np.sum((above[:-1] - above[1:]) / r))
+    k = int(metric[3:])
+    return float(1.0 - above[min(k, len(above) - 1)])

@@ -21,7 +21,7 @@ import numpy as np
 
 from symile_bench.harness.results import TrainingRef
 from symile_bench.harness.splitdata import SplitData
-from symile_bench.harness.tasks import Modality
+from symile_bench.tasks import ModalitySpec
 
 PROTOCOL_VERSION = "v1"
 OBSERVED_PREFIX = "observed="
@@ -48,7 +48,7 @@ def conditions(query: Sequence[str]) -> list[Condition]:
     return out
 
 
-def complete_fraction(split: SplitData, modalities: Sequence[Modality]) -> float:
+def complete_fraction(split: SplitData, modalities: Sequence[ModalitySpec]) -> float:
     """Fraction of rows where no modality's missing flag is set (1.0 without flags)."""
     if not len(split):
         return 0.0
@@ -58,7 +58,7 @@ def complete_fraction(split: SplitData, modalities: Sequence[Modality]) -> float
     return float(1.0 - missing.mean())
 
 
-def training_ref(split: SplitData, modalities: Sequence[Modality]) -> TrainingRef:
+def training_ref(split: SplitData, modalities: Sequence[ModalitySpec]) -> TrainingRef:
     return TrainingRef(
         config=split.config,
         split=split.split,

@@ -15,7 +15,13 @@ from symile_bench.harness.bootstrap import (
     paper_style,
 )
 from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.metrics import DEFAULT_METRICS, check_metric, group_indices, outcomes
+from symile_bench.harness.metrics import (
+    DEFAULT_METRICS,
+    chance_outcomes,
+    check_metric,
+    group_indices,
+    outcomes,
+)
 from symile_bench.harness.results import (
     BootstrapSettings,
     PaperStyle,
@@ -42,6 +48,11 @@ def summarize(
     that row's queries (seeded with ``seed``) and the paper-style 10-sample mean ± SE."""
     r = ranks.ranks if isinstance(ranks, Ranking) else np.asarray(ranks)
     metrics = tuple(check_metric(m) for m in metrics)
+    chance = (
+        {m: chance_outcomes(m, ranks.n_candidates, ranks.n_correct) for m in metrics}
+        if isinstance(ranks, Ranking)
+        else None
+    )
     groups: list[tuple[str | None, np.ndarray]] = [(None, np.arange(len(r)))]
     if languages is not None:
         lang = np.asarray(languages)
@@ -70,6 +81,7 @@ def summarize(
                     ci_high=b.ci_high,
                     se=b.se,
                     n=b.n,
+                    chance=None if chance is None else float(chance[metric][idx].mean()),
                     bootstrap=BootstrapSettings(
                         method=b.method, resamples=b.resamples, seed=b.seed, confidence=b.confidence
                     ),

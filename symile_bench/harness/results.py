@@ -44,6 +44,7 @@ from pydantic import (
 
 from symile_bench.atomic import write_text_atomic
 from symile_bench.harness.errors import ResultsFileError
+from symile_bench.tasks import ReferenceLevel
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
@@ -127,6 +128,15 @@ class TaskSpec(_Strict):
     missing_protocol: str | None = Field(
         default=None, description="version of the missing-modality protocol, e.g. 'v1'"
     )
+    chance_label: str | None = Field(
+        default=None,
+        description="the dataset's declared top-1 chance for this target, e.g. '1/32' (absent "
+        "for a target other than the declared one: the rows' `chance` is always there)",
+    )
+    references: list[ReferenceLevel] = Field(
+        default_factory=list,
+        description="levels the dataset declares for comparison, e.g. M3's pairwise ceiling 1/w",
+    )
 
 
 class BootstrapSettings(_Strict):
@@ -155,6 +165,13 @@ class ResultRow(_Strict):
     ci_high: float
     se: float = Field(ge=0)
     n: int = Field(ge=1)
+    chance: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="the metric's expected value under a random ranking of these queries' "
+        "candidates (from their candidate counts); what a reader compares the value with",
+    )
     bootstrap: BootstrapSettings
     paper_style: PaperStyle | None = None
 

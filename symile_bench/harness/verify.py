@@ -23,7 +23,7 @@ from symile_bench.harness.errors import ResultsFileError
 from symile_bench.harness.metrics import outcomes
 from symile_bench.harness.results import Predictions, Results
 from symile_bench.harness.splitdata import open_split
-from symile_bench.harness.tasks import task_for
+from symile_bench.harness.tasks import resolve
 
 TOLERANCE = 1e-9
 
@@ -83,7 +83,13 @@ def rescore(results: Results, dataset_dir: Path) -> tuple[list[Rescored], list[s
                 f"{expected[:16]}…, but {dataset_dir} has {split.fingerprint[:16]}…"
             )
             continue
-        resolved = task_for(split.builder).resolve(spec.target_modality, spec.candidates.rule)
+        resolved = resolve(
+            split.manifest,
+            task=spec.name,
+            target=spec.target_modality,
+            candidates=spec.candidates.rule,
+            where=str(dataset_dir),
+        )
         plan = resolved.rule.plan(split, resolved.target)
         ids = split.numpy(resolved.task.query_id)
         order = np.argsort(ids, kind="stable")

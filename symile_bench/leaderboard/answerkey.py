@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from symile_bench.harness.candidates import CandidatePlan
+from symile_bench.harness.plans import SharedPool
 from symile_bench.harness.splitdata import SplitData, open_split
-from symile_bench.harness.tasks import task_for
+from symile_bench.harness.tasks import resolve
 from symile_bench.leaderboard.errors import LeaderboardError
 
 
@@ -32,13 +32,11 @@ class AnswerKey:
     candidate_ids: np.ndarray  # [M] int64, sorted ascending
     candidate_labels: np.ndarray  # [M]
 
-    def plan(self) -> CandidatePlan:
-        return CandidatePlan(
-            kind="shared",
+    def plan(self) -> SharedPool:
+        return SharedPool(
             ids=self.candidate_ids,
             rows=None,
             values=None,
-            size=len(self.candidate_ids),
             correct_when="label match",
             description="answer key",
             query_labels=self.query_labels,
@@ -101,16 +99,12 @@ def answer_key_from_split(
 ) -> SplitKey:
     """The answer key of one full split (see ``answer_key_from_dataset``)."""
     path, split = data.path, data.split
-    resolved = task_for(data.builder).resolve(target, rule)
+    resolved = resolve(data.manifest, target=target, candidates=rule, where=str(path))
     plan = resolved.rule.plan(data, resolved.target)
     qids = data.numpy(resolved.task.query_id)
     if qids.dtype.kind not in "iu" or plan.ids.dtype.kind not in "iu":
         raise LeaderboardError(f"{path}: only integer query and candidate ids can be registered")
-    if plan.kind == "per_query":
-        cand_labels = plan.ids
-        q_labels = plan.ids[plan.sets[np.arange(len(qids)), plan.correct]]
-    else:
-        cand_labels, q_labels = plan.labels, plan.query_labels
+    cand_labels, q_labels = plan.answer_labels()
     q_order = np.argsort(qids, kind="stable")
     c_order = np.argsort(plan.ids, kind="stable")
     key = AnswerKey(
