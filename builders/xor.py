@@ -61,7 +61,7 @@ def variant_name(p: float) -> str:
     return f"p{p}"
 
 
-class XorBuilder(DatasetBuilder):
+class XorBuilder(DatasetBuilder[XorConfig]):
     name = "xor"
     description = "Binary XOR triples (a, b, c): only a and c together determine b."
     version = "1.0.0"

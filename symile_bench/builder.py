@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import datasets
 import numpy as np
@@ -33,6 +33,9 @@ class BuilderConfig(BaseModel):
     """Base for every builder's options. Field descriptions become the CLI's `--help` text."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+C = TypeVar("C", bound=BuilderConfig)
 
 
 def task_rng(seed: int, *key: str | int) -> np.random.Generator:
@@ -110,29 +113,29 @@ def split_tasks(variant: str, split: str, n_rows: int, shard_rows: int) -> list[
     ]
 
 
-class DatasetBuilder(ABC):
+class DatasetBuilder(ABC, Generic[C]):
     """Subclass this (or follow its shape) and register it under the entry-point group
     `symile_bench.builders`; core discovers it from there and never imports it by name."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     version: ClassVar[str]
-    Config: ClassVar[type[BuilderConfig]]
+    Config: type[C]
     license: ClassVar[str] = "mit"
 
     @abstractmethod
-    def variants(self, config: BuilderConfig) -> list[str]:
+    def variants(self, config: C) -> list[str]:
         """Dataset config names (one per variant, e.g. an XOR p value)."""
 
     @abstractmethod
-    def features(self, config: BuilderConfig, variant: str) -> datasets.Features:
+    def features(self, config: C, variant: str) -> datasets.Features:
         """The `datasets.Features` of every split of `variant`."""
 
     @abstractmethod
-    def plan(self, config: BuilderConfig) -> list[ShardTask]:
+    def plan(self, config: C) -> list[ShardTask]:
         """Every shard of every variant and split. Pure: no I/O, no randomness."""
 
-    def plan_with_resources(self, config: BuilderConfig, ctx: TaskContext) -> list[ShardTask]:
+    def plan_with_resources(self, config: C, ctx: TaskContext) -> list[ShardTask]:
         """The plan the build uses, called in the parent once every resource is complete (read
         them through `ctx.resource`). Default: `plan(config)`. Override it when row counts
         come from the sources (e.g. a cohort selected from MIMIC) rather than the config."""
@@ -140,11 +143,11 @@ class DatasetBuilder(ABC):
 
     @abstractmethod
     def run(
-        self, config: BuilderConfig, task: ShardTask, ctx: TaskContext
+        self, config: C, task: ShardTask, ctx: TaskContext
     ) -> pa.Table | Iterable[pa.RecordBatch]:
         """Produce the rows of one shard, in the schema of `features(config, task.variant)`."""
 
-    def prepare(self, config: BuilderConfig, warn: Callable[[str], None]) -> BuilderConfig:
+    def prepare(self, config: C, warn: Callable[[str], None]) -> C:
         """Check sources and resolve choices once, in the parent, before any work starts.
 
         Returns the config actually built (e.g. an unreachable online backend replaced by its
@@ -152,29 +155,27 @@ class DatasetBuilder(ABC):
         """
         return config
 
-    def resources(self, config: BuilderConfig) -> list[ResourceTask]:
+    def resources(self, config: C) -> list[ResourceTask]:
         """Pools that shards draw from; most builders have none."""
         return []
 
-    def build_resource(
-        self, config: BuilderConfig, task: ResourceTask, ctx: TaskContext
-    ) -> pa.Table:
+    def build_resource(self, config: C, task: ResourceTask, ctx: TaskContext) -> pa.Table:
         raise NotImplementedError(f"{self.name} declares resource {task.name} but cannot build it")
 
-    def tasks(self, config: BuilderConfig) -> list[RetrievalTask]:
+    def tasks(self, config: C) -> list[RetrievalTask]:
         """The retrieval tasks this build defines (the first is the default), written into
         `manifest.json`: the harness scores a dataset directory from this declaration alone.
         Empty (the default): the dataset can be built and loaded but not evaluated."""
         return []
 
-    def answer_columns(self, config: BuilderConfig) -> list[str]:
+    def answer_columns(self, config: C) -> list[str]:
         """Columns that hold the answers of the evaluation task (labels, and anything that
         gives them away). `build --blind` nulls them in the test split and keeps the answers in
         a separate answer-key file. Empty (the default): the builder cannot be built blind; a
         builder may raise `ConfigError` here to say why."""
         return []
 
-    def blind_table(self, config: BuilderConfig, table: pa.Table) -> pa.Table:
+    def blind_table(self, config: C, table: pa.Table) -> pa.Table:
         """One shard of a blind split: `table` with every answer column null (same schema).
         Override to also scrub values that leak an answer (M3: image file names)."""
         withheld = set(self.answer_columns(config))
@@ -186,7 +187,7 @@ class DatasetBuilder(ABC):
             schema=table.schema,
         )
 
-    def card_variables(self, config: BuilderConfig, manifest: Mapping[str, Any]) -> dict[str, str]:
+    def card_variables(self, config: C, manifest: Mapping[str, Any]) -> dict[str, str]:
         """Values substituted for `{{name}}` placeholders in the builder's card template."""
         return {}
 
@@ -194,9 +195,7 @@ class DatasetBuilder(ABC):
         """Markdown prose of the dataset card; our builders keep theirs in `cards/<name>.md`."""
         return packaged_template(self.name)
 
-    def render_card(
-        self, config: BuilderConfig, manifest: Manifest, extension: str = "arrow"
-    ) -> str:
+    def render_card(self, config: C, manifest: Manifest, extension: str = "arrow") -> str:
         """The dataset card (`README.md`) of a build of this builder with `config`."""
         variables = {
             "builder": self.name,
@@ -221,13 +220,16 @@ class DatasetBuilder(ABC):
         return self.variants(self.Config())[0]
 
 
-def instantiate(import_path: str) -> DatasetBuilder:
+def instantiate(import_path: str) -> DatasetBuilder[Any]:
     """Create a builder from `module:Class` (how worker processes get theirs)."""
     module_name, _, attr = import_path.partition(":")
     obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
-    return obj()
+    builder = obj()
+    if not isinstance(builder, DatasetBuilder):
+        raise TypeError(f"{import_path} is not a DatasetBuilder subclass")
+    return builder
 
 
 def iter_batches(produced: pa.Table | Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -120,7 +120,7 @@ class Registry(Generic[T]):
         return f"unknown {self.kind} {name!r}{where}.{hint} Known: {listing}.{extra}"
 
 
-def _instantiate_builder(cls: Any) -> DatasetBuilder:
+def _instantiate_builder(cls: Any) -> DatasetBuilder[Any]:
     builder = cls() if isinstance(cls, type) else cls
     if not isinstance(builder, DatasetBuilder):
         raise ConfigError(
@@ -130,7 +130,7 @@ def _instantiate_builder(cls: Any) -> DatasetBuilder:
     return builder
 
 
-BUILDERS: Registry[DatasetBuilder] = Registry(
+BUILDERS: Registry[DatasetBuilder[Any]] = Registry(
     "builder", group="symile_bench.builders", load=_instantiate_builder
 )
 # Top-level CLI commands that builder packages add (`fake-mimic`): typer command functions.
@@ -141,5 +141,5 @@ def builder_names() -> list[str]:
     return BUILDERS.names()
 
 
-def get_builder(name: str) -> DatasetBuilder:
+def get_builder(name: str) -> DatasetBuilder[Any]:
     return BUILDERS.get(name)

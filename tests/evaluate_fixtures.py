@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from builders.mimic.task import retrieval_task
 from symile_bench.manifest import (
     Manifest,
     SplitRecord,
@@ -164,6 +165,7 @@ def write_mimic_dir(out: Path, test_n: int = 40, seed: int = 0) -> Path:
             config={},
             seed=seed,
             variants=variants,
+            tasks=[retrieval_task(N_CANDIDATES)],
             fingerprint=dataset_fingerprint({}, seed, variants),
         ),
     )

@@ -41,7 +41,7 @@ COMPLETE = "complete"
 MASKED_SPLITS = ("train", "validation")
 
 
-class M3Builder(DatasetBuilder):
+class M3Builder(DatasetBuilder[M3Config]):
     name = "m3"
     description = (
         "Symile-M3: multilingual audio, image and text; only audio and text together "

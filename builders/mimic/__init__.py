@@ -33,6 +33,7 @@ from builders.mimic.constants import (
 from builders.mimic.media import cxr_png, ecg_scaled
 from builders.mimic.sources import check_all, locate
 from builders.mimic.splits import SPLIT_NAMES
+from builders.mimic.task import retrieval_task
 from symile_bench.builder import (
     DatasetBuilder,
     ResourceTask,
@@ -41,7 +42,7 @@ from symile_bench.builder import (
     split_tasks,
 )
 from symile_bench.errors import ConfigError, SourceError
-from symile_bench.tasks import CandidateRuleSpec, ModalitySpec, RetrievalTask
+from symile_bench.tasks import RetrievalTask
 
 COHORT = "mimic-cohort"
 VARIANT = "default"
@@ -50,7 +51,7 @@ COHORT_FILE = "cohort.parquet"
 MEDIA_THREADS = 4
 
 
-class MimicBuilder(DatasetBuilder):
+class MimicBuilder(DatasetBuilder[MimicConfig]):
     name = "mimic"
     description = (
         "Symile-MIMIC: an ECG, blood labs and a chest X-ray per admission, from your local "
@@ -68,31 +69,7 @@ class MimicBuilder(DatasetBuilder):
         return [VARIANT]
 
     def tasks(self, config: MimicConfig) -> list[RetrievalTask]:
-        n = config.candidates
-        return [
-            RetrievalTask(
-                name="mimic",
-                description=f"find the admission's own chest X-ray among its {n} stored candidates",
-                modalities=(
-                    ModalitySpec(name="ecg", kind="signal", columns=("ecg",)),
-                    ModalitySpec(
-                        name="labs", kind="tabular", columns=("labs_percentile", "labs_missing")
-                    ),
-                    ModalitySpec(name="cxr", kind="image", columns=("cxr",)),
-                ),
-                target="cxr",
-                candidates=(
-                    CandidateRuleSpec(
-                        name="stored",
-                        kind="stored-sets",
-                        params={"column": "candidates", "id_column": "hadm_id"},
-                    ),
-                ),
-                query_id="hadm_id",
-                chance=1 / n,
-                chance_label=f"1/{n}",
-            )
-        ]
+        return [retrieval_task(config.candidates)]
 
     def answer_columns(self, config: MimicConfig) -> list[str]:
         raise ConfigError(

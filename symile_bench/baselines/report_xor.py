@@ -35,10 +35,12 @@ def write_xor_report(
         scores[s.run.loss][float(s.run.config[1:])] = top1(s.results[0])
         seconds += s.seconds
     info = {r.p: r for r in xor_info_grid(5, grid)}
+    any_score = next(iter(scores["symile"].values()), None)
+    chance = any_score.chance_text() if any_score else "chance not recorded"
     lines = [
         "# XOR: Symile vs pairwise CLIP",
         "",
-        "Task: predict b from (a, c) among all 32 binary vectors (chance 1/32 = 0.031); top-1 on "
+        f"Task: predict b from (a, c) among all 32 binary vectors ({chance}); top-1 on "
         "the test split with 95% bootstrap intervals. Information terms are exact (bits, d = 5).",
         "",
         "| p | Symile | CLIP | paper Symile | paper CLIP | I(a;b|c) | I(b;c) | TC |",
@@ -94,7 +96,9 @@ def _plot(
         left.scatter(
             list(pts), list(pts.values()), marker="x", s=60, color=color, label=f"{loss} (paper)"
         )
-    left.axhline(paper.XOR_CHANCE, ls=":", color="gray", label="chance 1/32")
+    chance = next((t.chance for t in scores["symile"].values() if t.chance is not None), None)
+    if chance is not None:
+        left.axhline(chance, ls=":", color="gray", label=f"chance {chance:.3f}")
     left.set(xlabel="p", ylabel="test top-1", title="accuracy", ylim=(-0.02, 1.05))
     left.legend(fontsize=8)
     for attr, label in (

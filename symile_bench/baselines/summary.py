@@ -17,9 +17,18 @@ class Top1:
     high: float
     n: int
     paper_style: tuple[float, float] | None = None  # the release's 10-sample mean and its SE
+    chance: float | None = None  # top-1 of a random ranking of these queries' candidates
+    chance_label: str | None = None  # the dataset's declared chance, e.g. "1/32"
 
     def text(self) -> str:
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+    def chance_text(self) -> str:
+        """How a report states the chance level, read from the results file."""
+        if self.chance is None:
+            return "chance not recorded"
+        label = f"{self.chance_label} ≈ " if self.chance_label else ""
+        return f"chance {label}{self.chance:.4f}"
 
     def paper_text(self) -> str:
         return (
@@ -42,10 +51,17 @@ def wall_text(wall_seconds: float | None) -> str:
 
 
 def top1(path: Path, condition: str | None = None) -> Top1:
-    row = load_results(path).row("top1", condition=condition)
+    results = load_results(path)
+    row = results.row("top1", condition=condition)
     style = row.paper_style
     return Top1(
-        row.value, row.ci_low, row.ci_high, row.n, None if style is None else (style.mean, style.se)
+        row.value,
+        row.ci_low,
+        row.ci_high,
+        row.n,
+        None if style is None else (style.mean, style.se),
+        row.chance,
+        results.task.chance_label,
     )
 
 

@@ -290,7 +290,12 @@ def report(
 ) -> None:
     """A table of many results files; with --plot a PNG (accuracy against % complete training
     samples when models record --trained-on, else per model and condition)."""
-    from symile_bench.harness.overview import report_lines, training_curves
+    from symile_bench.harness.overview import (
+        chance_text,
+        reference_levels,
+        report_lines,
+        training_curves,
+    )
     from symile_bench.harness.results import load_results
 
     metrics = metric or ["top1"]
@@ -305,6 +310,7 @@ def report(
         "metric",
         "value",
         "95% CI",
+        "chance",
         "n",
     )
     for ln in report_lines(loaded, metrics, languages):
@@ -323,9 +329,12 @@ def report(
             ln.row.metric,
             f"{ln.row.value:.4f}",
             _ci(ln.row.ci_low, ln.row.ci_high),
+            chance_text(ln.row.chance),
             f"{ln.row.n:,}",
         )
     console.print(table)
+    for dataset, levels in reference_levels(loaded).items():
+        console.print(f"{dataset}: {levels}")
     curves = training_curves(loaded, metrics[0])
     if curves:
         curve = Table(

@@ -45,15 +45,33 @@ def report_lines(
                     source=source,
                     model=r.model.name,
                     scoring=r.model.scoring,
-                    dataset=f"{r.dataset.name}/{r.dataset.config}"
-                    if r.dataset.config
-                    else r.dataset.name,
+                    dataset=dataset_label(r),
                     trained_on=t.config if t else None,
                     complete_fraction=t.complete_fraction if t else None,
                     row=row,
                 )
             )
     return out
+
+
+def dataset_label(r: Results) -> str:
+    return f"{r.dataset.name}/{r.dataset.config}" if r.dataset.config else r.dataset.name
+
+
+def reference_levels(results: Sequence[tuple[str, Results]]) -> dict[str, str]:
+    """Per dataset label, the levels its task declares for a reader (chance, and e.g. M3's
+    pairwise ceiling 1/w), as one line of text; datasets that declare none are left out."""
+    levels: dict[str, str] = {}
+    for _, r in results:
+        parts = [f"chance {r.task.chance_label}"] if r.task.chance_label else []
+        parts += [ref.label for ref in r.task.references]
+        if parts:
+            levels.setdefault(dataset_label(r), ", ".join(parts))
+    return levels
+
+
+def chance_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
 
 
 def training_curves(

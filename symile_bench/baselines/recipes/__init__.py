@@ -8,14 +8,14 @@ harness finds a task; a third-party builder registers its own with ``register_re
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from importlib import import_module
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from torch import nn
 
 from symile_bench.errors import ConfigError
 from symile_bench.harness.batch import ModalityBatch
+from symile_bench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -55,27 +55,30 @@ class Recipe(Protocol):
         """The encoder from features to R^dim."""
 
 
-_BUILTIN = {
-    "xor": "symile_bench.baselines.recipes.xor",
-    "m3": "symile_bench.baselines.recipes.m3",
-    "mimic": "symile_bench.baselines.recipes.mimic",
-}
-_REGISTERED: dict[str, Recipe] = {}
+def _loaded_recipe(obj: Any) -> Recipe:
+    if not callable(getattr(obj, "featurize", None)) or not callable(getattr(obj, "encoder", None)):
+        raise ConfigError(
+            "an entry point of group symile_bench.recipes must load a Recipe (featurize, "
+            f"encoder, feature_key, defaults), got {type(obj).__name__}"
+        )
+    return cast(Recipe, obj)
+
+
+# Ours are entry points too (pyproject.toml), so a recipe module is imported only when used.
+RECIPES: Registry[Recipe] = Registry(
+    "baseline recipe",
+    group="symile_bench.recipes",
+    option="the dataset's builder",
+    load=_loaded_recipe,
+    error=ConfigError,
+    hint="Register one with symile_bench.baselines.recipes.register_recipe.",
+)
 
 
 def register_recipe(builder: str, recipe: Recipe) -> Recipe:
-    _REGISTERED[builder] = recipe
-    return recipe
+    """The recipe for datasets built by ``builder``."""
+    return RECIPES.register(builder, recipe, overwrite=True)
 
 
 def recipe_for(builder: str) -> Recipe:
-    if builder not in _REGISTERED and builder in _BUILTIN:
-        _REGISTERED[builder] = import_module(_BUILTIN[builder]).RECIPE
-    if builder not in _REGISTERED:
-        known = ", ".join(sorted({*_BUILTIN, *_REGISTERED}))
-        raise ConfigError(
-            f"no baseline recipe for datasets built by {builder!r} (known: "
-            f"{known}); register one with "
-            "symile_bench.baselines.recipes.register_recipe"
-        )
-    return _REGISTERED[builder]
+    return RECIPES.get(builder)
