@@ -62,7 +62,7 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Written by `python benchmarks/run_all.py{' --quick' if args.quick else ''}` on "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC ({mode} sizes).",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC ({mode} sizes).",
         "",
         f"Machine: {machine()}.",
         "",

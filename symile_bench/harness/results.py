@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -240,7 +240,7 @@ class RunSettings(_Strict):
 class Results(_Strict):
     schema_version: int = SCHEMA_VERSION
     toolkit_version: str = Field(default_factory=lambda: toolkit_version())
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     dataset: DatasetRef
     model: ModelRef
     task: TaskSpec
