@@ -25,6 +25,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "mimic_cohort.py": (["--sizes", "3000,20000", "--lab-rows", "100000000"], ["--sizes", "3000"]),
     "build_memory.py": ([], ["--quick"]),
     "kill_resume.py": ([], ["--quick"]),
+    "small_timings.py": ([], ["--repeat", "1"]),
 }
 
 

@@ -270,7 +270,8 @@ def test_percentiles_use_train_values_only():
 
 def test_candidate_sets_are_distinct_include_the_query_and_are_uniform():
     """Each row holds the query plus 9 distinct others; the query's slot and the negatives are
-    uniform; the draw is seeded; a million queries take well under a few seconds (O(n k))."""
+    uniform; the draw is seeded; a million queries hold distinct ids (their speed:
+    benchmarks/small_timings.py)."""
     rng = np.random.default_rng(0)
     sets = draw_candidates(40, 10, rng)
     assert sets.shape == (40, 10)
@@ -288,11 +289,7 @@ def test_candidate_sets_are_distinct_include_the_query_and_are_uniform():
     assert chisquare(np.bincount(slot, minlength=10)).pvalue > 1e-3
     others = (many - query[:, None]) % 20  # distance to the query, 1..19 for negatives
     assert chisquare(np.bincount(others[others > 0], minlength=20)[1:]).pvalue > 1e-3
-    import time
-
-    began = time.perf_counter()
     big = draw_candidates(1_000_000, 10, np.random.default_rng(2))
-    assert time.perf_counter() - began < 10
     assert (np.sort(big, axis=1)[:, 1:] != np.sort(big, axis=1)[:, :-1]).all()
     with pytest.raises(ValueError):
         draw_candidates(9, 10, rng)
