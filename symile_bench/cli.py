@@ -257,11 +257,11 @@ for _name in COMMANDS.names():
     app.command(name=_name)(COMMANDS.get(_name))
 
 # Scoring commands (symile_bench/harness/cli.py).
-for _command in (evaluate, compare, report, validate):
-    app.command()(_command)
+for _scoring_command in (evaluate, compare, report, validate):
+    app.command()(_scoring_command)
 # Baselines (symile_bench/baselines/cli.py): train, reproduce, xor-info.
-for _command in (baselines_train, baselines_reproduce, xor_info):
-    app.command(name=_command.__name__.removeprefix("baselines_").replace("_", "-"))(_command)
+for _baseline in (baselines_train, baselines_reproduce, xor_info):
+    app.command(name=_baseline.__name__.removeprefix("baselines_").replace("_", "-"))(_baseline)
 
 
 @app.command("list")

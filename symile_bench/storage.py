@@ -95,10 +95,10 @@ class Store:
         if self.local is not None:
             folder = self.local / rel
             return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-        folder = self._p(rel)
-        if not self.fs.isdir(folder):
+        remote = self._p(rel)
+        if not self.fs.isdir(remote):
             return []
-        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False))
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(remote, detail=False))
 
     def _open(self, rel: str) -> BinaryIO:
         """A binary reader for `rel`, local or through fsspec."""

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import TaskID
 from rich.table import Table
 
 from symile_bench.errors import ConfigError
@@ -92,7 +93,7 @@ def train(
         patience=patience,
     )
     with progress_bar(quiet) as progress:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def track(description: str, total: int):
             task = progress.add_task(

@@ -15,6 +15,7 @@ import torch
 from symile_bench.baselines.recipes import Settings, recipe_for
 from symile_bench.baselines.train import FORMAT_VERSION, MODEL_FILE, WEIGHTS_FILE, build_model
 from symile_bench.errors import ConfigError
+from symile_bench.harness.batch import ModalityBatch
 
 
 class TrainedModel:
@@ -67,6 +68,8 @@ class TrainedModel:
         if mask is not None and mask.all():
             x = np.zeros((len(batch), *self.shapes[modality]), np.float32)
         else:
+            if not isinstance(batch, ModalityBatch):
+                raise TypeError("a baseline model encodes the harness's ModalityBatch")
             x = np.asarray(self.recipe.featurize(modality, batch, self.settings), np.float32)
         with torch.no_grad():
             out = self.net.embed(

@@ -18,6 +18,8 @@ class Standardize(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("std", torch.ones(dim))
 

@@ -32,7 +32,8 @@ def write_xor_report(
     scores: dict[str, dict[float, Top1]] = {"symile": {}, "clip": {}}
     seconds = 0.0
     for s in runs:
-        scores[s.run.loss][float(s.run.config[1:])] = top1(s.results[0])
+        config = s.run.config or ""  # XOR configs are named by p: "p0.5"
+        scores[s.run.loss][float(config.removeprefix("p"))] = top1(s.results[0])
         seconds += s.seconds
     info = {r.p: r for r in xor_info_grid(5, grid)}
     any_score = next(iter(scores["symile"].values()), None)

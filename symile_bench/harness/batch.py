@@ -150,6 +150,7 @@ class ModalityBatch(Sequence[Any]):
     # -- helpers --------------------------------------------------------------------------
     def _column(self, name: str) -> list[Any]:
         if name not in self._raw:
+            assert self._table is not None  # only batches of split rows have columns
             self._raw[name] = self._table.column(name).to_pylist()
         return self._raw[name]
 

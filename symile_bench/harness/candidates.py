@@ -29,7 +29,8 @@ MAX_VECTOR_BITS = 20  # 2^20 candidates: more would not be a retrieval benchmark
 class CandidateRule(Protocol):
     """``name`` is what ``--candidates`` selects; ``plan`` reads only the split."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def plan(self, split: SplitData, target: ModalitySpec) -> CandidatePlan: ...
 
@@ -103,6 +104,7 @@ class SplitRows:
             raise HarnessInputError(f"label column {self.label!r} must hold one integer per row")
         rows = np.flatnonzero(~split.mask(target.missing_column))
         if self.one_per_label:
+            assert labels is not None  # a blind split was refused above
             _, first = np.unique(labels[rows], return_index=True)
             rows = rows[first]
             description = (

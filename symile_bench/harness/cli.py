@@ -150,7 +150,7 @@ def evaluate(
     quiet: Quiet = False,
 ) -> None:
     """Score a model (or precomputed embeddings) on a dataset's retrieval task."""
-    from symile_bench.harness.encoders import FileEncoder, ModelEncoder
+    from symile_bench.harness.encoders import Encoder, FileEncoder, ModelEncoder
     from symile_bench.harness.evaluate import EvalOptions
     from symile_bench.harness.evaluate import evaluate as run_evaluate
     from symile_bench.harness.models import load_model, parse_model_args
@@ -164,6 +164,7 @@ def evaluate(
             "give exactly one of --model (a model object) or --embeddings (a "
             "directory of precomputed embeddings)"
         )
+    encoder: Encoder
     if model is not None:
         if scoring is not None:
             raise ConfigError(
@@ -174,7 +175,7 @@ def evaluate(
         )
         if name:
             encoder.name = name
-    else:
+    elif embeddings is not None:
         if model_arg:
             raise ConfigError("--model-arg applies to --model, not --embeddings")
         encoder = FileEncoder(embeddings, name=name, scoring=scoring)
@@ -316,7 +317,7 @@ def report(
     for ln in report_lines(loaded, metrics, languages):
         trained = (
             f"{ln.trained_on} ({100 * ln.complete_fraction:.1f}% complete)"
-            if ln.trained_on
+            if ln.trained_on and ln.complete_fraction is not None
             else "—"
         )
         table.add_row(
@@ -376,12 +377,12 @@ def validate(
     predictions, and (with --dataset) the predictions against the dataset's answer key."""
     from symile_bench.harness.errors import ResultsFileError
     from symile_bench.harness.results import load_results
-    from symile_bench.harness.verify import check_consistency, rescore
+    from symile_bench.harness.verify import Rescored, check_consistency, rescore
 
     for path in files:
         results = load_results(path)
         problems = check_consistency(results)
-        rescored = []
+        rescored: list[Rescored] = []
         if dataset is not None and not problems:
             rescored, problems = rescore(results, dataset)
         if problems:

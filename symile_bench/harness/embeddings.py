@@ -46,7 +46,7 @@ class EmbeddingFile:
     keys: np.ndarray | None = None
 
 
-def find_file(directory: Path, stem: str, *, required: bool = True) -> Path | None:
+def find_file(directory: Path, stem: str) -> Path:
     found = [p for ext in EXTENSIONS if (p := directory / f"{stem}{ext}").is_file()]
     if len(found) > 1:
         raise HarnessInputError(
@@ -54,8 +54,6 @@ def find_file(directory: Path, stem: str, *, required: bool = True) -> Path | No
             f"embedding ({stem})"
         )
     if not found:
-        if not required:
-            return None
         present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
         raise HarnessInputError(
             f"{directory}: no {stem}.npy, {stem}.parquet or {stem}.safetensors (found: "

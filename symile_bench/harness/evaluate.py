@@ -220,6 +220,7 @@ def _encode(
     if plan.values is not None:
         candidates = encoder.values(target, plan.values, plan.ids, advance=advance)
     else:
+        assert plan.rows is not None  # a plan's candidates are split rows or values
         candidates = encoder.rows(
             target, split, plan.rows, query_ids[plan.rows], hidden=False, advance=advance
         )
@@ -268,10 +269,10 @@ def _save(
     target = resolved.target.name
     if plan.values is not None:
         files.write_npy(directory / f"{target}.candidates.npy", encoded.candidates)
-    elif np.array_equal(plan.rows, np.arange(n_rows)):
-        files.write_npy(directory / f"{target}.npy", encoded.candidates)
-    else:
+    elif plan.rows is not None and not np.array_equal(plan.rows, np.arange(n_rows)):
         files.write_parquet(directory / f"{target}.parquet", encoded.candidates, "row", plan.rows)
+    else:
+        files.write_npy(directory / f"{target}.npy", encoded.candidates)
     for name, q in encoded.missing.items():
         files.write_npy(directory / f"{name}.missing.npy", q)
     info: Mapping[str, object] = {

@@ -19,7 +19,7 @@ import json
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from importlib import import_module
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -94,7 +94,7 @@ def load_model(spec: str, args: Mapping[str, Any] | None = None) -> RetrievalMod
     elif args:
         raise ModelError(f"--model {spec!r} is an object, not a factory: it takes no --model-arg")
     check_model(obj, spec)
-    return obj
+    return cast(RetrievalModel, obj)
 
 
 def check_model(model: Any, name: str) -> None:

@@ -71,7 +71,7 @@ def plot_results(results: Sequence[tuple[str, Results]], out: Path, metric: str 
             + f" ({ln.row.condition or 'all observed'})"
             for ln in lines
         ]
-        y = range(len(lines))
+        y = list(range(len(lines)))
         vals = [ln.row.value for ln in lines]
         err = [
             [ln.row.value - ln.row.ci_low for ln in lines],

@@ -77,7 +77,7 @@ class DatasetRef(_Strict):
 
     @model_serializer(mode="wrap")
     def _omit_unset_blind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if self.blind is None:  # files on ordinary splits stay as they were before `blind`
             data.pop("blind", None)
         return data
@@ -220,7 +220,7 @@ class Predictions(_Strict):
 
     @model_serializer(mode="wrap")
     def _omit_unset_ranks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if self.ranks is None:
             data.pop("ranks", None)
         return data
@@ -281,14 +281,14 @@ class Results(_Strict):
 
     @model_validator(mode="after")
     def _unique_keys(self) -> Results:
-        seen: set[tuple] = set()
+        seen: set[tuple[str, str | None, str | None, str]] = set()
         for i, row in enumerate(self.rows):
             if row.key in seen:
                 raise ValueError(
                     f"rows[{i}] repeats (split, condition, language, metric) = {row.key}"
                 )
             seen.add(row.key)
-        pseen: set[tuple] = set()
+        pseen: set[tuple[str, str | None]] = set()
         for i, p in enumerate(self.predictions):
             if (p.split, p.condition) in pseen:
                 raise ValueError(f"predictions[{i}] repeats (split, condition)")
@@ -332,7 +332,7 @@ def _versions_text() -> str:
     return ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
 
 
-def _loc(loc: tuple) -> str:
+def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
