@@ -300,6 +300,13 @@ def info(path: Location) -> None:
                 variant, split, f"{rec.rows:,}", str(len(rec.shards)), rec.fingerprint[:16]
             )
     console.print(table)
+    for task in manifest.tasks:
+        query = ", ".join(m.name for m in task.modalities if m.name != task.target)
+        rules = ", ".join(r.name for r in task.candidates)
+        console.print(
+            f"task {task.name}: ({query}) -> {task.target}, candidates {rules}, chance "
+            f"{task.chance_label}" + "".join(f", {r.label}" for r in task.references)
+        )
     console.print("config: " + ", ".join(f"{k}={v}" for k, v in manifest.config.items()))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,15 @@ def test_symile_bench_never_names_the_plugin() -> None:
     for path in (ROOT / "symile_bench").rglob("*.py"):
         text = path.read_text("utf-8")
         assert "symile_example" not in text and "clock-oracle" not in text, path
+
+
+def test_contributing_shows_the_plugin_files_verbatim() -> None:
+    """CONTRIBUTING.md's worked examples are the files this test module runs, so the guide
+    cannot drift from code that works."""
+    text = (ROOT / "CONTRIBUTING.md").read_text("utf-8")
+    shown = re.findall(r"<!-- file: (\S+) -->\n```python\n(.*?)\n```", text, flags=re.S)
+    assert {path for path, _ in shown} == {
+        f"tests/plugin/symile_example/{name}.py" for name in ("builder", "scorer", "model")
+    }
+    for path, code in shown:
+        assert code == (ROOT / path).read_text("utf-8").rstrip(), path

@@ -93,6 +93,13 @@ def evaluate(
         ),
     ] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate.")] = "test",
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Which of the tasks the dataset's manifest declares (default: its first; "
+            "`symile-bench info DIR` lists them)."
+        ),
+    ] = None,
     target: Annotated[
         str | None,
         typer.Option(
@@ -182,6 +189,7 @@ def evaluate(
     options = EvalOptions(
         config=config,
         split=split,
+        task=task,
         target=target,
         candidates=candidates,
         resamples=bootstrap,
