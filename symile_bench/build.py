@@ -1,24 +1,37 @@
 """Run a builder into a dataset directory: plan, resume, execute, then manifest and card.
 
 Order of commits: `.symile-build.json` (what is being built) first; each pool and shard is
-moved into place when complete and recorded under `.symile-progress/` (one small record per
-file: object stores cannot append); `manifest.json` and the card last. A killed build
-therefore leaves only complete files plus a record of them, and the same command resumes it;
-a different config is refused rather than mixed in. The directory may be a local path or any
-fsspec URL (`storage.Store`).
+moved into place when complete and recorded under `.symile-progress/` (`build_dir`);
+`manifest.json` and the card last. A killed build therefore leaves only complete files plus a
+record of them, and the same command resumes it; a different config is refused rather than
+mixed in; a second build into the same directory at the same time is refused at start. A
+start that fails before its first file leaves the directory as it was. The directory may be a
+local path or any fsspec URL (`storage.Store`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
 import symile_bench
+from symile_bench.build_dir import (
+    SPEC_NAME,
+    build_lock,
+    build_spec,
+    check_out_path,
+    forget,
+    has_committed_files,
+    load_progress,
+    prepare_out_dir,
+    record,
+    release_lock_file,
+)
 from symile_bench.builder import (
     BuilderConfig,
     DatasetBuilder,
@@ -28,16 +41,14 @@ from symile_bench.builder import (
     instantiate,
     iter_batches,
 )
-from symile_bench.errors import ConfigError, DatasetDirError
+from symile_bench.errors import BuildInterrupted, ConfigError, DiskFullError
 from symile_bench.executors import Executor
 from symile_bench.manifest import (
-    MANIFEST_NAME,
     FileRecord,
     Manifest,
     SplitRecord,
     VariantRecord,
     dataset_fingerprint,
-    read_manifest,
     split_fingerprint,
     write_manifest,
 )
@@ -45,12 +56,10 @@ from symile_bench.progress import progress_bar
 from symile_bench.shards import hf_schema, is_complete, write_shard
 from symile_bench.storage import Store, as_store
 
-SPEC_NAME = ".symile-build.json"
-PROGRESS_DIR = ".symile-progress"
-OWNED = ("data", "pools", MANIFEST_NAME, "README.md", SPEC_NAME, PROGRESS_DIR)
+Task = TypeVar("Task", ShardTask, ResourceTask)
 
 
-def parse_config(builder: DatasetBuilder, options: dict[str, Any]) -> BuilderConfig:
+def parse_config(builder: DatasetBuilder[Any], options: dict[str, Any]) -> BuilderConfig:
     """Validate options into the builder's Config; errors name the CLI option at fault."""
     try:
         return builder.Config(**options)
@@ -66,14 +75,25 @@ def parse_config(builder: DatasetBuilder, options: dict[str, Any]) -> BuilderCon
         raise ConfigError("; ".join(problems)) from None
 
 
+def check_seed(seed: object) -> int:
+    """Seeds feed `numpy.random.SeedSequence`, which takes non-negative integers only."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"--seed must be a non-negative integer, got {seed!r}")
+    return seed
+
+
 class FinishStep(Protocol):
     """Work between the last shard and the manifest (the CLI's blind release): `check`
     refuses a request before any work starts; the call returns the manifest to write."""
 
-    def check(self, builder: DatasetBuilder, config: BuilderConfig, store: Store) -> None: ...
+    def check(self, builder: DatasetBuilder[Any], config: BuilderConfig, store: Store) -> None: ...
 
     def __call__(
-        self, builder: DatasetBuilder, config: BuilderConfig, store: Store, manifest: Manifest
+        self,
+        builder: DatasetBuilder[Any],
+        config: BuilderConfig,
+        store: Store,
+        manifest: Manifest,
     ) -> Manifest: ...
 
 
@@ -88,7 +108,7 @@ class WorkItem:
     task: ShardTask | ResourceTask
 
 
-_WORKER_BUILDERS: dict[str, DatasetBuilder] = {}
+_WORKER_BUILDERS: dict[str, DatasetBuilder[Any]] = {}
 
 
 def execute(item: WorkItem) -> FileRecord:
@@ -104,102 +124,12 @@ def execute(item: WorkItem) -> FileRecord:
         table = builder.build_resource(config, task, ctx)
         return write_shard(store, task.file, table.to_batches(), table.schema)
     schema = hf_schema(builder.features(config, task.variant))
-    record = write_shard(store, task.file, iter_batches(builder.run(config, task, ctx)), schema)
-    if record.rows != task.rows:
+    rec = write_shard(store, task.file, iter_batches(builder.run(config, task, ctx)), schema)
+    if rec.rows != task.rows:
         raise RuntimeError(
-            f"{builder.name} wrote {record.rows} rows to {task.file}, planned {task.rows}"
+            f"{builder.name} wrote {rec.rows} rows to {task.file}, planned {task.rows}"
         )
-    return record
-
-
-def _spec(builder: DatasetBuilder, config: BuilderConfig, seed: int) -> dict[str, Any]:
-    return {
-        "builder": builder.name,
-        "builder_version": builder.version,
-        "config": config.model_dump(mode="json"),
-        "seed": seed,
-    }
-
-
-def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
-    diffs = []
-    for key in ("builder", "builder_version", "seed"):
-        if old.get(key) != new[key]:
-            diffs.append(f"{key.replace('_', '-')} {old.get(key)!r} -> {new[key]!r}")
-    old_cfg, new_cfg = old.get("config", {}), new["config"]
-    for key in sorted(set(old_cfg) | set(new_cfg)):
-        if old_cfg.get(key) != new_cfg.get(key):
-            diffs.append(f"--{key.replace('_', '-')} {old_cfg.get(key)!r} -> {new_cfg.get(key)!r}")
-    return ", ".join(diffs)
-
-
-def _existing_spec(store: Store) -> dict[str, Any] | None:
-    if store.is_file(SPEC_NAME):
-        return json.loads(store.read_text(SPEC_NAME))
-    if store.is_file(MANIFEST_NAME):
-        m = read_manifest(store)
-        return {
-            "builder": m.builder,
-            "builder_version": m.builder_version,
-            "config": m.config,
-            "seed": m.seed,
-        }
-    return None
-
-
-def prepare_out_dir(store: Store, spec: dict[str, Any], overwrite: bool) -> None:
-    """Refuse to mix configs or clobber unrelated files; clear our own files on --overwrite."""
-    if store.exists() and not store.is_dir():
-        raise DatasetDirError(f"--out {store} is an existing file; give a directory path")
-    if not store.exists():
-        store.mkdir()
-        return
-    old = _existing_spec(store)
-    if old is None:
-        if not store.is_empty():
-            raise DatasetDirError(
-                f"--out {store} is a non-empty directory that is not a symile-bench dataset; "
-                "choose an empty or new directory"
-            )
-        return
-    if old == spec:
-        return
-    if not overwrite:
-        raise DatasetDirError(
-            f"{store} holds a build with a different config ({_describe_difference(old, spec)}); "
-            "use another --out, or pass --overwrite to replace it"
-        )
-    for name in OWNED:
-        store.remove(name)
-
-
-def _record_name(file: str) -> str:
-    return file.replace("/", "__") + ".json"
-
-
-def _record(store: Store, rec: FileRecord) -> None:
-    """Note a committed file; a record cut short by a kill is ignored, and its file redone."""
-    store.write_text(f"{PROGRESS_DIR}/{_record_name(rec.file)}", rec.model_dump_json())
-
-
-def _load_progress(store: Store) -> dict[str, FileRecord]:
-    records: dict[str, FileRecord] = {}
-    for name in store.list(PROGRESS_DIR):
-        try:
-            rec = FileRecord.model_validate_json(store.read_text(f"{PROGRESS_DIR}/{name}"))
-        except (ValidationError, OSError):
-            continue
-        records[rec.file] = rec
-    if store.is_file(MANIFEST_NAME):
-        manifest = read_manifest(store)
-        for rec in manifest.resources:
-            records.setdefault(rec.file, rec)
-        for variant in manifest.variants.values():
-            for split in variant.splits.values():
-                if split.withheld is None:  # a blind split's shards are rebuilt in full
-                    for rec in split.shards:
-                        records.setdefault(rec.file, rec)
-    return records
+    return rec
 
 
 @dataclass
@@ -237,7 +167,7 @@ def _select(shards: list[ShardTask], shard_range: tuple[int, int]) -> list[Shard
 
 
 def build(
-    builder: DatasetBuilder,
+    builder: DatasetBuilder[Any],
     config: BuilderConfig,
     out_dir: Path | str | Store,
     *,
@@ -253,12 +183,13 @@ def build(
 
     With `shard_range`, only those shard indices (positions in the plan) are built, after any
     missing resource; the manifest is left to `finalize`, so independent jobs (a SLURM array)
-    can each build a range into one shared directory.
+    can each build a range into one shared directory (they share the directory's lock).
 
     `finish_step` runs between the last shard and the manifest (the CLI's blind release,
     `symile_bench.cli_blind`); its `check` runs first, before anything is written.
     """
     store = as_store(out_dir)
+    check_seed(seed)
     if finish_step is not None:
         if shard_range is not None:
             raise ConfigError(
@@ -268,73 +199,132 @@ def build(
             )
         finish_step.check(builder, config, store)
     config = builder.prepare(config, warn)
-    spec = _spec(builder, config, seed)
-    prepare_out_dir(store, spec, overwrite)
-    if shard_range is None:  # a lone build owns the directory; parallel range jobs do not
-        store.remove_temps()
-    store.write_text(SPEC_NAME, json.dumps(spec, indent=2) + "\n")
+    spec = build_spec(builder, config, seed)
+    check_out_path(store)
+    created = not store.exists()
+    with build_lock(store, shared=shard_range is not None):
+        prepare_out_dir(store, spec, overwrite)
+        if shard_range is None:  # a lone build owns the directory; parallel range jobs do not
+            store.remove_temps()
+        store.write_text(SPEC_NAME, json.dumps(spec, indent=2) + "\n")
+        try:
+            result = _Run(builder, config, seed, store, executor, quiet).all(
+                shard_range, finish_step
+            )
+        except KeyboardInterrupt:
+            _after_failure(store, created)
+            kept = len(load_progress(store))
+            raise BuildInterrupted(
+                f"interrupted: {kept} complete file(s) kept in {store}; rerun the same command "
+                "to resume"
+            ) from None
+        except BaseException:
+            _after_failure(store, created)
+            raise
+    if result.manifest is not None:
+        release_lock_file(store)
+    return result
 
-    resources = builder.resources(config)
-    done = _load_progress(store)
-    records: dict[str, FileRecord] = {}
 
-    def pending(tasks: list) -> list:
+def _after_failure(store: Store, created: bool) -> None:
+    """A start that committed nothing leaves the directory as it was before it."""
+    if not has_committed_files(store):
+        forget(store, created)
+
+
+class _Run:
+    """One invocation of `build`: which tasks are still to do, and doing them."""
+
+    def __init__(
+        self,
+        builder: DatasetBuilder[Any],
+        config: BuilderConfig,
+        seed: int,
+        store: Store,
+        executor: Executor,
+        quiet: bool,
+    ) -> None:
+        self.builder, self.config, self.seed, self.store = builder, config, seed, store
+        self.executor, self.quiet = executor, quiet
+        self.done = load_progress(store)
+        self.records: dict[str, FileRecord] = {}
+
+    def pending(self, tasks: Sequence[Task]) -> list[Task]:
         """Tasks still to run; those whose committed file re-hashes correctly are kept."""
         todo = []
         for task in tasks:
-            rec = done.get(task.file)
-            if rec is not None and is_complete(store, rec):
-                records[task.file] = rec
+            rec = self.done.get(task.file)
+            if rec is not None and is_complete(self.store, rec):
+                self.records[task.file] = rec
             else:
                 todo.append(task)
         return todo
 
-    todo_resources: list[ResourceTask] = pending(resources)
-
-    def items(tasks: list) -> list[WorkItem]:
-        cfg = config.model_dump(mode="json")
-        return [WorkItem(builder.import_path(), cfg, seed, str(store), t) for t in tasks]
-
-    stages = sorted({t.stage for t in todo_resources})
-    phases = [
-        (
-            f"resources (stage {s})" if len(stages) > 1 else "resources",
-            [t for t in todo_resources if t.stage == s],
-            "items",
-            lambda t: t.rows or 1,
+    def all(
+        self, shard_range: tuple[int, int] | None, finish_step: FinishStep | None
+    ) -> BuildResult:
+        builder, config, store = self.builder, self.config, self.store
+        resources = builder.resources(config)
+        todo_resources = self.pending(resources)
+        with progress_bar(self.quiet) as progress:
+            self.progress = progress
+            for stage in sorted({t.stage for t in todo_resources}):
+                label = "resources" if len(todo_resources) == 1 else f"resources (stage {stage})"
+                self.phase(label, [t for t in todo_resources if t.stage == stage], "items")
+            # Shards are planned once every resource exists: a builder may size them from one
+            # (MIMIC's split sizes come from its cohort).
+            shards = builder.plan_with_resources(config, TaskContext(seed=self.seed, store=store))
+            selected = shards if shard_range is None else _select(shards, shard_range)
+            todo_shards = self.pending(selected)
+            self.phase(builder.name, todo_shards, "rows")
+        skipped = len(resources) - len(todo_resources) + len(selected) - len(todo_shards)
+        built = len(self.records) - skipped
+        if shard_range is not None:
+            return BuildResult(store, None, built, skipped)
+        manifest = finish(
+            builder, config, self.seed, store, resources, shards, self.records, finish_step
         )
-        for s in stages
-    ]
-    with progress_bar(quiet) as progress:
+        return BuildResult(store, manifest, built, skipped)
 
-        def run_phase(label: str, tasks: list, unit: str, size: Callable) -> None:
-            if not tasks:
-                return
-            bar = progress.add_task(label, total=sum(size(t) for t in tasks), unit=unit)
-            by_file = {t.file: t for t in tasks}
-            for rec in executor.map_unordered(execute, items(tasks)):
-                records[rec.file] = rec
-                _record(store, rec)
-                progress.advance(bar, size(by_file[rec.file]))
+    def phase(self, label: str, tasks: Sequence[ShardTask | ResourceTask], unit: str) -> None:
+        if not tasks:
+            return
 
-        for phase in phases:
-            run_phase(*phase)
-        # Shards are planned once every resource exists: a builder may size them from one
-        # (MIMIC's split sizes come from its cohort).
-        shards = builder.plan_with_resources(config, TaskContext(seed=seed, store=store))
-        selected = shards if shard_range is None else _select(shards, shard_range)
-        todo_shards: list[ShardTask] = pending(selected)
-        run_phase(builder.name, todo_shards, "rows", lambda t: t.rows)
-    skipped = len(resources) - len(todo_resources) + len(selected) - len(todo_shards)
-    built = len(records) - skipped
-    if shard_range is not None:
-        return BuildResult(store, None, built, skipped)
-    manifest = _finish(builder, config, seed, store, resources, shards, records, finish_step)
-    return BuildResult(store, manifest, built, skipped)
+        def size(task: ShardTask | ResourceTask) -> int:
+            return task.rows or 1
+
+        bar = self.progress.add_task(label, total=sum(size(t) for t in tasks), unit=unit)
+        by_file = {t.file: t for t in tasks}
+        cfg = self.config.model_dump(mode="json")
+        items = [
+            WorkItem(self.builder.import_path(), cfg, self.seed, str(self.store), t) for t in tasks
+        ]
+        try:
+            for rec in self.executor.map_unordered(execute, items):
+                self.records[rec.file] = rec
+                record(self.store, rec)
+                self.progress.advance(bar, size(by_file[rec.file]))
+        except DiskFullError as exc:
+            raise DiskFullError(f"{exc}; {self.remaining_bytes(tasks)}") from None
+
+    def remaining_bytes(self, tasks: Sequence[ShardTask | ResourceTask]) -> str:
+        """An estimate of what the rest of the phase needs, from the files already written."""
+        sizes = [
+            self.store.size(rec.file)
+            for rec in self.records.values()
+            if self.store.is_file(rec.file)
+        ]
+        left = sum(1 for t in tasks if t.file not in self.records)
+        if not sizes:
+            return f"{left} file(s) of this phase are still to write"
+        return (
+            f"the {left} file(s) still to write need about {left * sum(sizes) // len(sizes):,} "
+            "bytes"
+        )
 
 
-def _finish(
-    builder: DatasetBuilder,
+def finish(
+    builder: DatasetBuilder[Any],
     config: BuilderConfig,
     seed: int,
     store: Store,
@@ -350,84 +340,12 @@ def _finish(
         manifest = finish_step(builder, config, store, manifest)
     write_manifest(store, manifest)
     store.write_text("README.md", builder.render_card(config, manifest))
-    store.remove(PROGRESS_DIR)
-    store.remove(SPEC_NAME)
+    forget(store, created=False)
     return manifest
 
 
-def finalize(out_dir: Path | str | Store, finish_step: FinishStep | None = None) -> Manifest:
-    """Check that every pool and shard of a build made of `--shards` jobs is present and
-    intact, then write the manifest and card. Files without a progress record (written by a
-    job killed before it could record them) are accepted after a row count check: a file
-    under its final name was renamed into place only when complete. `finish_step` as in
-    `build` (`finalize --blind`)."""
-    from symile_bench.registry import get_builder
-
-    store = as_store(out_dir)
-    if not store.is_file(SPEC_NAME):
-        if store.is_file(MANIFEST_NAME):
-            manifest = read_manifest(store)
-            if finish_step is not None and not any(
-                r.withheld for v in manifest.variants.values() for r in v.splits.values()
-            ):
-                raise DatasetDirError(
-                    f"{store} is already finalized without --blind; rerun "
-                    "its build command with --blind --answer-key FILE"
-                )
-            return manifest
-        raise DatasetDirError(f"{store.path(SPEC_NAME)} not found: {store} holds no started build")
-    spec = json.loads(store.read_text(SPEC_NAME))
-    builder = get_builder(spec["builder"])
-    if builder.version != spec["builder_version"]:
-        raise DatasetDirError(
-            f"{store} was started with {builder.name} {spec['builder_version']}, installed is "
-            f"{builder.version}; finish it with the same version"
-        )
-    config, seed = builder.Config(**spec["config"]), spec["seed"]
-    if finish_step is not None:
-        finish_step.check(builder, config, store)
-    resources = builder.resources(config)
-    done = _load_progress(store)
-    records: dict[str, FileRecord] = {}
-    missing: list[str] = []
-
-    def collect(tasks: list) -> None:
-        for task in tasks:
-            rec = done.get(task.file)
-            if rec is not None and is_complete(store, rec):
-                records[task.file] = rec
-            elif rec is None and store.is_file(task.file):
-                rows = store.read_table(task.file).num_rows
-                if isinstance(task, ShardTask) and rows != task.rows:
-                    missing.append(f"{task.file} (has {rows} rows, planned {task.rows})")
-                    continue
-                records[task.file] = FileRecord(
-                    file=task.file, rows=rows, sha256=store.sha256(task.file)
-                )
-            else:
-                missing.append(task.file)
-
-    collect(resources)
-    if missing:
-        raise DatasetDirError(
-            f"{len(missing)} pool file(s) missing or damaged in {store}, first {missing[0]}; "
-            "rerun any `--shards` job (it rebuilds missing pools)"
-        )
-    shards = builder.plan_with_resources(config, TaskContext(seed=seed, store=store))
-    collect(shards)
-    if missing:
-        index = next(i for i, t in enumerate(shards) if missing[0].startswith(t.file))
-        raise DatasetDirError(
-            f"{len(missing)} of {len(shards)} shards missing or damaged in {store}, first "
-            f"{missing[0]} (shard index {index}); build them with the same command and "
-            f"--shards {index}:{index + 1} (or the range holding them), then finalize again"
-        )
-    store.remove_temps()
-    return _finish(builder, config, seed, store, resources, shards, records, finish_step)
-
-
 def _assemble_manifest(
-    builder: DatasetBuilder,
+    builder: DatasetBuilder[Any],
     config: BuilderConfig,
     seed: int,
     shards: list[ShardTask],

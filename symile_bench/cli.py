@@ -328,8 +328,8 @@ def finalize(
 ) -> None:
     """Finish a build made of `--shards` jobs: check every pool and shard, then write the
     manifest and card. Exits 1 naming the first missing shard and the range to rebuild."""
-    from symile_bench.build import finalize as finalize_build
     from symile_bench.cli_blind import blind_request
+    from symile_bench.finalize import finalize as finalize_build
 
     manifest = finalize_build(path, blind_request(blind, answer_key))
     if not quiet:

@@ -29,3 +29,11 @@ class MissingDependencyError(SymileBenchError):
 
 class BackendUnavailableError(SymileBenchError):
     """An optional online backend (gTTS, Google Translate) could not be reached."""
+
+
+class DiskFullError(DatasetDirError):
+    """A write ran out of space (ENOSPC); complete files are kept, so a rerun resumes."""
+
+
+class BuildInterrupted(SymileBenchError):
+    """Ctrl-C during a build: what was kept, and how to resume (one line, no traceback)."""

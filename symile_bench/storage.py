@@ -9,14 +9,18 @@ stores cannot append.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
+
+from symile_bench.errors import DatasetDirError, DiskFullError
 
 TMP_PREFIX = ".tmp-"
 _CHUNK = 1 << 20
@@ -29,9 +33,11 @@ class HashingWriter:
         self._handle = handle
         self._digest = hashlib.sha256()
         self.closed = False
+        self.written = 0
 
     def write(self, data: bytes | memoryview) -> int:
         self._digest.update(data)
+        self.written += len(data)
         return self._handle.write(data)
 
     def flush(self) -> None:
@@ -42,6 +48,30 @@ class HashingWriter:
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC anywhere in the chain (pyarrow re-raises a sink's OSError as its own)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and (
+            seen.errno == errno.ENOSPC or "No space left on device" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _disk_full_message(directory: str, rel: str, written: int) -> str:
+    try:
+        free = f"{shutil.disk_usage(directory).free:,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"no space left on the device of {directory} while writing {rel} (it needed more than "
+        f"the {written:,} bytes written; {free}); free some space and rerun the same command: "
+        "complete files are kept"
+    )
 
 
 def as_store(location: Store | str | Path) -> Store:
@@ -109,6 +139,11 @@ class Store:
         with self._open(rel) as handle:
             return handle.read()
 
+    def size(self, rel: str) -> int:
+        if self.local is not None:
+            return (self.local / rel).stat().st_size
+        return int(self.fs.size(self._p(rel)))
+
     def read_text(self, rel: str) -> str:
         return self.read_bytes(rel).decode("utf-8")
 
@@ -128,8 +163,6 @@ class Store:
                 source = pa.BufferReader(self.read_bytes(rel))
             return pa.ipc.open_stream(source).read_all()
         except (OSError, pa.ArrowInvalid) as exc:
-            from symile_bench.errors import DatasetDirError
-
             raise DatasetDirError(
                 f"{self.path(rel)} is not a readable Arrow file ({exc}); rebuild it"
             ) from exc
@@ -151,10 +184,17 @@ class Store:
         tmp = f"{head}/{tmp}" if head else tmp
         if self.local is not None:
             Path(head or ".").mkdir(parents=True, exist_ok=True)
+            writer = None
             try:
                 with open(tmp, "wb", buffering=1 << 20) as handle:
-                    yield HashingWriter(handle)
+                    writer = HashingWriter(handle)
+                    yield writer
                 os.replace(tmp, final)
+            except OSError as exc:
+                if not _is_disk_full(exc):
+                    raise
+                written = 0 if writer is None else writer.written
+                raise DiskFullError(_disk_full_message(head or ".", rel, written)) from None
             finally:
                 Path(tmp).unlink(missing_ok=True)
             return
@@ -177,8 +217,6 @@ class Store:
         if self.local is not None:
             path = Path(target)
             if path.is_dir():
-                import shutil
-
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
