@@ -1,5 +1,7 @@
 """Crash safety under repeated SIGKILLs: kill a multi-shard M3 build at random moments, rerun
-after each kill, and compare the final fingerprint with an uninterrupted build.
+after each kill, and compare the final fingerprint with an uninterrupted build. Only the
+parent `symile-bench build` process is killed (as an OOM killer or `kill -9 PID` would), and
+the workers it leaves are counted ORPHAN_WAIT seconds later: they must have exited by then.
 
 Run: python benchmarks/kill_resume.py [--kills 20] [--quick]
 """
@@ -44,6 +46,23 @@ ARGS = [
 ]
 
 
+ORPHAN_WAIT = 3.0
+
+
+def session_processes(session: int) -> list[int]:
+    """Live processes of the build's session (it was started with start_new_session), zombies
+    excluded."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
 def fingerprint(out: Path) -> str:
     return json.loads((out / "manifest.json").read_text())["fingerprint"]
 
@@ -62,14 +81,19 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([*cli, "--out", str(clean)], check=True)
         full = time.perf_counter() - start
-        landed = completed = 0
+        landed = completed = orphans = 0
         while landed < kills:
             proc = subprocess.Popen([*cli, "--out", str(killed)], start_new_session=True)
             time.sleep(float(rng.uniform(0.3, full)))
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.kill(proc.pid, signal.SIGKILL)
                 landed += 1
                 proc.wait()
+                time.sleep(ORPHAN_WAIT)
+                alive = session_processes(proc.pid)
+                orphans += len(alive)
+                for pid in alive:  # do not let one failure spoil the next rounds
+                    os.kill(pid, signal.SIGKILL)
                 continue
             # the rerun finished before this kill: check it, then start a fresh build so the
             # next kills land mid-build again
@@ -88,9 +112,10 @@ def main() -> None:
     )
     print(
         f"final fingerprint equals the uninterrupted build's: {same}; temp files left: "
-        f"{len(leftovers)}"
+        f"{len(leftovers)}; workers still alive {ORPHAN_WAIT:g} s after their parent's "
+        f"SIGKILL, over all kills: {orphans}"
     )
-    if not same or leftovers:
+    if not same or leftovers or orphans:
         raise SystemExit(1)
 
 

@@ -268,8 +268,9 @@ class _Run:
         todo_resources = self.pending(resources)
         with progress_bar(self.quiet) as progress:
             self.progress = progress
-            for stage in sorted({t.stage for t in todo_resources}):
-                label = "resources" if len(todo_resources) == 1 else f"resources (stage {stage})"
+            stages = sorted({t.stage for t in todo_resources})
+            for stage in stages:
+                label = "resources" if len(stages) == 1 else f"resources (stage {stage})"
                 self.phase(label, [t for t in todo_resources if t.stage == stage], "items")
             # Shards are planned once every resource exists: a builder may size them from one
             # (MIMIC's split sizes come from its cohort).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from symile_bench.errors import SymileBenchError
+from symile_bench.errors import BuildInterrupted, SymileBenchError
 
 try:  # typer >= 0.22 vendors click; older releases use the click package
     from typer._click import exceptions as click_exc
@@ -382,6 +383,10 @@ def main() -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=sys.argv[1:], prog_name="symile-bench", standalone_mode=False)
+    except BuildInterrupted as exc:
+        command = shlex.join(["symile-bench", *sys.argv[1:]])
+        err_console.print(f"{escape(str(exc))}: {escape(command)}", highlight=False, soft_wrap=True)
+        sys.exit(130)
     except SymileBenchError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Protocol, TypeVar
@@ -42,6 +45,24 @@ class SerialExecutor:
             yield fn(item)
 
 
+PARENT_POLL_SECONDS = 0.5
+
+
+def _worker_init(parent: int) -> None:
+    """Every pool worker: leaves quietly on Ctrl-C (the parent reports what was kept, once),
+    and exits within a poll interval of its parent's death (a SIGKILLed build must leave no
+    worker writing into its directory). A worker that exits mid-shard publishes nothing: its
+    file is renamed into place only when complete."""
+    signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
 class ProcessExecutor:
     """A spawn-started process pool: no state leaks from the parent (threads, RNG, handles)."""
 
@@ -56,7 +77,12 @@ class ProcessExecutor:
             return
         context = multiprocessing.get_context("spawn")
         workers = min(self.workers, len(pending_items))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        ) as pool:
             # Keep at most 2 tasks per worker queued: bounded memory, prompt cancellation.
             queue = iter(pending_items)
             running = set()
