@@ -4,7 +4,9 @@
 #     - Debian: espeak-ng (offline speech, 10 languages), ffmpeg (decoding datasets' Audio
 #       feature), fonts-noto-color-emoji (default class images);
 #     - the CPU build of torch 2.13.0 first, so nothing later pulls a multi-GB CUDA build;
-#     - this package, editable, with its audio and gTTS extras.
+#     - this package, editable, with the extras every command in the README needs (audio
+#       decoding, gTTS, MIMIC's WFDB reader, plots, safetensors embeddings, the leaderboard,
+#       the baselines); only `--executor ray` needs one more: pip install 'symile-bench[ray]'.
 #   bash scripts/install.sh --dev   all of that plus what the tests need: Debian chromium (the
 #     leaderboard's browser test, driven by Playwright; never `playwright install`) and the
 #     dev extra (pytest, ruff, scipy, Ray, FastAPI stack, playwright, ...).
@@ -30,5 +32,6 @@ python3 -m pip install -q --disable-pip-version-check "torch==2.13.0"
 if $dev; then
   python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
 else
-  python3 -m pip install -q --disable-pip-version-check -e ".[audio,gtts]"
+  python3 -m pip install -q --disable-pip-version-check \
+    -e ".[audio,gtts,mimic,plot,safetensors,leaderboard,baselines]"
 fi

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from symile_bench.errors import SymileBenchError
+from symile_bench.errors import ConfigError, SymileBenchError
+
+if TYPE_CHECKING:
+    import datasets
 
 try:
     __version__ = version("symile-bench")
@@ -12,11 +17,20 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 
-def load(path, config: str | None = None, split: str | None = None):
-    """Memory-map a built dataset directory as `datasets` objects (see `dataset_dir.load`)."""
+def load(
+    path: str | Path,
+    config: str | None = None,
+    split: str | None = None,
+    *,
+    name: str | None = None,
+) -> datasets.Dataset | datasets.DatasetDict:
+    """Memory-map a built dataset directory as `datasets` objects (see `dataset_dir.load`).
+    `name` is the config, as `datasets.load_dataset(path, name=...)` calls it."""
     from symile_bench.dataset_dir import load as _load
 
-    return _load(path, config=config, split=split)
+    if name is not None and config is not None and name != config:
+        raise ConfigError(f"give the config once: name={name!r} or config={config!r}")
+    return _load(path, config=config or name, split=split)
 
 
 __all__ = ["SymileBenchError", "__version__", "load"]

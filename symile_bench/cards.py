@@ -58,14 +58,16 @@ def front_matter(manifest: Manifest, license_id: str, extension: str) -> dict[st
         if i == 0:
             entry["default"] = True
         configs.append(entry)
+        sizes = {s: sum(f.bytes or 0 for f in r.shards) for s, r in record.splits.items()}
         info = datasets.DatasetInfo(
             features=datasets.Features.from_dict(record.features),
             splits=datasets.SplitDict(
                 {
-                    s: datasets.SplitInfo(name=s, num_examples=r.rows)
+                    s: datasets.SplitInfo(name=s, num_examples=r.rows, num_bytes=sizes[s])
                     for s, r in record.splits.items()
                 }
             ),
+            dataset_size=sum(sizes.values()),
         )
         infos.append({"config_name": variant, **info._to_yaml_dict()})
     return {"license": license_id, "configs": configs, "dataset_info": infos}

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+import symile_bench
 from symile_bench.errors import BuildInterrupted, SymileBenchError
 
 try:  # typer >= 0.22 vendors click; older releases use the click package
@@ -38,6 +39,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        console.print(f"symile-bench {symile_bench.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Build, load and score multimodal benchmarks beyond two modalities (Symile vs CLIP)."""
+
+
 build_app = typer.Typer(
     help="Build a benchmark into a dataset directory (Arrow shards + manifest + card). "
     "Run `symile-bench build NAME --help` for a builder's options.",

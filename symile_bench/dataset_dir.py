@@ -95,7 +95,12 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
                 with target.atomic_writer(relative) as handle:
                     pq.write_table(table, handle, compression="zstd")
                 converted.append(
-                    FileRecord(file=relative, rows=shard.rows, sha256=handle.hexdigest())
+                    FileRecord(
+                        file=relative,
+                        rows=shard.rows,
+                        sha256=handle.hexdigest(),
+                        bytes=handle.written,
+                    )
                 )
             split.shards = converted
     exported = manifest.model_copy(update={"variants": variants, "resources": []})

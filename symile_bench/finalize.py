@@ -101,7 +101,10 @@ class _Collected:
                     self.missing.append(f"{task.file} (has {rows} rows, planned {task.rows})")
                     continue
                 self.records[task.file] = FileRecord(
-                    file=task.file, rows=rows, sha256=store.sha256(task.file)
+                    file=task.file,
+                    rows=rows,
+                    sha256=store.sha256(task.file),
+                    bytes=store.size(task.file),
                 )
             else:
                 self.missing.append(task.file)

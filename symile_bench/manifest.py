@@ -25,6 +25,7 @@ class FileRecord(BaseModel):
     file: str
     rows: int
     sha256: str
+    bytes: int | None = None  # the file's size (the card's num_bytes); absent in old manifests
 
 
 class SplitRecord(BaseModel):

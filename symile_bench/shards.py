@@ -35,8 +35,8 @@ def write_shard(
                     batch = batch.cast(schema.remove_metadata())
                 writer.write_batch(batch)
                 rows += batch.num_rows
-        digest = handle.hexdigest()
-    return FileRecord(file=relative, rows=rows, sha256=digest)
+        digest, size = handle.hexdigest(), handle.written
+    return FileRecord(file=relative, rows=rows, sha256=digest, bytes=size)
 
 
 def is_complete(out: Store | Path, record: FileRecord) -> bool:

@@ -100,6 +100,13 @@ class PairedBootstrapResult:
     seed: int
     confidence: float
 
+    def p_value_text(self) -> str:
+        """The p-value as a reader should see it: at the resampling floor, 1 / (B + 1), the
+        bootstrap only says it is below 1 / B."""
+        if self.p_value * (self.resamples + 1) <= 1 + 1e-9:
+            return f"< {1 / self.resamples:g}"
+        return f"{self.p_value:.4f}"
+
 
 def _check_vector(x: Any, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)

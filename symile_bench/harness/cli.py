@@ -285,7 +285,7 @@ def compare(
             f"{r.value_b:.4f}",
             f"{r.difference:+.4f}",
             _ci(r.ci_low, r.ci_high),
-            f"{r.p_value:.4f}",
+            r.p_value_text(),
             f"{r.n:,}",
         )
     console.print(table)
