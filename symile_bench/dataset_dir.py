@@ -6,6 +6,7 @@ so everything downstream goes through here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,33 +80,49 @@ def verify(out_dir: Path | str | Store) -> tuple[Manifest, list[Mismatch]]:
     return manifest, problems
 
 
+EXPORT_MARKER = ".symile-export.json"
+
+
 def export_parquet(out_dir: Path, dest: Path) -> Manifest:
-    """A Hub-ready Parquet copy: one Parquet file per shard, same features, same card."""
+    """A Hub-ready Parquet copy: one Parquet file per shard, same features, same card.
+
+    Resumable like a build: `dest` gets a marker naming the source first and the manifest and
+    card last; each Parquet file is renamed into place only when complete. An export stopped
+    midway (a full disk, a kill) is continued by the same command, keeping the files done."""
     manifest = read_manifest(out_dir)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise DatasetDirError(f"--out {dest} exists and is not an empty directory")
     source, target = as_store(out_dir), as_store(dest)
+    marker = json.dumps({"source_fingerprint": manifest.fingerprint}) + "\n"
+    resuming = target.is_file(EXPORT_MARKER) and target.read_text(EXPORT_MARKER) == marker
+    if not resuming and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise DatasetDirError(f"--out {dest} exists and is not an empty directory")
+    target.write_text(EXPORT_MARKER, marker)
+    target.remove_temps()
     variants = manifest.model_copy(deep=True).variants
     for record in variants.values():
         for split in record.splits.values():
-            converted = []
-            for shard in split.shards:
-                table = source.read_table(shard.file)
-                relative = shard.file.removesuffix(".arrow") + ".parquet"
-                with target.atomic_writer(relative) as handle:
-                    pq.write_table(table, handle, compression="zstd")
-                converted.append(
-                    FileRecord(
-                        file=relative,
-                        rows=shard.rows,
-                        sha256=handle.hexdigest(),
-                        bytes=handle.written,
-                    )
-                )
-            split.shards = converted
+            split.shards = [_parquet_copy(source, target, shard) for shard in split.shards]
     exported = manifest.model_copy(update={"variants": variants, "resources": []})
     write_manifest(dest, exported)
     builder = instantiate(manifest.builder_class)
     card = builder.render_card(builder.Config(**manifest.config), exported, extension="parquet")
     target.write_text("README.md", card)
+    target.remove(EXPORT_MARKER)
     return exported
+
+
+def _parquet_copy(source: Store, target: Store, shard: FileRecord) -> FileRecord:
+    """One shard as Parquet; a file already complete from an earlier attempt is kept."""
+    relative = shard.file.removesuffix(".arrow") + ".parquet"
+    if target.is_file(relative):
+        return FileRecord(
+            file=relative,
+            rows=shard.rows,
+            sha256=target.sha256(relative),
+            bytes=target.size(relative),
+        )
+    table = source.read_table(shard.file)
+    with target.atomic_writer(relative) as handle:
+        pq.write_table(table, handle, compression="zstd")
+    return FileRecord(
+        file=relative, rows=shard.rows, sha256=handle.hexdigest(), bytes=handle.written
+    )

@@ -165,3 +165,36 @@ def test_a_full_disk_is_one_line_and_the_next_run_resumes(
     again = runner.invoke(app, [*args, "--out", str(out), "-q"])
     assert again.exit_code == 0, again.output
     assert fingerprint(out) == fingerprint(clean)
+
+
+def test_a_full_disk_during_export_is_one_line_and_the_next_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = CliRunner()
+    src = tmp_path / "src"
+    build = ["build", "xor", "--p", "0.5", "--train-n", "60000", "--shard-rows", "5000"]
+    assert runner.invoke(app, [*build, "--out", str(src), "-q"]).exit_code == 0
+    clean = tmp_path / "clean"
+    exported = runner.invoke(app, ["export", str(src), "--format", "parquet", "--out", str(clean)])
+    assert exported.exit_code == 0, exported.output
+    real_write = HashingWriter.write
+    budget = {"left": 100_000}
+
+    def write(self: HashingWriter, data: bytes | memoryview) -> int:
+        budget["left"] -= len(data)
+        if budget["left"] < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(HashingWriter, "write", write)
+    out = tmp_path / "pq"
+    code, err = main_in_process(
+        ["export", str(src), "--format", "parquet", "--out", str(out)], capsys
+    )
+    assert code == 1 and err.startswith("error: no space left on the device of")
+    assert not list(out.rglob(".tmp-*")) and not (out / "manifest.json").exists()
+    monkeypatch.setattr(HashingWriter, "write", real_write)
+    again = runner.invoke(app, ["export", str(src), "--format", "parquet", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert (out / "manifest.json").read_text() == (clean / "manifest.json").read_text()
+    assert not (out / ".symile-export.json").exists()
