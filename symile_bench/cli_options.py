@@ -12,10 +12,23 @@ from typing import Annotated, Any, Literal, Optional
 
 import typer
 from pydantic.fields import FieldInfo
+from rich.console import Console
 
 from symile_bench.builder import BuilderConfig
 
 _SCALARS = (int, float, bool, str, Path)
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+DatasetDir = Annotated[
+    Path, typer.Argument(help="A dataset directory written by `symile-bench build`.")
+]
+# A location that may also be an fsspec URL (s3://bucket/prefix, gs://..., file://...).
+Location = Annotated[
+    str, typer.Argument(help="A dataset directory (a path or an fsspec URL such as s3://...).")
+]
 
 
 def _cli_type(annotation: Any) -> type:

@@ -1,5 +1,6 @@
-"""The scoring commands: ``evaluate``, ``compare``, ``report``, ``validate`` (typer functions,
-registered by ``symile_bench.cli``). Thin: parse options, call the harness, render with rich."""
+"""``symile-bench evaluate`` (a typer function registered by ``symile_bench.cli``), and the
+options the scoring commands share. Thin: parse options, call the harness, render with rich;
+``compare``, ``report`` and ``validate`` are in ``cli_reports``."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ Seed = Annotated[int, typer.Option("--seed", help="Bootstrap seed.")]
 Confidence = Annotated[float, typer.Option("--confidence", help="Interval coverage.")]
 
 
-def _ci(low: float, high: float) -> str:
+def format_ci(low: float, high: float) -> str:
     return f"[{low:.4f}, {high:.4f}]"
 
 
@@ -235,171 +236,7 @@ def _print_rows(results: Results, metrics: tuple[str, ...]) -> None:
                 row.language or "all",
                 row.metric,
                 f"{row.value:.4f}",
-                _ci(row.ci_low, row.ci_high),
+                format_ci(row.ci_low, row.ci_high),
                 f"{row.n:,}",
             )
     console.print(table)
-
-
-def compare(
-    a: Annotated[Path, typer.Argument(help="Results file A.")],
-    b: Annotated[Path, typer.Argument(help="Results file B.")],
-    metric: Metrics = None,
-    bootstrap: Resamples = 1000,
-    confidence: Confidence = 0.95,
-    seed: Seed = 0,
-) -> None:
-    """Paired bootstrap of A − B on the same queries (both need per-query predictions and the
-    same dataset fingerprint)."""
-    from symile_bench.harness.compare import compare_results
-    from symile_bench.harness.results import load_results
-
-    found = compare_results(
-        load_results(a),
-        load_results(b),
-        metrics=metric or ["top1"],
-        resamples=bootstrap,
-        confidence=confidence,
-        seed=seed,
-        names=(str(a), str(b)),
-    )
-    table = Table(
-        "split",
-        "condition",
-        "metric",
-        "A",
-        "B",
-        "A − B",
-        f"{confidence:.0%} CI",
-        "p",
-        "n",
-        title=f"A = {a}, B = {b}",
-    )
-    for c in found:
-        r = c.result
-        table.add_row(
-            c.split,
-            c.condition or "all observed",
-            c.metric,
-            f"{r.value_a:.4f}",
-            f"{r.value_b:.4f}",
-            f"{r.difference:+.4f}",
-            _ci(r.ci_low, r.ci_high),
-            r.p_value_text(),
-            f"{r.n:,}",
-        )
-    console.print(table)
-
-
-def report(
-    files: Annotated[list[Path], typer.Argument(help="Results files (e.g. results/*.json).")],
-    metric: Metrics = None,
-    plot: Annotated[Path | None, typer.Option(help="Also write a PNG plot here.")] = None,
-    languages: Annotated[bool, typer.Option(help="Show per-language rows.")] = True,
-) -> None:
-    """A table of many results files; with --plot a PNG (accuracy against % complete training
-    samples when models record --trained-on, else per model and condition)."""
-    from symile_bench.harness.overview import (
-        chance_text,
-        reference_levels,
-        report_lines,
-        training_curves,
-    )
-    from symile_bench.harness.results import load_results
-
-    metrics = metric or ["top1"]
-    loaded = [(str(f), load_results(f)) for f in files]
-    table = Table(
-        "file",
-        "model",
-        "dataset",
-        "trained on",
-        "condition",
-        "language",
-        "metric",
-        "value",
-        "95% CI",
-        "chance",
-        "n",
-    )
-    for ln in report_lines(loaded, metrics, languages):
-        trained = (
-            f"{ln.trained_on} ({100 * ln.complete_fraction:.1f}% complete)"
-            if ln.trained_on and ln.complete_fraction is not None
-            else "—"
-        )
-        table.add_row(
-            ln.source,
-            f"{ln.model} ({ln.scoring})",
-            ln.dataset,
-            trained,
-            ln.row.condition or "all observed",
-            ln.row.language or "all",
-            ln.row.metric,
-            f"{ln.row.value:.4f}",
-            _ci(ln.row.ci_low, ln.row.ci_high),
-            chance_text(ln.row.chance),
-            f"{ln.row.n:,}",
-        )
-    console.print(table)
-    for dataset, levels in reference_levels(loaded).items():
-        console.print(f"{dataset}: {levels}")
-    curves = training_curves(loaded, metrics[0])
-    if curves:
-        curve = Table(
-            "model",
-            "trained on",
-            "% complete train samples",
-            metrics[0],
-            "95% CI",
-            title="train-time missing modalities",
-        )
-        for model_name, points in curves.items():
-            for p in points:
-                curve.add_row(
-                    model_name,
-                    p.trained_on,
-                    f"{100 * p.complete_fraction:.1f}",
-                    f"{p.row.value:.4f}",
-                    _ci(p.row.ci_low, p.row.ci_high),
-                )
-        console.print(curve)
-    if plot is not None:
-        from symile_bench.harness.plot import plot_results
-
-        plot_results(loaded, plot, metrics[0])
-        console.print(f"[green]✓[/] plot written to {plot}")
-
-
-def validate(
-    files: Annotated[list[Path], typer.Argument(help="Results files to check.")],
-    dataset: Annotated[
-        Path | None,
-        typer.Option(
-            help="Also re-score the predictions against this dataset directory's answer key."
-        ),
-    ] = None,
-    quiet: Quiet = False,
-) -> None:
-    """Check results files: schema version and fields, rows consistent with the stored
-    predictions, and (with --dataset) the predictions against the dataset's answer key."""
-    from symile_bench.harness.errors import ResultsFileError
-    from symile_bench.harness.results import load_results
-    from symile_bench.harness.verify import Rescored, check_consistency, rescore
-
-    for path in files:
-        results = load_results(path)
-        problems = check_consistency(results)
-        rescored: list[Rescored] = []
-        if dataset is not None and not problems:
-            rescored, problems = rescore(results, dataset)
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise ResultsFileError(f"{path}: {problems[0]}{more}")
-        if not quiet:
-            checked = f"; predictions verified against {dataset}" if rescored else ""
-            console.print(
-                f"[green]✓[/] {path}: schema v{results.schema_version}, "
-                f"{len(results.rows)} rows, {len(results.predictions)} prediction "
-                f"blocks{checked}"
-            )

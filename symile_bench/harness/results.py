@@ -398,25 +398,3 @@ def save_results(results: Results, path: str | Path) -> Path:
     text = results.model_dump_json(indent=2 if n_pred <= _INDENT_MAX_PREDICTIONS else None) + "\n"
     write_text_atomic(path, text)
     return path
-
-
-__all__ = [
-    "RESULTS_FILENAME",
-    "SCHEMA_VERSION",
-    "SUPPORTED_SCHEMA_VERSIONS",
-    "BootstrapSettings",
-    "CandidateSet",
-    "DatasetRef",
-    "ModelRef",
-    "PaperStyle",
-    "Predictions",
-    "ResultRow",
-    "Results",
-    "RunSettings",
-    "TaskSpec",
-    "TrainingRef",
-    "load_results",
-    "package_versions",
-    "save_results",
-    "toolkit_version",
-]
