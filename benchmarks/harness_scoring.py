@@ -1,7 +1,7 @@
 """Harness speed against its floors, measured side by side in one run.
 
 Run: python benchmarks/harness_scoring.py [--quick] [--threads N] [--repeats R]
-         [--backend torch --device cuda] [--skip-bootstrap]
+         [--backend torch --device cuda] [--skip-bootstrap] [--against-old REV|none]
 
 1. Retrieval scoring: ``rank_candidates`` (mip scorer, 2 query modalities, M3-shaped labels:
    1,000 classes, ranks with the exact tie rule + top-10 per query) against the bare matmul of
@@ -17,7 +17,12 @@ Run: python benchmarks/harness_scoring.py [--quick] [--threads N] [--repeats R]
    threads and the scorer to N threads (default: all cores for both), e.g. 1 for a per-core
    comparison. With
    ``--backend torch`` the floor is the chunked torch matmul on the same device (including the
-   copy of the two arrays to it), synchronised.
+   copy of the two arrays to it), synchronised. ``--against-old REV`` (default ``9e16c18``, the
+   single-module scoring before the split by job; ``none`` to skip) also times the scoring of
+   that commit — its ``scoring.py`` and ``rowstats.py`` extracted with ``git show`` into a
+   temporary package — in the same alternation (the order of old and new swapped every
+   repeat), checks that it gives the same ranks and top-k, and prints the new/old ratio.
+   Target: 1.00 ± 0.05.
 2. Bootstrap: 1,000 percentile-bootstrap resamples over 500,000 queries, for 0/1 outcomes
    (top-1), reciprocal ranks of a realistic model (MRR), all-distinct values (the general
    worst case, index sampler) and a paired comparison. Target: < 5 s each.
@@ -26,9 +31,17 @@ Run: python benchmarks/harness_scoring.py [--quick] [--threads N] [--repeats R]
 from __future__ import annotations
 
 import argparse
+import atexit
+import importlib
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 if "--threads" in sys.argv:  # must be set before numpy loads its BLAS
     _n = sys.argv[sys.argv.index("--threads") + 1]
@@ -39,7 +52,10 @@ import numpy as np
 
 from symile_bench.harness.bootstrap import bootstrap_mean, paired_bootstrap
 from symile_bench.harness.metrics import outcomes
-from symile_bench.harness.scoring import DEFAULT_MEMORY_BUDGET, rank_candidates
+from symile_bench.harness.scoring import DEFAULT_MEMORY_BUDGET, Ranking, rank_candidates
+
+OLD_REV = "9e16c18"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_data(n: int, m: int, d: int, classes: int, noise: float, seed: int = 0):
@@ -83,6 +99,28 @@ def floor_matmul_torch(v: np.ndarray, cand: np.ndarray, qblock: int, device: str
     return time.perf_counter() - start
 
 
+def load_old_scoring(rev: str) -> ModuleType:
+    """``symile_bench/harness/scoring.py`` as of ``rev``, importable beside today's: it and its
+    ``rowstats.py`` are written into a temporary package (removed at exit) whose rowstats
+    import is pointed at the copy; everything else it imports is today's."""
+    root = Path(tempfile.mkdtemp(prefix="symile-old-scoring-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    package = root / "_old_scoring"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("scoring", "rowstats"):
+        text = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{rev}:symile_bench/harness/{name}.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        text = text.replace("symile_bench.harness.rowstats", "_old_scoring.rowstats")
+        (package / f"{name}.py").write_text(text)
+    sys.path.insert(0, str(root))
+    return importlib.import_module("_old_scoring.scoring")
+
+
 def bench_scoring(
     n: int,
     m: int,
@@ -93,43 +131,76 @@ def bench_scoring(
     backend: str = "numpy",
     device: str | None = None,
     threads: int | None = None,
+    old: tuple[str, Callable[..., Ranking]] | None = None,
 ) -> None:
+    """``old``: (its commit, its ``rank_candidates``), timed in the same alternation."""
     queries, cand, cand_labels, q_labels = make_data(n, m, d, classes=1000, noise=noise)
     v = queries[0] * queries[1]  # what the mip scorer multiplies against the candidates
     qblock = max(1, min(n, DEFAULT_MEMORY_BUDGET // (m * cand.dtype.itemsize)))
-    floors, ours = [], []
-    ranking = None
-    for _ in range(repeats):
+
+    def floor() -> float:
         if backend == "torch":
-            floors.append(floor_matmul_torch(v, cand, qblock, device or "cpu"))
-        else:
-            floors.append(floor_matmul(v, cand, qblock))
-        start = time.perf_counter()
-        ranking = rank_candidates(
-            queries,
-            cand,
-            query_labels=q_labels,
-            candidate_labels=cand_labels,
-            scorer="mip",
-            backend=backend,
-            device=device,
-            threads=threads,
-        )
-        ours.append(time.perf_counter() - start)
+            return floor_matmul_torch(v, cand, qblock, device or "cpu")
+        return floor_matmul(v, cand, qblock)
+
+    def timed(rank: Callable[..., Ranking]) -> Callable[[], tuple[float, Ranking]]:
+        def run() -> tuple[float, Ranking]:
+            start = time.perf_counter()
+            ranking = rank(
+                queries,
+                cand,
+                query_labels=q_labels,
+                candidate_labels=cand_labels,
+                scorer="mip",
+                backend=backend,
+                device=device,
+                threads=threads,
+            )
+            return time.perf_counter() - start, ranking
+
+        return run
+
+    runs = {"new": timed(rank_candidates)} | ({"old": timed(old[1])} if old else {})
+    times: dict[str, list[float]] = {"floor": [], "new": [], "old": []}
+    rankings: dict[str, Ranking] = {}
+    for i in range(repeats):
+        times["floor"].append(floor())
+        # old and new swap places every repeat, so neither always runs right after the floor
+        for which in list(runs) if i % 2 == 0 else list(runs)[::-1]:
+            t, rankings[which] = runs[which]()
+            times[which].append(t)
+    ranking = rankings["new"]
     assert ranking.extra["query_block"] == qblock
-    best_floor, best_ours = min(floors), min(ours)
     top1 = outcomes(ranking.ranks, "top1").mean()
     print(
         f"scoring, {label} (top-1 {top1:.3f}, median rank {np.median(ranking.ranks):.0f}): "
         f"{n:,} queries x {m:,} candidates, d={d}, float32, query chunk {qblock} rows, "
         f"backend {ranking.backend} on {ranking.device}"
     )
-    print(f"  floor (chunked matmul only)  : {', '.join(f'{t:.2f}' for t in floors)} s")
-    print(f"  rank_candidates (mip, top-10): {', '.join(f'{t:.2f}' for t in ours)} s")
-    pairs = np.median([o / f for f, o in zip(floors, ours, strict=True)])
+    print(f"  floor (chunked matmul only)  : {', '.join(f'{t:.2f}' for t in times['floor'])} s")
+    print(f"  rank_candidates (mip, top-10): {', '.join(f'{t:.2f}' for t in times['new'])} s")
+    if old:
+        same = all(
+            np.array_equal(getattr(rankings["old"], f), getattr(ranking, f))
+            for f in ("ranks", "top_k", "top_k_scores")
+        )
+        print(
+            f"  {f'old ({old[0]})':<29}: {', '.join(f'{t:.2f}' for t in times['old'])} s   "
+            f"(ranks, top-k, scores {'identical' if same else 'DIFFER'})"
+        )
+    print_ratio("ratio", times["new"], times["floor"], "(target <= 1.5x)")
+    if old:
+        print_ratio("old ratio", times["old"], times["floor"], "(target <= 1.5x)")
+        print_ratio("new / old", times["new"], times["old"], "(target 1.00 +- 0.05)")
+
+
+def print_ratio(name: str, times: list[float], base: list[float], target: str) -> None:
+    """The median of the ratios of adjacent pairs (robust when other processes load the machine
+    for a while) and the ratio of the best times."""
+    pairs = np.median([t / b for b, t in zip(base, times, strict=True)])
     print(
-        f"  ratio                        : {pairs:.2f}x median of pairs, "
-        f"{best_ours / best_floor:.2f}x best/best   (target <= 1.5x)"
+        f"  {name:<29}: {pairs:.2f}x median of pairs, "
+        f"{min(times) / min(base):.2f}x best/best   {target}"
     )
 
 
@@ -159,6 +230,12 @@ def bench_bootstrap(n: int, resamples: int) -> None:
         print(f"  {name:<34}: {time.perf_counter() - start:.2f} s")
 
 
+def warm_up(rank: Callable[..., Ranking], threads: int | None) -> None:
+    """One small run, so that compiling (or loading) the numba pass is not timed."""
+    queries, cand, cand_labels, q_labels = make_data(512, 8192, 16, classes=100, noise=2.0)
+    rank(queries, cand, query_labels=q_labels, candidate_labels=cand_labels, threads=threads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k x 10k scoring, 100k bootstrap")
@@ -167,6 +244,12 @@ def main() -> None:
     parser.add_argument("--skip-bootstrap", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="(floor, ours) pairs per model")
+    parser.add_argument(
+        "--against-old",
+        default=OLD_REV,
+        metavar="REV",
+        help=f"also time the scoring of this commit (default {OLD_REV}; 'none' to skip)",
+    )
     args = parser.parse_args()
     n, repeats, boot_n = (10_000, 5, 100_000) if args.quick else (50_000, 3, 500_000)
     repeats = args.repeats or repeats
@@ -178,8 +261,13 @@ def main() -> None:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    old = None
+    if args.against_old != "none":
+        old = (args.against_old, load_old_scoring(args.against_old).rank_candidates)
+        warm_up(old[1], args.threads)
+    warm_up(rank_candidates, args.threads)
     for noise, label in ((2.0, "informative model"), (100.0, "near-random model")):
-        bench_scoring(n, n, 256, repeats, noise, label, args.backend, device, args.threads)
+        bench_scoring(n, n, 256, repeats, noise, label, args.backend, device, args.threads, old)
     if not args.skip_bootstrap:
         bench_bootstrap(boot_n, 1000)
 

@@ -3,6 +3,7 @@ and the behaviours the benchmarks rely on (perfect / constant encoders, M3's thr
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 
 import numpy as np
@@ -371,6 +372,56 @@ def test_torch_backend_matches_numpy():
             queries, cands, ids, np.zeros(n, int), backend="torch", device=device
         )
         np.testing.assert_array_equal(a.ranks, b.ranks)
+
+
+# ---------------------------------------------------------------------------- block scorers
+
+
+def two_products(queries, cands, xp):
+    """A toy scorer not of the combine form, (y·x)(z·x) + y·z: two matmuls per block plus
+    elementwise work, the shape of scorers built from pairwise inner products."""
+    y, z = queries
+    return (y @ cands.T) * (z @ cands.T) + (y * z).sum(-1)[:, None]
+
+
+def test_a_block_scorer_runs_the_chunked_threaded_path_on_both_backends():
+    """A ``score_block`` scorer equals its definition, and ranks like a full sort of its score
+    matrix for every chunking, thread count and backend, in a shared pool and per-query sets."""
+    rng = np.random.default_rng(21)
+    n, m, d = 60, 2500, 4
+    queries = [int_embeddings(rng, (n, d)) for _ in range(2)]
+    cands = int_embeddings(rng, (m, d))
+    labels = rng.integers(0, 9, m)
+    q_labels = rng.integers(0, 9, n)
+    try:
+        register_scorer("test-two-products", score_block=two_products)
+        full = score_matrix(queries, cands, "test-two-products")
+        y, z = queries
+        expect_full = np.array(
+            [[(y[i] @ x) * (z[i] @ x) + y[i] @ z[i] for x in cands] for i in range(n)]
+        )
+        np.testing.assert_array_equal(full, expect_full)
+        expect, orders = brute_rank(full, labels[None, :] == q_labels[:, None])
+        kw = dict(query_labels=q_labels, candidate_labels=labels, scorer="test-two-products")
+        has_torch = importlib.util.find_spec("torch") is not None
+        runs = [dict(memory_budget=b, threads=t) for b, t in ((1 << 30, 1), (1 << 30, 2))]
+        runs += [dict(memory_budget=b, threads=2) for b in (m * 8 * 16, 4096)]
+        runs += [dict(backend="torch", device="cpu", memory_budget=b) for b in (1 << 30, 4096)]
+        for run in runs if has_torch else runs[:-2]:
+            r = rank_candidates(queries, cands, **kw, **run)
+            np.testing.assert_array_equal(r.ranks, expect)
+            np.testing.assert_array_equal(r.top_k, np.array([o[:10] for o in orders]))
+            np.testing.assert_array_equal(r.top_k_scores, np.take_along_axis(full, r.top_k, 1))
+        ids = rng.integers(0, m, (n, 10))
+        col = rng.integers(0, 10, n)
+        set_expect, _ = brute_rank(np.take_along_axis(full, ids, 1), np.arange(10) == col[:, None])
+        for backend in ["numpy", "torch"] if has_torch else ["numpy"]:
+            sets = rank_candidate_sets(
+                queries, cands, ids, col, scorer=kw["scorer"], backend=backend
+            )
+            np.testing.assert_array_equal(sets.ranks, set_expect)
+    finally:
+        SCORERS.unregister("test-two-products")
 
 
 # ---------------------------------------------------------------------------- registry, errors

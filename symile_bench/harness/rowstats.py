@@ -16,7 +16,15 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def _row_stats(s, best, ng, length, gmax, gt, eq):  # pragma: no cover - compiled
+def _row_stats(  # pragma: no cover - compiled
+    s: np.ndarray,
+    best: np.ndarray,
+    ng: int,
+    length: int,
+    gmax: np.ndarray,
+    gt: np.ndarray,
+    eq: np.ndarray,
+) -> None:
     body = ng * length
     for i in range(s.shape[0]):
         b = best[i]

@@ -1,0 +1,53 @@
+"""The outcome of a retrieval run, with the chance levels a report compares it against.
+
+The rank of a query is the 1-based position of its first correct candidate in the order of
+``symile_bench.harness.ties``. Chance levels need the number of candidates and of correct ones
+per query, so the ranking keeps them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Per-query outcome of a retrieval run.
+
+    ``ranks``: 1-based rank of the first correct candidate (int64 ``[N]``). ``top_k``: candidate
+    indices (into ``candidates``), best first (int64 ``[N, k]``); ``top_k_scores`` their scores
+    (offsets included). ``n_candidates`` / ``n_correct``: per query, for chance levels.
+    """
+
+    ranks: np.ndarray
+    top_k: np.ndarray
+    top_k_scores: np.ndarray
+    n_candidates: np.ndarray
+    n_correct: np.ndarray
+    scorer: str
+    tie_seed: int
+    backend: str
+    device: str = "cpu"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ranks)
+
+    def chance_top1(self) -> float:
+        """Expected top-1 accuracy of a random ranking: mean of n_correct / n_candidates."""
+        return float(np.mean(self.n_correct / self.n_candidates)) if len(self) else math.nan
+
+    def chance_topk(self, k: int) -> float:
+        """Expected top-k accuracy of a random ranking (hypergeometric, per query, averaged)."""
+        if not len(self):
+            return math.nan
+        n = self.n_candidates.astype(np.float64)
+        wrong = n - self.n_correct
+        miss = np.ones_like(n)
+        for i in range(k):
+            miss *= np.clip((wrong - i) / np.maximum(n - i, 1), 0.0, 1.0)
+        return float(np.mean(1.0 - miss))
