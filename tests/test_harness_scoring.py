@@ -247,7 +247,7 @@ def test_per_query_candidate_sets_equal_brute_force(as_mask):
     expect, orders = brute_rank(full, mask)
     np.testing.assert_array_equal(r.ranks, expect)
     np.testing.assert_array_equal(r.top_k, np.array([ids[i][o[:3]] for i, o in enumerate(orders)]))
-    assert r.chance_top1() == pytest.approx(0.1)
+    assert r.chance() == pytest.approx(0.1)
 
 
 # ---------------------------------------------------------------------------- behaviours
@@ -277,7 +277,7 @@ def test_constant_encoder_scores_chance(scorer):
         [ones, ones], np.ones((32, 5)), query_labels=np.arange(n) % 32, scorer=scorer
     )
     b = bootstrap_mean(outcomes(r.ranks, "top1"), seed=1)
-    assert r.chance_top1() == pytest.approx(1 / 32)
+    assert r.chance() == pytest.approx(1 / 32)
     assert b.ci_low <= 1 / 32 <= b.ci_high
     sets = rank_candidate_sets(
         [ones, ones],

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from symile_bench.harness.metrics import chance_outcomes
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -37,17 +39,9 @@ class Ranking:
     def __len__(self) -> int:
         return len(self.ranks)
 
-    def chance_top1(self) -> float:
-        """Expected top-1 accuracy of a random ranking: mean of n_correct / n_candidates."""
-        return float(np.mean(self.n_correct / self.n_candidates)) if len(self) else math.nan
-
-    def chance_topk(self, k: int) -> float:
-        """Expected top-k accuracy of a random ranking (hypergeometric, per query, averaged)."""
+    def chance(self, metric: str = "top1") -> float:
+        """Expected ``metric`` of a uniformly random ranking of these queries' candidates
+        (``metrics.chance_outcomes``, averaged over the queries)."""
         if not len(self):
             return math.nan
-        n = self.n_candidates.astype(np.float64)
-        wrong = n - self.n_correct
-        miss = np.ones_like(n)
-        for i in range(k):
-            miss *= np.clip((wrong - i) / np.maximum(n - i, 1), 0.0, 1.0)
-        return float(np.mean(1.0 - miss))
+        return float(chance_outcomes(metric, self.n_candidates, self.n_correct).mean())
