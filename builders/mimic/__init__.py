@@ -41,6 +41,7 @@ from symile_bench.builder import (
     split_tasks,
 )
 from symile_bench.errors import ConfigError, SourceError
+from symile_bench.media_struct import media_array
 
 COHORT = "mimic-cohort"
 VARIANT = "default"
@@ -186,10 +187,7 @@ class MimicBuilder(DatasetBuilder):
             name: rows[name] for name in features if name in rows.column_names
         }
         columns["ecg"] = _array2d(ecgs, features.arrow_schema.field("ecg").type)
-        columns["cxr"] = pa.StructArray.from_arrays(
-            [pa.array(images, pa.binary()), pa.nulls(len(images), pa.string())],
-            names=["bytes", "path"],
-        )
+        columns["cxr"] = media_array(images)
         return pa.table({name: columns[name] for name in features})
 
     # -- card ---------------------------------------------------------------------------------
