@@ -33,8 +33,8 @@ from symile_bench.builder import (
     split_tasks,
     task_rng,
 )
-from symile_bench.errors import BackendUnavailableError, MissingDependencyError
-from symile_bench.media.tts import probe_tts
+from symile_bench.media.tts import choose_tts
+from symile_bench.media_struct import without_paths
 
 COMPLETE = "complete"
 MASKED_SPLITS = ("train", "validation")
@@ -78,26 +78,20 @@ class M3Builder(DatasetBuilder):
         """Fail fast on unusable sources; resolve an unreachable gTTS to espeak-ng once."""
         class_table(config)  # lexicon coverage, drawable classes
         if config.common_voice is None:
-            try:
-                probe_tts(config.tts, config.languages)
-            except (BackendUnavailableError, MissingDependencyError) as exc:
-                if config.tts != "gtts" or not config.fallback:
-                    raise
-                warn(f"{exc}; falling back to espeak-ng for this build (--no-fallback to fail)")
-                config = config.model_copy(update={"tts": "espeak"})
-                probe_tts("espeak", config.languages)
+            tts = choose_tts(config.tts, config.languages, fallback=config.fallback, warn=warn)
+            config = config.model_copy(update={"tts": tts})
         else:
-            from symile_bench.media.tts import CommonVoiceSource
+            from symile_bench.media.commonvoice import CommonVoiceSource
 
             source = CommonVoiceSource(config.common_voice)
             for lang in config.languages:
                 source.clips(lang)
         if config.imagenet is not None:
-            from symile_bench.media.images import ImageNetSource
+            from symile_bench.media.imagenet import ImageNetSource
 
             ImageNetSource(config.imagenet).require(class_table(config).lexicon.synset_id)
         elif config.images == "emoji":
-            from symile_bench.media.images import emoji_font_path
+            from symile_bench.media.emoji import emoji_font_path
 
             emoji_font_path()
         return config
@@ -223,12 +217,7 @@ class M3Builder(DatasetBuilder):
     def blind_table(self, config: M3Config, table: pa.Table) -> pa.Table:
         """Also drop the image file names (they start with the synset id); the bytes stay."""
         table = super().blind_table(config, table)
-        image = table.column("image").combine_chunks()
-        scrubbed = pa.StructArray.from_arrays(
-            [image.field("bytes"), pa.nulls(len(image), pa.string())],
-            fields=list(image.type),
-            mask=image.is_null(),
-        )
+        scrubbed = without_paths(table.column("image").combine_chunks())
         index = table.schema.get_field_index("image")
         return table.set_column(index, table.schema.field(index), scrubbed)
 
