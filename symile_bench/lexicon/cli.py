@@ -16,9 +16,9 @@ from rich.table import Table
 
 from symile_bench.errors import SymileBenchError
 
-from .core import LexiconReport
 from .languages import LANGUAGES, resolve_languages
 from .readers import load_lexicon
+from .report import LexiconReport
 
 lexicon_app = typer.Typer(
     help="Inspect the class lexicon (ImageNet classes x languages) that names Symile-M3's text.",
