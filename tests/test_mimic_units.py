@@ -348,7 +348,7 @@ def test_planted_signal_shapes_each_modality():
     from scipy.stats import chi2_contingency
 
     from builders.mimic import synth
-    from builders.mimic.fake import bulk_labs
+    from builders.mimic.fake_bulk import bulk_labs
 
     rng = np.random.default_rng(0)
     weights = 1 << np.arange(4)
