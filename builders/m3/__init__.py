@@ -7,7 +7,8 @@ sources (Common Voice, ImageNet, the release's translations.json, gTTS) are used
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import datasets
 import numpy as np
@@ -222,7 +223,7 @@ class M3Builder(DatasetBuilder):
         return table.set_column(index, table.schema.field(index), scrubbed)
 
     # -- card ------------------------------------------------------------------------------
-    def card_variables(self, config: M3Config, manifest: dict) -> dict[str, str]:
+    def card_variables(self, config: M3Config, manifest: Mapping[str, Any]) -> dict[str, str]:
         from builders.m3.card import card_variables
 
         return card_variables(config, class_table(config), manifest)

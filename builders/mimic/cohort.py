@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builders.mimic.columns import TS, int64, seconds
+from builders.mimic.columns import NULL, TS, int64, seconds
 from builders.mimic.cxr_selection import CxrChoice, select_cxr
 from builders.mimic.ecg_selection import EcgChoice, select_ecg
 from builders.mimic.lab_selection import LabChoice, select_labs
@@ -111,7 +111,7 @@ def select(sources: MimicSources, threads: int | None = None) -> Selection:
     reason = ecg.reason.copy()
     for other in (
         cxr.reason,
-        np.where(np.isnan(labs.value).all(axis=1), "no_lab_in_window", None).astype(object),
+        np.where(np.isnan(labs.value).all(axis=1), "no_lab_in_window", NULL).astype(object),
     ):
         reason = np.where(reason == None, other, reason)  # noqa: E711 (elementwise)
     return Selection(adm, ecg, cxr, labs, reason.astype(object), errors, skipped, timings)

@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["TS", "fill", "int64", "seconds"]
+__all__ = ["NULL", "TS", "fill", "int64", "seconds"]
 
 TS = pa.timestamp("s")
+NULL: np.ndarray = np.array(None, dtype=object)
+"""``None`` as a 0-d object array: what ``np.where`` makes of ``None``, in a type its stubs take."""
 
 
 def seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builders.mimic.columns import TS, fill, int64, seconds
+from builders.mimic.columns import NULL, TS, fill, int64, seconds
 from builders.mimic.constants import CHEXPERT_LABELS, CXR_VIEWS, CXR_WINDOW
 from builders.mimic.report_counts import EXAMPLES, Counter
 from builders.mimic.sources import MimicSources, read_table
@@ -205,7 +205,7 @@ def select_cxr(
         "path": fill(has, rel[sel], None, object),
     }
     reason = np.where(
-        has, None, np.where(stop > start, "no_readable_cxr_in_window", "no_cxr_in_window")
+        has, NULL, np.where(stop > start, "no_readable_cxr_in_window", "no_cxr_in_window")
     ).astype(object)
     chexpert, reason = _attach_chexpert(sources, columns["study_id"], has, reason)
     return CxrChoice(columns, chexpert, reason, int(inside.size))

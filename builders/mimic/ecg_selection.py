@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from builders.mimic import ecg as ecg_io
-from builders.mimic.columns import TS, fill, int64, seconds
+from builders.mimic.columns import NULL, TS, fill, int64, seconds
 from builders.mimic.constants import ECG_WINDOW
 from builders.mimic.report_counts import EXAMPLES, Counter
 from builders.mimic.sources import MimicSources, read_table
@@ -57,8 +57,9 @@ def select_ecg(
     inside = covered(keys.size, start, stop)
     paths = table["path"].to_numpy(zero_copy_only=False)[idx]
     check_at = np.flatnonzero(inside)
-    statuses = ecg_io.check_many([sources.ecg_root / p for p in paths[check_at]], threads)
-    statuses = np.asarray(statuses, dtype=object)
+    statuses = np.asarray(
+        ecg_io.check_many([sources.ecg_root / p for p in paths[check_at]], threads), dtype=object
+    )
     valid = np.zeros(keys.size, dtype=bool)
     valid[check_at] = statuses == ecg_io.OK
     for kind in ecg_io.ERRORS:
@@ -68,7 +69,7 @@ def select_ecg(
     has = chosen >= 0
     sel = idx[chosen[has]]
     reason = np.where(
-        has, None, np.where(stop > start, "no_valid_ecg_in_window", "no_ecg_in_window")
+        has, NULL, np.where(stop > start, "no_valid_ecg_in_window", "no_ecg_in_window")
     ).astype(object)
     return EcgChoice(
         study_id=fill(has, study[sel], -1, np.int64),

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from builders.mimic import synth
+from builders.mimic.columns import NULL
 
 __all__ = ["gzip_writer", "lab_columns", "strings", "timestamps", "write_csv"]
 
@@ -56,7 +57,7 @@ def timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array
     )
 
 
-def strings(values: np.ndarray | list, n: int | None = None) -> pa.Array:
+def strings(values: np.ndarray | list[Any] | str, n: int | None = None) -> pa.Array:
     return pa.array(values if n is None else [values] * n, pa.string())
 
 
@@ -67,7 +68,7 @@ def lab_columns(chunk: dict[str, np.ndarray], rng: np.random.Generator) -> dict[
     mean, sd = synth.lab_distribution(chunk["itemid"])
     value_text = pc.cast(pa.array(value, mask=empty), pa.string())
     value_text = pc.if_else(pa.array(empty), "___", value_text)
-    flag = np.where(~empty & (np.abs(value - mean) > 2 * sd), "abnormal", None)
+    flag = np.where(~empty & (np.abs(value - mean) > 2 * sd), "abnormal", NULL)
     comments = np.full(n, None, dtype=object)
     notes = rng.random(n)
     comments[notes < 0.01] = "Verified by repeat analysis, see note."

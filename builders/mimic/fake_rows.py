@@ -19,10 +19,10 @@ HOUR, DAY = 3600, 86400
 class Rows:
     """Every row of every table, planted first, then bulk (as numpy arrays)."""
 
-    adm: dict[str, list] = field(
+    adm: dict[str, list[Any]] = field(
         default_factory=lambda: {"subject_id": [], "hadm_id": [], "admittime": [], "stay": []}
     )
-    ecg: dict[str, list] = field(
+    ecg: dict[str, list[Any]] = field(
         default_factory=lambda: {
             "subject_id": [],
             "study_id": [],
@@ -31,7 +31,7 @@ class Rows:
             "code": [],
         }
     )
-    cxr: dict[str, list] = field(
+    cxr: dict[str, list[Any]] = field(
         default_factory=lambda: {
             "subject_id": [],
             "study_id": [],
@@ -43,7 +43,7 @@ class Rows:
         }
     )
     no_chexpert: set[int] = field(default_factory=set)
-    labs: dict[str, list] = field(
+    labs: dict[str, list[Any]] = field(
         default_factory=lambda: {
             "labevent_id": [],
             "subject_id": [],

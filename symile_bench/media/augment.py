@@ -53,7 +53,8 @@ def _background(rng: np.random.Generator, size: int, *, pastel: bool) -> np.ndar
     else:  # checkerboard of random cell size
         cells = int(rng.integers(2, 12))
         t = ((np.floor(x * cells) + np.floor(y * cells)) % 2).astype(np.float32)
-    return c1 + t[..., None].astype(np.float32) * (c2 - c1)
+    background: np.ndarray = c1 + t[..., None].astype(np.float32) * (c2 - c1)
+    return background
 
 
 def augment(

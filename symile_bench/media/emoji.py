@@ -94,7 +94,9 @@ def _emoji_glyph(font_path: str, emoji: str) -> Image.Image:
     """The emoji rendered once at the font's bitmap size, RGBA, cropped to its ink."""
     font = _font(font_path)
     left, top, right, bottom = font.getbbox(emoji)
-    canvas = Image.new("RGBA", (max(right - left, 1) + 8, max(bottom - top, 1) + 8))
+    # int(): the stubs type the box as floats; a bitmap font gives whole pixels
+    width, height = int(max(right - left, 1)) + 8, int(max(bottom - top, 1)) + 8
+    canvas = Image.new("RGBA", (width, height))
     ImageDraw.Draw(canvas).text((4 - left, 4 - top), emoji, font=font, embedded_color=True)
     box = canvas.getchannel("A").getbbox()
     if box is None:

@@ -97,7 +97,7 @@ class ImageNetSource:
             with Image.open(path) as im:
                 # JPEG: let libjpeg decode at 1/2, 1/4 or 1/8 scale when that still covers size.
                 im.draft("RGB", (size, size))
-                img = im.convert("RGB")
+                img: Image.Image = im.convert("RGB")
         except (OSError, UnidentifiedImageError) as exc:
             raise SourceError(
                 f"cannot decode ImageNet image {path}: {exc}; replace the file"

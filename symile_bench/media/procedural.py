@@ -56,7 +56,9 @@ _PATTERNS = (
 _GLYPH = 128  # side of the procedural glyph canvas
 
 
-def _regular_polygon(n: int, radius: float, phase: float, c: float = _GLYPH / 2) -> list:
+def _regular_polygon(
+    n: int, radius: float, phase: float, c: float = _GLYPH / 2
+) -> list[tuple[float, float]]:
     angles = phase + 2 * np.pi * np.arange(n) / n
     return [(c + radius * np.cos(a), c + radius * np.sin(a)) for a in angles]
 
