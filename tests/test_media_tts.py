@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from symile_bench.errors import BackendUnavailableError, ConfigError, MissingDependencyError
+from symile_bench.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    MissingDependencyError,
+    SourceError,
+)
 from symile_bench.lexicon.languages import LANGUAGES
 from symile_bench.media import espeak as espeak_module
 from symile_bench.media.audio import audio_duration, decode_audio, encode_audio
@@ -257,3 +262,19 @@ def test_encode_audio_formats_and_errors():
         encode_audio(tone, 16000, "aac")
     with pytest.raises(ConfigError, match="sample rate"):
         encode_audio(tone, 0)
+
+
+def test_mp3_without_libsndfile_support_names_what_to_install(monkeypatch):
+    """A libsndfile older than 1.1 cannot read MP3: decoding says what to install instead of
+    calling the clip broken; any other undecodable clip still names the clip."""
+    mp3 = encode_audio((0.3 * np.sin(np.arange(8000) / 5.0)).astype(np.float32), 16000, "mp3")
+
+    def no_mp3(*_args, **_kwargs):
+        raise RuntimeError("Error opening <_io.BytesIO>: Format not recognised.")
+
+    monkeypatch.setattr(sf, "read", no_mp3)
+    monkeypatch.setattr(sf, "available_formats", lambda: {"WAV": "", "FLAC": "", "OGG": ""})
+    with pytest.raises(MissingDependencyError, match=r"libsndfile >= 1\.1"):
+        decode_audio(mp3, name="clip en-00001.mp3")
+    with pytest.raises(SourceError, match=r"cannot decode clip x\.flac"):
+        decode_audio(b"fLaC" + bytes(40), name="clip x.flac")
