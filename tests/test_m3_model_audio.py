@@ -11,7 +11,7 @@ from pathlib import Path
 from .conftest import run_cli
 
 # `--model probe_model:make` finds this file in the working directory of `evaluate`.
-PROBE_MODEL = '''
+PROBE_MODEL = """
 import io, json
 import numpy as np
 import soundfile as sf
@@ -49,7 +49,7 @@ class Probe:
 
 def make(out):
     return Probe(out)
-'''
+"""
 
 # The interpreter refuses torchcodec before anything else is imported, then runs the CLI.
 NO_TORCHCODEC = (
@@ -66,9 +66,10 @@ def test_model_gets_numpy_audio_without_torchcodec(tmp_path: Path) -> None:
     )  # fmt: skip
     (tmp_path / "probe_model.py").write_text(PROBE_MODEL)
     seen = tmp_path / "seen.json"
+    evaluate = ["evaluate", str(data), "--model", "probe_model:make", "--model-arg", f"out={seen}"]
     proc = subprocess.run(
-        [sys.executable, "-c", NO_TORCHCODEC, "evaluate", str(data), "--model", "probe_model:make",
-         "--model-arg", f"out={seen}", "--bootstrap", "10", "-q", "--out", str(tmp_path / "r.json")],
+        [sys.executable, "-c", NO_TORCHCODEC, *evaluate, "--bootstrap", "10", "-q",
+         "--out", str(tmp_path / "r.json")],
         cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
