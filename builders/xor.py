@@ -5,6 +5,9 @@ a_j, b_j ~ Bernoulli(0.5); one switch i ~ Bernoulli(p) per sample; c = a XOR b i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import datasets
 import numpy as np
 import pyarrow as pa
@@ -117,7 +120,7 @@ class XorBuilder(DatasetBuilder[XorConfig]):
         """b is the target; i says whether b is determined by (a, c)."""
         return ["b", "i"]
 
-    def card_variables(self, config: XorConfig, manifest: dict) -> dict[str, str]:
+    def card_variables(self, config: XorConfig, manifest: Mapping[str, Any]) -> dict[str, str]:
         d = config.d
         return {
             "d": str(d),

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from symile_bench.media.audio import encode_audio
-from symile_bench.media.tts import EspeakTTS, number_utterance
+from symile_bench.audio_codec import audio_duration
+from symile_bench.media.espeak import EspeakTTS
+from symile_bench.media.utterances import number_utterance
 
 #: (cls_id, synset_id, English name as the release spells it, en word, el word)
 CLASSES = [
@@ -50,7 +51,7 @@ def write_ilsvrc(root: Path, images_per_class: int = 3, skip: str | None = None)
 
 def write_common_voice(root: Path, languages: dict[str, str], clips: int = 4) -> Path:
     """<locale>/clips/*.mp3 + validated.tsv + clip_durations.tsv (one zero-duration row)."""
-    tts = EspeakTTS()
+    tts = EspeakTTS(audio_format="mp3")
     rng = np.random.default_rng(0)
     header = (
         "client_id\tpath\tsentence_id\tsentence\tsentence_domain\tup_votes\tdown_votes"
@@ -62,11 +63,13 @@ def write_common_voice(root: Path, languages: dict[str, str], clips: int = 4) ->
         rows, durations = [header], ["clip\tduration[ms]"]
         for i in range(clips + 1):
             name = f"common_voice_{locale}_{i}.mp3"
-            samples, rate = tts.synthesize(number_utterance(rng, lang), lang, rng)
-            (folder / "clips" / name).write_bytes(encode_audio(samples, rate, "mp3"))
+            clip = tts.synthesize(number_utterance(rng, lang), lang, rng)
+            (folder / "clips" / name).write_bytes(clip.data)
             rows.append(f"abc{i}\t{name}\ts{i}\tsentence {i}\t\t2\t0\t\t\t\t\t{locale}\t")
             # the last clip is listed with zero duration: Common Voice readers must drop it
-            durations.append(f"{name}\t{0 if i == clips else len(samples) * 1000 // rate}")
+            durations.append(
+                f"{name}\t{0 if i == clips else int(audio_duration(clip.data) * 1000)}"
+            )
         (folder / "validated.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         (folder / "clip_durations.tsv").write_text("\n".join(durations) + "\n", encoding="utf-8")
     return root

@@ -10,15 +10,11 @@ import pytest
 from PIL import Image
 
 from symile_bench.errors import ConfigError, MissingDependencyError, SourceError
-from symile_bench.media import images
-from symile_bench.media.images import (
-    PROCEDURAL_CLASSES,
-    ImageNetSource,
-    emoji_font_path,
-    encode_image,
-    render_emoji_image,
-    render_procedural_image,
-)
+from symile_bench.media import emoji, procedural
+from symile_bench.media.emoji import emoji_font_path, render_emoji_image
+from symile_bench.media.imagenet import ImageNetSource
+from symile_bench.media.images import encode_image
+from symile_bench.media.procedural import PROCEDURAL_CLASSES, render_procedural_image
 
 
 def _digest(img: Image.Image) -> str:
@@ -60,9 +56,9 @@ def test_emoji_without_glyph_is_a_config_error(emoji_font):
 
 def test_missing_font_names_the_package(monkeypatch, tmp_path):
     """No Debian font file and fontconfig knows no such family -> install hint."""
-    monkeypatch.delenv(images.FONT_ENV, raising=False)
-    monkeypatch.setattr(images, "_DEBIAN_FONT", tmp_path / "NotoColorEmoji.ttf")
-    monkeypatch.setattr(images, "_fc_match", lambda: None)
+    monkeypatch.delenv(emoji.FONT_ENV, raising=False)
+    monkeypatch.setattr(emoji, "_DEBIAN_FONT", tmp_path / "NotoColorEmoji.ttf")
+    monkeypatch.setattr(emoji, "_fc_match", lambda: None)
     with pytest.raises(MissingDependencyError, match="apt-get install fonts-noto-color-emoji"):
         emoji_font_path()
     with pytest.raises(MissingDependencyError, match="--images procedural"):
@@ -70,8 +66,8 @@ def test_missing_font_names_the_package(monkeypatch, tmp_path):
 
 
 def test_font_override_must_exist(monkeypatch, tmp_path):
-    monkeypatch.setenv(images.FONT_ENV, str(tmp_path / "nope.ttf"))
-    with pytest.raises(MissingDependencyError, match=images.FONT_ENV):
+    monkeypatch.setenv(emoji.FONT_ENV, str(tmp_path / "nope.ttf"))
+    with pytest.raises(MissingDependencyError, match=emoji.FONT_ENV):
         emoji_font_path()
 
 
@@ -81,7 +77,8 @@ def test_procedural_classes_are_all_distinct():
     glyphs = np.stack(
         [
             np.asarray(
-                images._procedural_glyph(c).resize((32, 32), Image.Resampling.BILINEAR), np.float32
+                procedural._procedural_glyph(c).resize((32, 32), Image.Resampling.BILINEAR),
+                np.float32,
             ).ravel()
             / 255.0
             for c in range(PROCEDURAL_CLASSES)

@@ -12,21 +12,20 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from symile_bench.errors import BackendUnavailableError, ConfigError, MissingDependencyError
-from symile_bench.lexicon.languages import LANGUAGES
-from symile_bench.media import tts as tts_module
-from symile_bench.media.tts import (
-    ESPEAK_VOICES,
-    EspeakTTS,
-    GTTSBackend,
-    audio_duration,
-    decode_audio,
-    encode_audio,
-    espeak_phonemes,
-    make_tts,
-    number_utterance,
-    probe_tts,
+from symile_bench.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    MissingDependencyError,
+    SourceError,
 )
+from symile_bench.lexicon.languages import LANGUAGES
+from symile_bench.media import espeak as espeak_module
+from symile_bench.audio_codec import audio_duration, decode_audio, encode_audio
+from symile_bench.media.espeak import ESPEAK_VOICES, EspeakTTS, espeak_phonemes
+from symile_bench.media.google_tts import GTTSBackend
+from symile_bench.media.speech import Clip
+from symile_bench.media.tts import choose_tts, make_tts, probe_tts
+from symile_bench.media.utterances import number_utterance
 
 # espeak-ng -x marks a switch to another language's rules as "(en)", "(ja)", ...
 LANGUAGE_SWITCH = re.compile(r"\([a-z]{2,3}(-[a-z]+)?\)")
@@ -90,22 +89,27 @@ def test_chinese_uses_the_pinyin_voice():
 def test_all_languages_speak_deterministically(espeak):
     for lang in LANGUAGES:
         text = number_utterance(np.random.default_rng(2), lang)
-        a, rate = espeak.synthesize(text, lang, np.random.default_rng(9))
-        b, _ = espeak.synthesize(text, lang, np.random.default_rng(9))
+        a, rate = espeak.samples(text, lang, np.random.default_rng(9))
+        b, _ = espeak.samples(text, lang, np.random.default_rng(9))
         assert rate > 0 and a.dtype == np.float32 and a.ndim == 1
         assert a.size > rate // 2  # over half a second of audio
         assert float(np.sqrt(np.mean(a**2))) > 0.01  # not silence
         assert np.array_equal(a, b)
-        c, _ = espeak.synthesize(text, lang, np.random.default_rng(10))
+        c, _ = espeak.samples(text, lang, np.random.default_rng(10))
         assert not np.array_equal(a, c)  # another seed, another voice
 
 
-def test_synthesize_many_equals_one_by_one(espeak):
-    texts = [number_utterance(np.random.default_rng(i), "ja") for i in range(5)]
-    batch = espeak.synthesize_many(texts, "ja", np.random.default_rng(4))
-    rng = np.random.default_rng(4)
-    single = [espeak.synthesize(t, "ja", rng) for t in texts]
-    assert all(np.array_equal(x, y) for (x, _), (y, _) in zip(batch, single, strict=True))
+def test_synthesize_returns_the_encoded_samples(espeak):
+    """A Clip is what a build stores: the samples encoded in the backend's format, losslessly
+    for FLAC, and with the same generator draws as `samples`."""
+    clip = espeak.synthesize("42, 7", "en", np.random.default_rng(3))
+    samples, rate = espeak.samples("42, 7", "en", np.random.default_rng(3))
+    assert clip == Clip(encode_audio(samples, rate, "flac"), "flac")
+    with EspeakTTS(audio_format="mp3") as mp3:
+        clip = mp3.synthesize("42, 7", "en", np.random.default_rng(3))
+    assert clip.format == "mp3" and clip.data == encode_audio(samples, rate, "mp3")
+    with pytest.raises(ConfigError, match="unknown audio format 'aac'"):
+        EspeakTTS(audio_format="aac")
 
 
 def test_clips_do_not_depend_on_history(espeak):
@@ -115,21 +119,22 @@ def test_clips_do_not_depend_on_history(espeak):
     every ~85 requests before the worker forked per clip); CLI and fork-server must not.
     """
     text, lang = "80、169、4", "ja"
-    first, _ = espeak.synthesize(text, lang, np.random.default_rng(1))
-    filler = [number_utterance(np.random.default_rng(i), "el") for i in range(10)]
-    espeak.synthesize_many(filler, "el", np.random.default_rng(2))
+    first = espeak.synthesize(text, lang, np.random.default_rng(1))
+    for i in range(10):
+        espeak.synthesize(
+            number_utterance(np.random.default_rng(i), "el"), "el", np.random.default_rng(2)
+        )
     for _ in range(100):
-        again, _ = espeak.synthesize(text, lang, np.random.default_rng(1))
-        assert np.array_equal(first, again)
+        assert espeak.synthesize(text, lang, np.random.default_rng(1)) == first
 
 
 def test_library_and_cli_engines_give_identical_samples(espeak):
     assert espeak.engine == "library", espeak.engine_note
     cli = EspeakTTS(engine="cli")
     for lang in LANGUAGES:
-        texts = [number_utterance(np.random.default_rng(3), lang)]
-        ((a, ra),) = espeak.synthesize_many(texts, lang, np.random.default_rng(6))
-        ((b, rb),) = cli.synthesize_many(texts, lang, np.random.default_rng(6))
+        text = number_utterance(np.random.default_rng(3), lang)
+        a, ra = espeak.samples(text, lang, np.random.default_rng(6))
+        b, rb = cli.samples(text, lang, np.random.default_rng(6))
         assert ra == rb and np.array_equal(a, b), lang
 
 
@@ -137,12 +142,11 @@ def test_library_failure_falls_back_to_cli_or_fails_when_forced(monkeypatch, esp
     def broken(*_args, **_kwargs):
         raise OSError("libespeak-ng.so.1: cannot open shared object file")
 
-    monkeypatch.setattr(tts_module, "_Worker", broken)
+    monkeypatch.setattr(espeak_module, "EspeakWorker", broken)
     auto = EspeakTTS()
     assert auto.engine == "cli" and "libespeak-ng" in auto.engine_note
-    a, _ = auto.synthesize("12, 7", "en", np.random.default_rng(0))
-    b, _ = espeak.synthesize("12, 7", "en", np.random.default_rng(0))
-    assert np.array_equal(a, b)
+    a = auto.synthesize("12, 7", "en", np.random.default_rng(0))
+    assert a == espeak.synthesize("12, 7", "en", np.random.default_rng(0))
     with pytest.raises(MissingDependencyError, match="engine='cli'"):
         EspeakTTS(engine="library")
 
@@ -151,9 +155,8 @@ def test_espeak_survives_pickling(espeak):
     """Process pools pickle the backend: the copy restarts its worker and says the same."""
     copy = pickle.loads(pickle.dumps(espeak))
     try:
-        a, _ = copy.synthesize("3, 5", "uk", np.random.default_rng(1))
-        b, _ = espeak.synthesize("3, 5", "uk", np.random.default_rng(1))
-        assert np.array_equal(a, b)
+        a = copy.synthesize("3, 5", "uk", np.random.default_rng(1))
+        assert a == espeak.synthesize("3, 5", "uk", np.random.default_rng(1))
     finally:
         copy.close()
 
@@ -169,6 +172,8 @@ def test_missing_espeak_names_the_package(monkeypatch, tmp_path):
 def test_bad_language_engine_and_backend(espeak):
     with pytest.raises(ConfigError, match="unknown language 'xx'"):
         espeak.synthesize("1, 2", "xx", np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="unknown language 'xx'"):
+        probe_tts("espeak", ["en", "xx"])
     with pytest.raises(ConfigError, match="unknown espeak engine"):
         EspeakTTS(engine="fast")
     with pytest.raises(ConfigError, match="unknown TTS backend"):
@@ -190,7 +195,7 @@ def offline(monkeypatch):
 
 def test_gtts_network_failure_is_backend_unavailable(offline):
     with pytest.raises(BackendUnavailableError, match="gTTS is unreachable"):
-        GTTSBackend().synthesize("42, 7", "zh")
+        GTTSBackend().synthesize("42, 7", "zh", np.random.default_rng(0))
     with pytest.raises(BackendUnavailableError):
         probe_tts("gtts", ["en"])
 
@@ -205,16 +210,17 @@ def test_gtts_hang_times_out(monkeypatch):
 
 def test_gtts_offline_falls_back_to_espeak_with_a_warning(offline, espeak):
     warnings: list[str] = []
-    backend = make_tts("gtts", fallback=True, warn=warnings.append)
-    assert isinstance(backend, EspeakTTS) and backend.name == "espeak"
+    assert choose_tts("gtts", ["el"], fallback=True, warn=warnings.append) == "espeak"
     assert len(warnings) == 1 and "falling back to espeak-ng" in warnings[0]
-    samples, rate = backend.synthesize("5, 6", "el", np.random.default_rng(0))
-    assert samples.size > 0 and rate > 0
+    assert choose_tts("espeak", ["el"], warn=pytest.fail) == "espeak"
+    backend = make_tts("espeak")
+    assert isinstance(backend, EspeakTTS) and backend.name == "espeak"
+    assert backend.synthesize("5, 6", "el", np.random.default_rng(0)).data
 
 
 def test_gtts_offline_without_fallback_fails(offline):
     with pytest.raises(BackendUnavailableError, match="gTTS is unreachable"):
-        make_tts("gtts", fallback=False, warn=pytest.fail)
+        choose_tts("gtts", ["en"], fallback=False, warn=pytest.fail)
 
 
 def test_gtts_not_installed_is_a_missing_dependency(monkeypatch):
@@ -229,12 +235,14 @@ def test_gtts_not_installed_is_a_missing_dependency(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_gtts)
     with pytest.raises(MissingDependencyError, match=r"symile-bench\[gtts\]"):
-        make_tts("gtts", fallback=False)
+        make_tts("gtts")
+    with pytest.raises(MissingDependencyError, match=r"symile-bench\[gtts\]"):
+        choose_tts("gtts", ["en"], fallback=False)
 
 
 # -- encoding -------------------------------------------------------------------------------------
 def test_flac_round_trip_is_lossless_for_espeak_audio(espeak):
-    samples, rate = espeak.synthesize("7, 19", "en", np.random.default_rng(0))
+    samples, rate = espeak.samples("7, 19", "en", np.random.default_rng(0))
     data = encode_audio(samples, rate, "flac")
     assert data == encode_audio(samples.copy(), rate, "flac")  # deterministic bytes
     back, back_rate = sf.read(io.BytesIO(data), dtype="float32")
@@ -254,3 +262,19 @@ def test_encode_audio_formats_and_errors():
         encode_audio(tone, 16000, "aac")
     with pytest.raises(ConfigError, match="sample rate"):
         encode_audio(tone, 0)
+
+
+def test_mp3_without_libsndfile_support_names_what_to_install(monkeypatch):
+    """A libsndfile older than 1.1 cannot read MP3: decoding says what to install instead of
+    calling the clip broken; any other undecodable clip still names the clip."""
+    mp3 = encode_audio((0.3 * np.sin(np.arange(8000) / 5.0)).astype(np.float32), 16000, "mp3")
+
+    def no_mp3(*_args, **_kwargs):
+        raise RuntimeError("Error opening <_io.BytesIO>: Format not recognised.")
+
+    monkeypatch.setattr(sf, "read", no_mp3)
+    monkeypatch.setattr(sf, "available_formats", lambda: {"WAV": "", "FLAC": "", "OGG": ""})
+    with pytest.raises(MissingDependencyError, match=r"libsndfile >= 1\.1"):
+        decode_audio(mp3, name="clip en-00001.mp3")
+    with pytest.raises(SourceError, match=r"cannot decode clip x\.flac"):
+        decode_audio(b"fLaC" + bytes(40), name="clip x.flac")

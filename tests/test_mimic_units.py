@@ -13,10 +13,13 @@ import pytest
 from PIL import Image
 
 from builders.mimic import ecg as ecg_io
-from builders.mimic.cohort import Counter, load_admissions, select_labs, study_datetimes
+from builders.mimic.cohort import load_admissions
 from builders.mimic.constants import ECG_LEAD_NAMES
+from builders.mimic.cxr_selection import study_datetimes
 from builders.mimic.fake import generate
+from builders.mimic.lab_selection import select_labs
 from builders.mimic.media import center_box, cxr_png, resized_size
+from builders.mimic.report_counts import Counter
 from builders.mimic.sources import locate
 from builders.mimic.splits import (
     DROPPED,
@@ -342,7 +345,7 @@ def test_planted_signal_shapes_each_modality():
     from scipy.stats import chi2_contingency
 
     from builders.mimic import synth
-    from builders.mimic.fake import bulk_labs
+    from builders.mimic.fake_bulk import bulk_labs
 
     rng = np.random.default_rng(0)
     weights = 1 << np.arange(4)

@@ -7,7 +7,8 @@ sources (Common Voice, ImageNet, the release's translations.json, gTTS) are used
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import datasets
 import numpy as np
@@ -33,8 +34,8 @@ from symile_bench.builder import (
     split_tasks,
     task_rng,
 )
-from symile_bench.errors import BackendUnavailableError, MissingDependencyError
-from symile_bench.media.tts import probe_tts
+from symile_bench.media.tts import choose_tts
+from symile_bench.media_struct import without_paths
 from symile_bench.tasks import CandidateRuleSpec, ModalitySpec, ReferenceLevel, RetrievalTask
 
 COMPLETE = "complete"
@@ -79,26 +80,20 @@ class M3Builder(DatasetBuilder[M3Config]):
         """Fail fast on unusable sources; resolve an unreachable gTTS to espeak-ng once."""
         class_table(config)  # lexicon coverage, drawable classes
         if config.common_voice is None:
-            try:
-                probe_tts(config.tts, config.languages)
-            except (BackendUnavailableError, MissingDependencyError) as exc:
-                if config.tts != "gtts" or not config.fallback:
-                    raise
-                warn(f"{exc}; falling back to espeak-ng for this build (--no-fallback to fail)")
-                config = config.model_copy(update={"tts": "espeak"})
-                probe_tts("espeak", config.languages)
+            tts = choose_tts(config.tts, config.languages, fallback=config.fallback, warn=warn)
+            config = config.model_copy(update={"tts": tts})
         else:
-            from symile_bench.media.tts import CommonVoiceSource
+            from symile_bench.media.commonvoice import CommonVoiceSource
 
             source = CommonVoiceSource(config.common_voice)
             for lang in config.languages:
                 source.clips(lang)
         if config.imagenet is not None:
-            from symile_bench.media.images import ImageNetSource
+            from symile_bench.media.imagenet import ImageNetSource
 
             ImageNetSource(config.imagenet).require(class_table(config).lexicon.synset_id)
         elif config.images == "emoji":
-            from symile_bench.media.images import emoji_font_path
+            from symile_bench.media.emoji import emoji_font_path
 
             emoji_font_path()
         return config
@@ -274,17 +269,12 @@ class M3Builder(DatasetBuilder[M3Config]):
     def blind_table(self, config: M3Config, table: pa.Table) -> pa.Table:
         """Also drop the image file names (they start with the synset id); the bytes stay."""
         table = super().blind_table(config, table)
-        image = table.column("image").combine_chunks()
-        scrubbed = pa.StructArray.from_arrays(
-            [image.field("bytes"), pa.nulls(len(image), pa.string())],
-            fields=list(image.type),
-            mask=image.is_null(),
-        )
+        scrubbed = without_paths(table.column("image").combine_chunks())
         index = table.schema.get_field_index("image")
         return table.set_column(index, table.schema.field(index), scrubbed)
 
     # -- card ------------------------------------------------------------------------------
-    def card_variables(self, config: M3Config, manifest: dict) -> dict[str, str]:
+    def card_variables(self, config: M3Config, manifest: Mapping[str, Any]) -> dict[str, str]:
         from builders.m3.card import card_variables
 
         return card_variables(config, class_table(config), manifest)

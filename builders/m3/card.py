@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from builders.m3.classes import ClassTable
 from builders.m3.config import M3Config, missing_variant_name
 from symile_bench.lexicon import LANGUAGE_NAMES
@@ -57,7 +60,9 @@ def _missing_table(config: M3Config) -> str:
     return "\n".join(rows)
 
 
-def card_variables(config: M3Config, table: ClassTable, manifest: dict) -> dict[str, str]:
+def card_variables(
+    config: M3Config, table: ClassTable, manifest: Mapping[str, Any]
+) -> dict[str, str]:
     w = len(config.languages)
     sizes = config.split_sizes
     return {

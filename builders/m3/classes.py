@@ -31,7 +31,7 @@ class ClassTable:
 def _take(lexicon: Lexicon, idx: np.ndarray) -> Lexicon:
     """The classes at positions `idx`, in that order."""
 
-    def pick(values: tuple) -> tuple:
+    def pick(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(values[i] for i in idx)
 
     return Lexicon(

@@ -126,7 +126,9 @@ class M3Config(BuilderConfig):
 
     @field_validator("missing_prob")
     @classmethod
-    def _missing_range(cls, value: tuple) -> tuple:
+    def _missing_range(
+        cls, value: tuple[tuple[float, float, float], ...]
+    ) -> tuple[tuple[float, float, float], ...]:
         for setting in value:
             if not all(0.0 <= p < 1.0 for p in setting):
                 raise ValueError(f"probabilities must be in [0, 1), got {setting}")

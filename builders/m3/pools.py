@@ -10,15 +10,15 @@ import pyarrow as pa
 from builders.m3.classes import ClassTable
 from builders.m3.config import M3Config
 from symile_bench.builder import task_rng
-from symile_bench.media.images import (
-    ImageNetSource,
-    encode_image,
-    render_emoji_image,
-    render_procedural_image,
-)
-from symile_bench.media.tts import CommonVoiceSource, encode_audio, make_tts, number_utterance
+from symile_bench.media.commonvoice import CommonVoiceSource
+from symile_bench.media.emoji import render_emoji_image
+from symile_bench.media.imagenet import ImageNetSource
+from symile_bench.media.images import encode_image
+from symile_bench.media.procedural import render_procedural_image
+from symile_bench.media.tts import make_tts
+from symile_bench.media.utterances import number_utterance
+from symile_bench.media_struct import media_array
 
-MEDIA = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 #: pool files hold this many classes / clips: small enough to spread over every worker
 CLASSES_PER_IMAGE_POOL = 8
 CLIPS_PER_AUDIO_POOL = 25
@@ -47,22 +47,14 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
             names.append(clips[i].name)
             ids.append(f"common-voice:{lang}:{clips[i].name}")
     else:
-        tts = make_tts(config.tts, fallback=False, probe=False)
-        ext = "mp3" if config.tts == "gtts" else config.audio_format
+        tts = make_tts(config.tts, audio_format=config.audio_format)
         for j in range(first, last):
             rng = task_rng(seed, "m3-audio", lang, j)
-            text = number_utterance(rng, lang)
-            if config.tts == "gtts":
-                blobs.append(tts.synthesize(text, lang))
-            else:
-                samples, rate = tts.synthesize(text, lang, rng)
-                blobs.append(encode_audio(samples, rate, config.audio_format))
+            clip = tts.synthesize(number_utterance(rng, lang), lang, rng)
+            blobs.append(clip.data)
             ids.append(f"{config.tts}:{lang}:{j:05d}")
-            names.append(f"{lang}-{j:05d}.{ext}")
-    media = pa.StructArray.from_arrays(
-        [pa.array(blobs, pa.binary()), pa.array(names)], fields=list(MEDIA)
-    )
-    return pa.table({"audio": media, "audio_id": pa.array(ids)})
+            names.append(f"{lang}-{j:05d}.{clip.format}")
+    return pa.table({"audio": media_array(blobs, names), "audio_id": pa.array(ids)})
 
 
 def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa.Table:
@@ -101,11 +93,12 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
             names.append(f"{stem}.{ext}")
             ids.append(f"{'imagenet' if source else config.images}:{stem}")
             classes.append(c)
-    media = pa.StructArray.from_arrays(
-        [pa.array(blobs, pa.binary()), pa.array(names)], fields=list(MEDIA)
-    )
     return pa.table(
-        {"image": media, "image_id": pa.array(ids), "class_index": pa.array(classes, pa.int32())}
+        {
+            "image": media_array(blobs, names),
+            "image_id": pa.array(ids),
+            "class_index": pa.array(classes, pa.int32()),
+        }
     )
 
 

@@ -42,6 +42,7 @@ from symile_bench.builder import (
     split_tasks,
 )
 from symile_bench.errors import ConfigError, SourceError
+from symile_bench.media_struct import media_array
 from symile_bench.tasks import RetrievalTask
 
 COHORT = "mimic-cohort"
@@ -191,10 +192,7 @@ class MimicBuilder(DatasetBuilder[MimicConfig]):
             name: rows[name] for name in features if name in rows.column_names
         }
         columns["ecg"] = _array2d(ecgs, features.arrow_schema.field("ecg").type)
-        columns["cxr"] = pa.StructArray.from_arrays(
-            [pa.array(images, pa.binary()), pa.nulls(len(images), pa.string())],
-            names=["bytes", "path"],
-        )
+        columns["cxr"] = media_array(images)
         return pa.table({name: columns[name] for name in features})
 
     # -- card ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from builders.mimic.cohort import FUNNEL, Selection, select
+from builders.mimic.columns import NULL
 from builders.mimic.config import MimicConfig
 from builders.mimic.constants import CHEXPERT_LABELS, LAB_ITEMIDS, N_LABS, chexpert_column
 from builders.mimic.sources import MimicSources
@@ -104,7 +105,7 @@ def assemble(sel: Selection, config: MimicConfig, seed: int) -> tuple[pa.Table, 
     order = np.lexsort((adm.hadm_id, np.where(split == DROPPED, len(SPLIT_NAMES), split)))
     is_kept = split != DROPPED
     split_text = np.where(
-        is_kept, np.asarray(SPLIT_NAMES, dtype=object)[np.maximum(split, 0)], None
+        is_kept, np.asarray(SPLIT_NAMES, dtype=object)[np.maximum(split, 0)], NULL
     )
     ecg, cxr = sel.ecg, sel.cxr
     has_ecg, has_cxr = ecg.study_id >= 0, cxr.columns["study_id"] >= 0
@@ -197,4 +198,5 @@ def make_report(
 
 
 def report_of(table: pa.Table) -> dict[str, Any]:
-    return json.loads(table.schema.metadata[REPORT_KEY])
+    report: dict[str, Any] = json.loads(table.schema.metadata[REPORT_KEY])
+    return report

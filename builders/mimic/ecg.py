@@ -218,7 +218,8 @@ def scale(signal: np.ndarray) -> np.ndarray:
     """The release's scaling: `2 (x - min) / (max - min) - 1` over the whole record, in
     float64, then float32 (shape (5000, 12))."""
     lo, hi = signal.min(), signal.max()
-    return (2 * (signal - lo) / (hi - lo) - 1).astype(np.float32)
+    scaled: np.ndarray = (2 * (signal - lo) / (hi - lo) - 1).astype(np.float32)
+    return scaled
 
 
 def check_many(

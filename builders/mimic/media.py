@@ -37,8 +37,9 @@ def center_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
 def cxr_png(path: Path, size: int, crop: bool) -> bytes:
     """Decode, resize (and centre-crop when `crop`), and encode as PNG."""
     try:
-        with Image.open(path) as image:
-            image.load()
+        with Image.open(path) as opened:
+            opened.load()
+            image: Image.Image = opened
             if image.mode not in ("L", "RGB"):
                 image = image.convert("RGB")
             target = resized_size(image.width, image.height, size)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from builders.mimic import ecg as ecg_io
-from builders.mimic.cohort import JPEG_OK, jpeg_status
 from builders.mimic.constants import CXR_VIEWS, LAB_ITEMIDS
+from builders.mimic.cxr_selection import JPEG_OK, jpeg_status
 from builders.mimic.sources import MimicSources
 
 

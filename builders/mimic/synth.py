@@ -34,7 +34,10 @@ LEAD_GAIN = np.array([1.0, 1.25, 0.35, -0.85, 0.7, 0.45, -0.55, 0.25, 0.8, 1.15,
 
 def latent_codes(n: int, signal: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """(n, 4) bits per modality."""
-    draw = lambda: rng.integers(0, 2, size=(n, BITS), dtype=np.int8)  # noqa: E731
+
+    def draw() -> np.ndarray:
+        return rng.integers(0, 2, size=(n, BITS), dtype=np.int8)
+
     if signal == "none":
         return {"ecg": draw(), "labs": draw(), "cxr": draw()}
     if signal == "pairwise":
@@ -89,7 +92,8 @@ class EcgSynth:
         offset = int(rng.integers(0, 1000))
         noise = self.noise[int(rng.integers(0, 8)), offset : offset + ECG_SAMPLES]
         mv = base[:, None] * LEAD_GAIN[None, :] + noise
-        return np.clip(np.round(mv * GAIN), -32767, 32767).astype("<i2")
+        digital: np.ndarray = np.clip(np.round(mv * GAIN), -32767, 32767).astype("<i2")
+        return digital
 
 
 def wfdb_header(record: str, digital: np.ndarray, when: str, subject_id: int) -> str:

@@ -65,7 +65,8 @@ class AdmissionIndex:
 
     def window_keys(self, offset: int) -> np.ndarray:
         """Key of (own subject, admittime + offset) for every admission."""
-        return (self.code << KEY_SHIFT) + (self.admittime + offset - self.base)
+        keys: np.ndarray = (self.code << KEY_SHIFT) + (self.admittime + offset - self.base)
+        return keys
 
 
 def window_ranges(

@@ -1,9 +1,13 @@
 """``ModalityBatch``: the ``batch`` a model's ``encode(modality, batch, *, missing=None)`` gets.
 
 It is a ``Sequence`` (the protocol's contract), one item per row, so any framework can iterate
-it; items are decoded lazily, on access, the way ``datasets`` would decode them (``Image`` ->
-``PIL.Image``, ``Audio`` -> a decoder object, lists -> lists), so a model that never looks at
-the pixels never pays for decoding them. Beyond the sequence:
+it; items are decoded lazily, on access, so a model that never looks at the pixels never pays
+for decoding them. Items are framework-neutral: ``Image`` -> ``PIL.Image``; ``Audio`` -> a dict
+``{"array": float32 numpy samples, "sampling_rate": int, "path": str | None}`` at
+the file's own rate, the array ``[n]`` for mono and ``[n, channels]`` (frames first, as
+soundfile reads it) otherwise, decoded with soundfile (WAV, FLAC, OGG, MP3), so scoring needs
+neither torch nor torchcodec (``datasets``' own ``Audio`` decoder needs both); lists -> lists.
+Beyond the sequence:
 
 * ``numpy()`` (also ``np.asarray(batch)``): the values as one array ``[n, ...]`` for numeric
   modalities (XOR vectors, ECGs; several columns, e.g. MIMIC labs' 50 percentiles and 50
@@ -28,8 +32,10 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
+from symile_bench.audio_codec import decode_audio
 from symile_bench.harness.columns import column_to_numpy
 from symile_bench.harness.errors import HarnessInputError
+from symile_bench.media_struct import media_bytes
 
 
 class ModalityBatch(Sequence[Any]):
@@ -156,22 +162,20 @@ class ModalityBatch(Sequence[Any]):
 
     def _decode(self, name: str, value: Any) -> Any:
         feature = self._features.get(name) if self._features is not None else None
-        if value is None or not isinstance(feature, (datasets.Image, datasets.Audio)):
-            return value
-        return feature.decode_example(value)
+        if value is None:
+            return None
+        if isinstance(feature, datasets.Audio):
+            return _audio_item(value, name)
+        if isinstance(feature, datasets.Image):
+            return feature.decode_example(value)
+        return value
 
 
-def media_bytes(item: Any) -> bytes | None:
-    """The encoded bytes of a ``raw()`` media item (a ``{"bytes", "path"}`` dict, or bytes);
-    None for a missing item."""
-    if item is None:
-        return None
-    if isinstance(item, dict):
-        if item.get("bytes") is not None:
-            return item["bytes"]
-        if item.get("path"):
-            with open(item["path"], "rb") as handle:
-                return handle.read()
-    if isinstance(item, bytes | bytearray):
-        return bytes(item)
-    raise TypeError(f"expected stored media bytes, got {type(item).__name__}")
+def _audio_item(cell: dict[str, Any], column: str) -> dict[str, Any]:
+    """One stored clip as samples, with soundfile rather than ``datasets``' torchcodec decoder."""
+    path = cell.get("path")
+    data = media_bytes(cell)
+    if data is None:
+        raise HarnessInputError(f"column {column!r}: a clip has neither bytes nor a path")
+    samples, rate = decode_audio(data, name=f"{column!r} clip {path or ''}".rstrip())
+    return {"array": samples, "sampling_rate": rate, "path": path}

@@ -9,16 +9,7 @@ the same check from the command line.
 
 from __future__ import annotations
 
-from .core import (
-    ACROSS_BOTH,
-    WITHIN_CLASS,
-    WITHIN_LANGUAGE,
-    Collision,
-    Coverage,
-    Lexicon,
-    LexiconReport,
-    Problem,
-)
+from .core import Lexicon
 from .imagenet import imagenet1k_names, imagenet1k_synset_ids
 from .languages import LANGUAGE_NAMES, LANGUAGES, PAPER_LANGUAGE_SETS, resolve_languages
 from .readers import (
@@ -27,6 +18,15 @@ from .readers import (
     read_babel_imagenet,
     read_lexicon_tsv,
     read_translations_json,
+)
+from .report import (
+    ACROSS_BOTH,
+    WITHIN_CLASS,
+    WITHIN_LANGUAGE,
+    Collision,
+    Coverage,
+    LexiconReport,
+    Problem,
 )
 
 __all__ = [

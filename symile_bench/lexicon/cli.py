@@ -16,9 +16,9 @@ from rich.table import Table
 
 from symile_bench.errors import SymileBenchError
 
-from .core import LexiconReport
 from .languages import LANGUAGES, resolve_languages
 from .readers import load_lexicon
+from .report import LexiconReport
 
 lexicon_app = typer.Typer(
     help="Inspect the class lexicon (ImageNet classes x languages) that names Symile-M3's text.",
@@ -90,9 +90,9 @@ def _render(out: Console, report: LexiconReport) -> None:
         tab.add_column("language(s)")
         tab.add_column("word", no_wrap=True)
         tab.add_column("classes (cls_id english)")
-        for c in report.collisions:
-            classes = "; ".join(f"{i} {e}" for i, e in zip(c.cls_ids, c.english, strict=True))
-            tab.add_row(c.kind, ",".join(c.languages), c.word, classes)
+        for hit in report.collisions:
+            classes = "; ".join(f"{i} {e}" for i, e in zip(hit.cls_ids, hit.english, strict=True))
+            tab.add_row(hit.kind, ",".join(hit.languages), hit.word, classes)
         out.print(tab)
     if report.problems:
         tab = Table(title=f"other problems ({len(report.problems)})", title_justify="left")

@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from symile_bench.errors import SourceError
 
 from .core import Lexicon
@@ -121,7 +123,7 @@ def _parse_tsv(text: str, *, origin: str, default_source: str, default_license: 
         raise SourceError(
             f"lexicon file {origin}: needs an 'en' or 'english' column for class names"
         )
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for n, cells in enumerate(reader, start=2):
         if len(cells) != len(header):
             raise SourceError(
@@ -130,23 +132,24 @@ def _parse_tsv(text: str, *, origin: str, default_source: str, default_license: 
             )
         row = dict(zip(header, (c.strip() for c in cells), strict=True))
         try:
-            row["cls_id"] = int(row["cls_id"])
+            rows.append((int(row["cls_id"]), row))
         except ValueError:
             raise SourceError(
                 f"lexicon file {origin}: data row {n}: cls_id {row['cls_id']!r} is not an integer"
             ) from None
-        rows.append(row)
-    rows.sort(key=lambda r: r["cls_id"])
-    _refuse_repeated_ids([r["cls_id"] for r in rows], origin)
+    rows.sort(key=lambda r: r[0])
+    _refuse_repeated_ids([cls for cls, _ in rows], origin)
     return Lexicon(
-        cls_id=[r["cls_id"] for r in rows],
-        synset_id=[r["synset_id"] for r in rows],
-        english=[r.get("english") or r.get("en", "") for r in rows],
-        words={lang: [r[lang] for r in rows] for lang in langs},
+        cls_id=np.array([cls for cls, _ in rows], dtype=np.int64),
+        synset_id=tuple(r["synset_id"] for _, r in rows),
+        english=tuple(r.get("english") or r.get("en", "") for _, r in rows),
+        words={lang: tuple(r[lang] for _, r in rows) for lang in langs},
         speech={
-            lang: [r[col] for r in rows] for col, lang in SPEECH_COLUMNS.items() if col in header
+            lang: tuple(r[col] for _, r in rows)
+            for col, lang in SPEECH_COLUMNS.items()
+            if col in header
         },
-        emoji=[r["emoji"] for r in rows] if "emoji" in header else None,
+        emoji=tuple(r["emoji"] for _, r in rows) if "emoji" in header else None,
         source=meta.get("source", default_source),
         license=meta.get("license", default_license),
         origin=origin,
@@ -231,10 +234,10 @@ def _from_translations(obj: Any, path: Path) -> Lexicon:
     rows.sort(key=lambda r: r[0])
     _refuse_repeated_ids([r[0] for r in rows], str(path))
     return Lexicon(
-        cls_id=[r[0] for r in rows],
-        synset_id=[r[1] for r in rows],
-        english=[r[2] for r in rows],
-        words={lang: [r[3][lang] for r in rows] for lang in LANGUAGES},
+        cls_id=np.array([r[0] for r in rows], dtype=np.int64),
+        synset_id=tuple(r[1] for r in rows),
+        english=tuple(r[2] for r in rows),
+        words={lang: tuple(r[3][lang] for r in rows) for lang in LANGUAGES},
         speech={},
         emoji=None,
         source="translations.json",
@@ -319,11 +322,13 @@ def _from_babel(obj: Any, path: Path) -> Lexicon:
     if "en" not in columns:
         columns["en"] = {i: table.release_names[i] for i in ids}
     return Lexicon(
-        cls_id=ids,
-        synset_id=[table.synset_ids[i] for i in ids],
-        english=[table.release_names[i] for i in ids],
+        cls_id=np.array(ids, dtype=np.int64),
+        synset_id=tuple(table.synset_ids[i] for i in ids),
+        english=tuple(table.release_names[i] for i in ids),
         words={
-            lang: [columns[lang].get(i, "") for i in ids] for lang in LANGUAGES if lang in columns
+            lang: tuple(columns[lang].get(i, "") for i in ids)
+            for lang in LANGUAGES
+            if lang in columns
         },
         speech={},
         emoji=None,

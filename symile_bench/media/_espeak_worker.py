@@ -28,6 +28,7 @@ import json
 import os
 import struct
 import sys
+from typing import Any, BinaryIO
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_RATE, ESPEAK_PITCH, ESPEAK_WORDGAP = 1, 3, 7
@@ -59,14 +60,14 @@ def _load_library() -> ctypes.CDLL:
     raise OSError("libespeak-ng not found: " + "; ".join(errors))
 
 
-def _respond(out, status: int, rate: int, payload: bytes) -> None:
+def _respond(out: BinaryIO, status: int, rate: int, payload: bytes) -> None:
     out.write(struct.pack("<BIQ", status, rate, len(payload)))
     out.write(payload)
     out.flush()
 
 
-def _read_exact(inp, n: int) -> bytes | None:
-    data = inp.read(n)
+def _read_exact(inp: BinaryIO, n: int) -> bytes | None:
+    data: bytes | None = inp.read(n)
     if data is None or len(data) < n:
         return None
     return data
@@ -99,13 +100,13 @@ def main() -> int:
 
     chunks: list[bytes] = []
 
-    @_CALLBACK
-    def collect(wav, n, _events):
+    def collect(wav: Any, n: int, _events: Any) -> int:
         if n > 0:
             chunks.append(ctypes.string_at(wav, 2 * n))
         return 0
 
-    lib.espeak_SetSynthCallback(collect)
+    callback = _CALLBACK(collect)  # kept referenced for as long as the library may call it
+    lib.espeak_SetSynthCallback(callback)
     _respond(out, 0, rate, b"")
 
     while True:

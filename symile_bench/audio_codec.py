@@ -12,7 +12,7 @@ import io
 import numpy as np
 import soundfile as sf
 
-from symile_bench.errors import ConfigError, SourceError
+from symile_bench.errors import ConfigError, MissingDependencyError, SourceError
 
 __all__ = ["AUDIO_FORMATS", "audio_duration", "decode_audio", "encode_audio"]
 
@@ -52,12 +52,23 @@ def encode_audio(samples: np.ndarray, sample_rate: int, fmt: str = "flac") -> by
 
 
 def decode_audio(data: bytes, *, name: str = "audio clip") -> tuple[np.ndarray, int]:
-    """Decode encoded bytes (flac, wav, ogg, mp3) to float32 samples and the sample rate."""
+    """Decode encoded bytes (flac, wav, ogg, mp3) to float32 samples and the sample rate:
+    shape ``[n]`` for mono, ``[n, channels]`` otherwise."""
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        if _is_mp3(data) and "MP3" not in sf.available_formats():
+            raise MissingDependencyError(
+                f"cannot decode {name}: this libsndfile ({sf.__libsndfile_version__}) reads no "
+                "MP3; install libsndfile >= 1.1 (pip install -U soundfile bundles one)"
+            ) from exc
         raise SourceError(f"cannot decode {name}: {exc}; replace the file") from exc
     return samples, int(rate)
+
+
+def _is_mp3(data: bytes) -> bool:
+    """An ID3 tag or an MPEG audio frame sync at the start."""
+    return data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0)
 
 
 def audio_duration(data: bytes, *, name: str = "audio clip") -> float:
