@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symile_bench.errors import ConfigError, SourceError
 from symile_bench.audio_codec import audio_duration, encode_audio
+from symile_bench.errors import ConfigError, SourceError
 from symile_bench.media.commonvoice import COMMON_VOICE_LOCALES, CommonVoiceSource
 
 # Columns of validated.tsv in recent releases (Common Voice 17+; older ones lack sentence_id /

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from symile_bench.audio_codec import audio_duration, decode_audio, encode_audio
 from symile_bench.errors import (
     BackendUnavailableError,
     ConfigError,
@@ -20,7 +21,6 @@ from symile_bench.errors import (
 )
 from symile_bench.lexicon.languages import LANGUAGES
 from symile_bench.media import espeak as espeak_module
-from symile_bench.audio_codec import audio_duration, decode_audio, encode_audio
 from symile_bench.media.espeak import ESPEAK_VOICES, EspeakTTS, espeak_phonemes
 from symile_bench.media.google_tts import GTTSBackend
 from symile_bench.media.speech import Clip
