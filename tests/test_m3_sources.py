@@ -178,3 +178,36 @@ def test_missing_espeak_and_missing_font_name_the_debian_package(tmp_path):
     env = {**os.environ, "SYMILE_BENCH_EMOJI_FONT": str(tmp_path / "missing.ttf")}
     line = one_line_error("build", "m3", "--out", tmp_path / "o2", env=env)
     assert "fonts-noto-color-emoji" in line
+
+
+def test_a_common_voice_locale_smaller_than_the_pool_is_reused_with_a_warning(tmp_path):
+    """--audio-pool 60 spans three pool files; a 4-clip locale fills only the first, and the
+    others are empty (typed, not a null-typed Arrow error): rows reuse the 4 clips."""
+    voice = write_common_voice(tmp_path / "cv", {"en": "en", "el": "el"})
+    out = tmp_path / "out"
+    proc = run_cli(
+        "build", "m3", "--languages", "en,el", "--common-voice", voice, "--audio-pool", "60",
+        "--image-pool", "2", *TINY, "--out", out,
+    )  # fmt: skip
+    for locale in ("en", "el"):
+        assert (
+            f"Common Voice locale '{locale}' has 4 usable validated clips, fewer than "
+            "--audio-pool 60" in " ".join(proc.stderr.split())
+        )
+    rows = symile_bench.load(out, split="train").with_format("arrow")[:].to_pylist()
+    used = {r["audio_id"] for r in rows}
+    assert len(used) == 8 and all(a.startswith("common-voice:") for a in used)
+
+
+def test_a_common_voice_locale_without_clips_is_one_line(tmp_path):
+    voice = write_common_voice(tmp_path / "cv", {"en": "en"})
+    write_common_voice(tmp_path / "cv", {"el": "el"}, clips=0)  # one zero-duration clip only
+    out = tmp_path / "out"
+    proc = run_cli(
+        "build", "m3", "--languages", "en,el", "--common-voice", voice, *TINY, "--out", out,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    message = " ".join(proc.stderr.split())
+    assert "Common Voice locale 'el'" in message and "has 0 usable validated clips" in message
+    assert not out.exists()

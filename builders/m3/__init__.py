@@ -87,7 +87,7 @@ class M3Builder(DatasetBuilder[M3Config]):
 
             source = CommonVoiceSource(config.common_voice)
             for lang in config.languages:
-                source.clips(lang)
+                _check_clip_count(source.locale(lang), len(source.clips(lang)), config, warn)
         if config.imagenet is not None:
             from symile_bench.media.imagenet import ImageNetSource
 
@@ -278,3 +278,16 @@ class M3Builder(DatasetBuilder[M3Config]):
         from builders.m3.card import card_variables
 
         return card_variables(config, class_table(config), manifest)
+
+
+def _check_clip_count(
+    locale: str, clips: int, config: M3Config, warn: Callable[[str], None]
+) -> None:
+    """A locale with fewer clips than the pool asks for (one without any is refused by the
+    reader) gives a smaller pool, whose clips the rows then reuse more often: the sampling
+    indexes the pool that exists, without bias."""
+    if clips < config.audio_pool:
+        warn(
+            f"Common Voice locale {locale!r} has {clips} usable validated clips, fewer than "
+            f"--audio-pool {config.audio_pool}: its pool holds those {clips}, and rows reuse them"
+        )

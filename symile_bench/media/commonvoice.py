@@ -116,6 +116,7 @@ class CommonVoiceSource:
 
         names = pd.Series(_read_tsv(table, ["path"])["path"].str.strip().unique())
         names = names[names != ""]
+        listed = len(names)
         durations_file = folder / DURATIONS_TABLE
         if durations_file.is_file():
             durations = _read_tsv(durations_file, ["clip", "duration[ms]"])
@@ -126,7 +127,8 @@ class CommonVoiceSource:
         present = names[names.map(lambda n: sizes.get(n, 0) > 0)]
         if present.empty:
             raise SourceError(
-                f"Common Voice locale {locale}: none of the {len(names)} clips listed in "
-                f"{table.name} is a non-empty file in {clip_dir}; {fix}"
+                f"Common Voice locale {locale!r} has 0 usable validated clips: {table.name} "
+                f"lists {listed}, {listed - len(names)} of them with zero duration, and none of "
+                f"the others is a non-empty file in {clip_dir}; {fix}"
             )
         return [clip_dir / n for n in sorted(present)]
