@@ -26,6 +26,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "build_memory.py": ([], ["--quick"]),
     "kill_resume.py": ([], ["--quick"]),
     "small_timings.py": ([], ["--repeat", "1"]),
+    "reliability.py": ([], []),
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symile_bench.builder import instantiate
@@ -27,10 +28,16 @@ def _split_dataset(out_dir: Path, manifest: Manifest, variant: str, split: str) 
         path = out_dir / shard.file
         if not path.is_file():
             raise DatasetDirError(f"{path} is missing; rerun the build command to restore it")
-        if path.suffix == ".parquet":  # an `export`ed copy
-            parts.append(datasets.Dataset.from_parquet(str(path), split=split))
-        else:
-            parts.append(datasets.Dataset.from_file(str(path), split=split))
+        try:
+            if path.suffix == ".parquet":  # an `export`ed copy
+                parts.append(datasets.Dataset.from_parquet(str(path), split=split))
+            else:
+                parts.append(datasets.Dataset.from_file(str(path), split=split))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DatasetDirError(
+                f"{path} is damaged ({exc}); `symile-bench verify {out_dir}` lists every "
+                "damaged file, and rerunning the build command rebuilds them"
+            ) from None
     if not parts:
         return datasets.Dataset.from_dict({k: [] for k in features}, features=features, split=split)
     joined = parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)

@@ -198,3 +198,19 @@ def test_a_full_disk_during_export_is_one_line_and_the_next_run_resumes(
     assert again.exit_code == 0, again.output
     assert (out / "manifest.json").read_text() == (clean / "manifest.json").read_text()
     assert not (out / ".symile-export.json").exists()
+
+
+def test_a_damaged_shard_is_one_line_and_the_build_command_repairs_it(tmp_path: Path, cli) -> None:
+    out = tmp_path / "x"
+    cli("build", "xor", "--p", "1.0", "--out", out, "-q")
+    before = fingerprint(out)
+    shard = next((out / "data").rglob("test-*.arrow"))
+    shard.write_bytes(b"x")
+    result = cli(
+        "evaluate", out, "--model", "xor-oracle", "--out", tmp_path / "r.json", check=False
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{shard} is damaged" in " ".join(result.stderr.split())
+    cli("build", "xor", "--p", "1.0", "--out", out, "-q")
+    assert fingerprint(out) == before
+    cli("evaluate", out, "--model", "xor-oracle", "--out", tmp_path / "r.json")
