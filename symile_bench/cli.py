@@ -181,18 +181,17 @@ def export(
     format: Annotated[
         str,
         typer.Option(
-            "--format", help="Output format: 'parquet' (what the Hugging Face Hub serves)."
+            "--format",
+            help="Output format: 'parquet' (the Hub's, same features and card), or another "
+            "installed format (entry-point group symile_bench.exporters).",
         ),
     ] = "parquet",
 ) -> None:
-    """Write a Hub-ready copy of a dataset directory (same features and card)."""
-    from symile_bench.dataset_dir import export_parquet
-    from symile_bench.errors import ConfigError
+    """Write a copy of a dataset directory in another format (resumable: rerun to continue)."""
+    from symile_bench.exporters import EXPORTERS
 
-    if format != "parquet":
-        raise ConfigError(f"--format {format!r} is not supported; use 'parquet'")
-    manifest = export_parquet(path, out)
-    console.print(f"[green]✓[/] exported {len(manifest.all_files())} files to {out}")
+    EXPORTERS.get(format)(path, out)
+    console.print(f"[green]✓[/] exported {path} as {format} to {out}")
 
 
 def main() -> None:
