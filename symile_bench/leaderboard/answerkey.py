@@ -200,18 +200,18 @@ def read_answer_key_file(
     if not chosen:
         where = f"config {wanted!r}" + (f" split {split!r}" if split else "")
         raise LeaderboardError(f"--answer-key {path} holds no key for {where} (it has: {have})")
-    e = chosen[0]
+    entry = chosen[0]
     try:
-        key = AnswerKey(*(_unpack(e[name]) for name in _ARRAYS))
+        key = AnswerKey(*(_unpack(entry[name]) for name in _ARRAYS))
         sk = SplitKey(
             doc["builder"],
-            e["config"],
-            e["split"],
-            e["fingerprint"],
+            entry["config"],
+            entry["split"],
+            entry["fingerprint"],
             doc["dataset_fingerprint"],
-            e["task"],
-            e["target"],
-            e["rule"],
+            entry["task"],
+            entry["target"],
+            entry["rule"],
             key,
         )
     except (KeyError, TypeError, ValueError, zlib.error) as err:
@@ -221,7 +221,7 @@ def read_answer_key_file(
         ) from None
     n = len(key.query_ids)
     if (
-        n != e.get("n_queries")
+        n != entry.get("n_queries")
         or len(key.query_labels) != n
         or len(key.candidate_ids) != len(key.candidate_labels)
         or not len(key.candidate_ids)

@@ -104,6 +104,7 @@ def add(
                     f"scores {held!r} (a blind build keeps the task's default)"
                 )
     else:
+        assert path is not None  # exactly one of the two, checked above
         sk = answer_key_from_dataset(path, split, config, target, candidates)
     b = open_db(db).add_benchmark(name or f"{sk.builder}-{sk.config}-{sk.split}", sk)
     console.print(

@@ -117,12 +117,13 @@ class Database:
         """Store one entry; the same body from the same token again is a replay (409)."""
         try:
             with self.engine.begin() as conn:
-                result = conn.execute(
-                    insert(t.entries).values(
+                entry_id = conn.execute(
+                    insert(t.entries)
+                    .values(
                         benchmark_id=benchmark.id, token_id=token[0], submitted_at=_now(), **entry
                     )
-                )
-                entry_id = int(result.inserted_primary_key[0])
+                    .returning(t.entries.c.id)
+                ).scalar_one()
                 self._audit(
                     conn,
                     token[1],
