@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +64,26 @@ def cases(tree: Path) -> dict[str, list[dict[str, Any]]]:
 
 def report(out: Path) -> dict[str, Any]:
     return json.loads((out / "build_report.json").read_text())
+
+
+def copy_tree(src: Path, dst: Path, copy_cxr: bool = False) -> Path:
+    """A cheap copy: tables copied, the media folders symlinked (CXR JPGs copied on request)."""
+    for rel in (IV + "/hosp", ECG, CXR):
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for f in (src / rel).iterdir():
+            target = dst / rel / f.name
+            if f.is_dir() and copy_cxr and rel == CXR:
+                shutil.copytree(f, target)
+            elif f.is_dir():
+                target.symlink_to(f, target_is_directory=True)
+            else:
+                target.write_bytes(f.read_bytes())
+    return dst
+
+
+def rewrite_gz(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
+    """Rewrite a gzipped CSV line by line (`edit` gets and returns the lines)."""
+    with gzip.open(path, "rt") as f:
+        lines = f.read().splitlines()
+    with gzip.open(path, "wt") as f:
+        f.write("\n".join(edit(lines)) + "\n")

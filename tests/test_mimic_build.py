@@ -5,7 +5,6 @@ build report, determinism and bad-input handling are checked against what the ru
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 
 import datasets
@@ -18,7 +17,19 @@ from builders.mimic.sources import locate
 from symile_bench.manifest import read_manifest
 
 from .conftest import run_cli
-from .fixtures_mimic import CXR, ECG, IV, build, cases, cohort, fake_tree, report, source_args
+from .fixtures_mimic import (
+    CXR,
+    ECG,
+    IV,
+    build,
+    cases,
+    cohort,
+    copy_tree,
+    fake_tree,
+    report,
+    rewrite_gz,
+    source_args,
+)
 
 PLANTED = [
     "ecg_at_minus_24h_included",
@@ -292,28 +303,6 @@ def test_release_style_split_sizes_and_cohort_only(tree, tmp_path):
     assert "only the cohort" in (out / "README.md").read_text()
 
 
-def _copy_tree(src: Path, dst: Path, copy_cxr: bool = False) -> Path:
-    """A cheap copy: tables copied, the media folders symlinked (CXR JPGs copied on request)."""
-    for rel in (IV + "/hosp", ECG, CXR):
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for f in (src / rel).iterdir():
-            target = dst / rel / f.name
-            if f.is_dir() and copy_cxr and rel == CXR:
-                shutil.copytree(f, target)
-            elif f.is_dir():
-                target.symlink_to(f, target_is_directory=True)
-            else:
-                target.write_bytes(f.read_bytes())
-    return dst
-
-
-def _rewrite_gz(path: Path, edit) -> None:
-    with gzip.open(path, "rt") as f:
-        lines = f.read().splitlines()
-    with gzip.open(path, "wt") as f:
-        f.write("\n".join(edit(lines)) + "\n")
-
-
 @pytest.mark.parametrize(
     ("breakage", "needles"),
     [
@@ -330,7 +319,7 @@ def _rewrite_gz(path: Path, edit) -> None:
 def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, breakage, needles):
     """A missing release file or column, or an unexpected date format, stops the build before
     anything looks complete: one error line naming the file (and column, value), no manifest."""
-    broken = _copy_tree(tree, tmp_path / "broken")
+    broken = copy_tree(tree, tmp_path / "broken")
     hosp = broken / IV / "hosp"
     if breakage == "missing_file":
         (hosp / "labevents.csv.gz").unlink()
@@ -339,7 +328,7 @@ def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, b
         lines = path.read_text().splitlines()
         path.write_text("\n".join([lines[0].replace("ecg_time", "ecg_datetime"), *lines[1:]]))
     elif breakage == "date_format":
-        _rewrite_gz(
+        rewrite_gz(
             hosp / "admissions.csv.gz",
             lambda ls: [ls[0], ls[1].replace(ls[1].split(",")[2], "07/23/2180 08:44"), *ls[2:]],
         )
@@ -350,7 +339,7 @@ def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, b
             fields[8] = "10:30:00"
             return [ls[0], ",".join(fields), *ls[2:]]
 
-        _rewrite_gz(broken / CXR / "mimic-cxr-2.0.0-metadata.csv.gz", edit)
+        rewrite_gz(broken / CXR / "mimic-cxr-2.0.0-metadata.csv.gz", edit)
     args = source_args(broken)
     if breakage == "missing_root":
         args = args[:4]
@@ -365,13 +354,15 @@ def test_bad_source_stops_with_one_line_naming_file_and_column(tree, tmp_path, b
 
 
 def test_jpg_corrupted_after_the_cohort_check_stops_without_a_manifest(tree, built, tmp_path):
-    """A chosen JPG that passes the cheap completeness check but cannot be decoded stops the
-    shard step with an error naming the file; the directory never gets a manifest or card."""
-    broken = _copy_tree(tree, tmp_path / "broken", copy_cxr=True)
+    """A chosen JPG that passes the cohort's cheap check (complete, its header parses) but
+    cannot be decoded (a bogus Huffman table) stops the shard step with an error naming the
+    file; the directory never gets a manifest or card."""
+    broken = copy_tree(tree, tmp_path / "broken", copy_cxr=True)
     rel = next(r["cxr_path"] for r in cohort(built).to_pylist() if r["split"] == "test")
     victim = broken / CXR / rel
     data = bytearray(victim.read_bytes())
-    data[20 : len(data) - 20] = b"\x00" * (len(data) - 40)
+    table = data.index(b"\xff\xc4")  # DHT: marker, length (2), class/id, 16 code counts
+    data[table + 5 : table + 21] = b"\xff" * 16
     victim.write_bytes(bytes(data))
     out = tmp_path / "out"
     proc = build(broken, out, check=False)

@@ -20,7 +20,7 @@ from builders.mimic.fake import generate
 from builders.mimic.lab_selection import select_labs
 from builders.mimic.media import center_box, cxr_png, resized_size
 from builders.mimic.report_counts import Counter
-from builders.mimic.sources import locate
+from builders.mimic.sources import locate, read_table
 from builders.mimic.splits import (
     DROPPED,
     TEST,
@@ -113,6 +113,7 @@ def test_other_wfdb_formats_fall_back_to_wfdb(tmp_path):
         ("short_header", ecg_io.CORRUPT),
         ("11_leads", ecg_io.BAD_SHAPE),
         ("truncated", ecg_io.TRUNCATED),
+        ("dat_outside_its_folder", ecg_io.CORRUPT),
     ],
 )
 def test_check_classifies_each_kind_of_record(tmp_path, make, expected):
@@ -144,6 +145,8 @@ def test_check_classifies_each_kind_of_record(tmp_path, make, expected):
         hea.write_text(hea.read_text().replace(" 12 500 5000", " 11 500 5000", 1))
     elif make == "truncated":
         dat.write_bytes(dat.read_bytes()[:70_000])
+    elif make == "dat_outside_its_folder":  # never opened: it could be outside the root
+        hea.write_text(hea.read_text().replace("rec.dat ", "../rec.dat "))
     assert ecg_io.check(record) == expected
     statuses = ecg_io.check_many([record, record], threads=2)
     assert statuses == [expected, expected]
@@ -166,6 +169,18 @@ def _index(admit: list[int], subjects: list[int]) -> AdmissionIndex:
     return AdmissionIndex.build(
         np.arange(1, n + 1), np.asarray(subjects), np.asarray(admit), "test"
     )
+
+
+def test_an_odd_quote_count_alone_does_not_refuse_a_valid_csv(tmp_path):
+    """The quote count only triggers the strict check: a literal quote inside an unquoted
+    field (valid for pyarrow and Python's csv) keeps every row; a quote that never closes is
+    refused naming its line."""
+    path = tmp_path / "t.csv"
+    path.write_text('a,b\n1,5" film\n2,"x"\n3,y\n')
+    assert read_table(path, {"a": pa.int64()})["a"].to_pylist() == [1, 2, 3]
+    path.write_text('a,b\n1,x\n2,"y\n3,z\n')
+    with pytest.raises(SourceError, match=r"t\.csv: line 3: a quoted field"):
+        read_table(path, {"a": pa.int64()})
 
 
 def test_windows_are_inclusive_or_exclusive_exactly_at_the_boundaries():

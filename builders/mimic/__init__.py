@@ -31,7 +31,7 @@ from builders.mimic.constants import (
     chexpert_column,
 )
 from builders.mimic.media import cxr_png, ecg_scaled
-from builders.mimic.sources import check_all, locate
+from builders.mimic.sources import check_all, locate, resolve_under
 from builders.mimic.splits import SPLIT_NAMES
 from builders.mimic.task import retrieval_task
 from symile_bench.builder import (
@@ -179,14 +179,15 @@ class MimicBuilder(DatasetBuilder[MimicConfig]):
         if rows["split"].unique().to_pylist() != [task.split]:
             raise RuntimeError(f"cohort rows {offset + task.start}.. are not all {task.split}")
         ecg_root, cxr_root = config.mimic_iv_ecg, config.mimic_cxr_jpg
-        ecg_paths = rows["ecg_path"].to_pylist()
-        cxr_paths = rows["cxr_path"].to_pylist()
+        if ecg_root is None or cxr_root is None:
+            raise RuntimeError("run() needs the roots that prepare() recorded in the config")
+        origin = f"{ctx.store.path(ResourceTask(COHORT).file)}: column"
+        ecg_files = resolve_under(ecg_root, rows["ecg_path"].to_pylist(), f"{origin} 'ecg_path'")
+        cxr_files = resolve_under(cxr_root, rows["cxr_path"].to_pylist(), f"{origin} 'cxr_path'")
         crop = task.split != "train"
         with ThreadPoolExecutor(max_workers=MEDIA_THREADS) as pool:  # PIL releases the GIL
-            images = list(
-                pool.map(lambda p: cxr_png(cxr_root / p, config.cxr_size, crop), cxr_paths)
-            )
-            ecgs = np.stack(list(pool.map(lambda p: ecg_scaled(ecg_root / p), ecg_paths)))
+            images = list(pool.map(lambda p: cxr_png(p, config.cxr_size, crop), cxr_files))
+            ecgs = np.stack(list(pool.map(ecg_scaled, ecg_files)))
         features = self.features(config, task.variant)
         columns: dict[str, Any] = {
             name: rows[name] for name in features if name in rows.column_names

@@ -24,6 +24,7 @@ from builders.mimic.lab_selection import LabChoice, select_labs
 from builders.mimic.report_counts import Counter
 from builders.mimic.sources import MimicSources, read_table
 from builders.mimic.windows import AdmissionIndex
+from symile_bench.errors import SourceError
 from symile_bench.executors import available_cores
 
 __all__ = ["FUNNEL", "Selection", "load_admissions", "select"]
@@ -37,10 +38,18 @@ def load_admissions(sources: MimicSources, skipped: Counter) -> AdmissionIndex:
         pc.and_(pc.is_valid(table["subject_id"]), pc.is_valid(table["hadm_id"])),
         pc.is_valid(table["admittime"]),
     )
-    skipped.add(
-        "admissions_without_id_or_admittime",
-        table.num_rows - pc.sum(ok).as_py() if table.num_rows else 0,
-    )
+    usable = pc.sum(ok).as_py() or 0
+    if usable == 0:  # nothing to select from: a wrong or truncated file, not a cohort of zero
+        found = (
+            f"none of its {table.num_rows:,} rows has subject_id, hadm_id and admittime"
+            if table.num_rows
+            else "a header and no rows"
+        )
+        raise SourceError(
+            f"{sources.admissions}: {found}; pass the MIMIC-IV 2.2 download's "
+            "hosp/admissions.csv.gz (re-download it if it is cut short)"
+        )
+    skipped.add("admissions_without_id_or_admittime", table.num_rows - usable)
     table = table.filter(ok)
     return AdmissionIndex.build(
         int64(table["hadm_id"]),

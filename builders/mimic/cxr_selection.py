@@ -17,11 +17,12 @@ import pyarrow.compute as pc
 from builders.mimic.columns import NULL, TS, fill, int64, seconds
 from builders.mimic.constants import CHEXPERT_LABELS, CXR_VIEWS, CXR_WINDOW
 from builders.mimic.report_counts import EXAMPLES, Counter
-from builders.mimic.sources import MimicSources, read_table
+from builders.mimic.sources import MimicSources, read_table, resolve_under
 from builders.mimic.windows import AdmissionIndex, covered, first_valid, window_ranges
 from symile_bench.errors import SourceError
 
 __all__ = [
+    "JPEG_ERRORS",
     "JPEG_OK",
     "CxrChoice",
     "cxr_relative_paths",
@@ -93,11 +94,16 @@ def study_datetimes(date: pa.Array, clock: pa.Array, label: str) -> pa.Array:
 
 
 JPEG_OK, JPEG_MISSING, JPEG_UNREADABLE = "ok", "missing", "unreadable"
+JPEG_TOO_LARGE = "too_large"  # over Pillow's decompression-bomb limit: decoding it is refused
+JPEG_ERRORS = (JPEG_MISSING, JPEG_UNREADABLE, JPEG_TOO_LARGE)
 
 
 def jpeg_status(path: Path) -> str:
-    """ok / missing / unreadable. Cheap: a JPEG starts with FFD8 and a complete one ends with
-    FFD9; only a file failing that is decoded in full to decide."""
+    """ok / missing / unreadable / too_large. Cheap: the header is parsed (its size, no
+    pixels; Pillow refuses a decompression bomb there) and a complete JPEG starts with FFD8 and
+    ends with FFD9; only a file failing that is decoded in full to decide."""
+    from PIL import Image
+
     try:
         with open(path, "rb") as handle:
             head = handle.read(2)
@@ -105,19 +111,16 @@ def jpeg_status(path: Path) -> str:
             size = handle.tell()
             handle.seek(max(0, size - 2))
             tail = handle.read(2)
+            handle.seek(0)
+            with Image.open(handle) as image:
+                if head != b"\xff\xd8" or tail != b"\xff\xd9":
+                    image.load()
+        return JPEG_OK
     except FileNotFoundError:
         return JPEG_MISSING
-    except OSError:
-        return JPEG_UNREADABLE
-    if head == b"\xff\xd8" and tail == b"\xff\xd9":
-        return JPEG_OK
-    try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            image.load()
-        return JPEG_OK
-    except Exception:
+    except Image.DecompressionBombError:
+        return JPEG_TOO_LARGE
+    except Exception:  # OSError (a directory, a symlink loop), and Pillow's many decode errors
         return JPEG_UNREADABLE
 
 
@@ -181,13 +184,12 @@ def select_cxr(
         meta["study_id"].combine_chunks(),
         meta["dicom_id"].combine_chunks(),
     ).to_numpy(zero_copy_only=False)
-    statuses = np.asarray(
-        _map_threads(jpeg_status, [sources.cxr_root / p for p in rel[inside]], threads),
-        dtype=object,
-    )
+    origin = f"{sources.cxr_metadata}: columns 'subject_id', 'study_id', 'dicom_id'"
+    files = resolve_under(sources.cxr_root, rel[inside], origin)
+    statuses = np.asarray(_map_threads(jpeg_status, files, threads), dtype=object)
     valid = np.zeros(keys.size, dtype=bool)
     valid[inside] = statuses == JPEG_OK
-    for kind in (JPEG_MISSING, JPEG_UNREADABLE):
+    for kind in JPEG_ERRORS:
         bad = inside[statuses == kind]
         errors.add(f"cxr_jpg_{kind}", bad.size, [str(p) for p in rel[bad[:EXAMPLES]]])
     chosen = first_valid(start, stop, valid)

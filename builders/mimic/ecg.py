@@ -28,10 +28,11 @@ NAN = "nan"  # contains NaN (the release drops these)
 ALL_ZERO = "all_zero"  # every sample is 0 (the release drops these)
 CONSTANT = "constant"  # min == max != 0: the release's [-1, 1] scaling divides by 0
 MISSING = "missing_file"  # .hea or .dat absent
+UNREADABLE = "unreadable_file"  # .hea or .dat cannot be read: a directory, a symlink loop, ...
 CORRUPT = "corrupt_header"  # header unreadable
 BAD_SHAPE = "bad_shape"  # not 12 leads x 5000 samples at 500 Hz
 TRUNCATED = "truncated"  # .dat shorter than the header says
-ERRORS = (NAN, ALL_ZERO, CONSTANT, MISSING, CORRUPT, BAD_SHAPE, TRUNCATED)
+ERRORS = (NAN, ALL_ZERO, CONSTANT, MISSING, UNREADABLE, CORRUPT, BAD_SHAPE, TRUNCATED)
 
 
 class EcgError(Exception):
@@ -40,6 +41,15 @@ class EcgError(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+    @classmethod
+    def opening(cls, path: Path, exc: OSError) -> EcgError:
+        """Why `path` could not be opened: absent (a dangling link too) is MISSING; present
+        but not a readable file (a directory, a symlink loop, no permission) is UNREADABLE.
+        Either way one record, skipped and counted: the build goes on."""
+        if isinstance(exc, FileNotFoundError):
+            return cls(MISSING, str(path))
+        return cls(UNREADABLE, f"{path}: {exc.strerror or type(exc).__name__}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ def parse_header(text: str) -> Header:
         fields = line.split()
         if len(fields) < 3:
             raise EcgError(CORRUPT, f"signal line {line[:60]!r}")
+        if "/" in fields[0] or "\\" in fields[0] or fields[0] in (".", ".."):
+            # a file elsewhere (and never read by wfdb either: outside the root, perhaps)
+            raise EcgError(CORRUPT, f"signal file {fields[0][:60]!r} not in the record's folder")
         if fields[1] != "16":
             raise _NotFastPath(f"format {fields[1]}")
         dat_names.add(fields[0])
@@ -120,8 +133,8 @@ def _read_fast(record: Path, reuse: bool = False) -> tuple[np.ndarray, Header]:
     hea = record.with_name(record.name + ".hea")
     try:
         text = hea.read_text("latin-1")
-    except FileNotFoundError:
-        raise EcgError(MISSING, str(hea)) from None
+    except OSError as exc:
+        raise EcgError.opening(hea, exc) from None
     header = parse_header(text)
     if (header.n_sig, header.sig_len, header.fs) != (ECG_LEADS, ECG_SAMPLES, float(ECG_FS)):
         raise EcgError(BAD_SHAPE, f"{header.n_sig} signals x {header.sig_len} at {header.fs} Hz")
@@ -134,8 +147,8 @@ def _read_fast(record: Path, reuse: bool = False) -> tuple[np.ndarray, Header]:
     try:
         with open(dat, "rb", buffering=0) as handle:
             size = handle.readinto(buffer)
-    except FileNotFoundError:
-        raise EcgError(MISSING, str(dat)) from None
+    except OSError as exc:
+        raise EcgError.opening(dat, exc) from None
     if size < _SAMPLE_BYTES:
         raise EcgError(TRUNCATED, f"{dat}: {size // 2} of {_SAMPLE_BYTES // 2} samples")
     digital = np.frombuffer(buffer, dtype="<i2", count=ECG_SAMPLES * ECG_LEADS)
@@ -162,8 +175,8 @@ def _read_wfdb(record: Path) -> np.ndarray:
         raise EcgError(MISSING, f"{record}.hea")
     try:
         rec = wfdb.rdrecord(str(record))
-    except FileNotFoundError as exc:
-        raise EcgError(MISSING, str(exc)) from None
+    except OSError as exc:
+        raise EcgError.opening(record, exc) from None
     except Exception as exc:  # wfdb raises many types for a damaged record
         raise EcgError(CORRUPT, f"{type(exc).__name__}: {exc}") from None
     signal = rec.p_signal

@@ -13,7 +13,7 @@ from builders.mimic import ecg as ecg_io
 from builders.mimic.columns import NULL, TS, fill, int64, seconds
 from builders.mimic.constants import ECG_WINDOW
 from builders.mimic.report_counts import EXAMPLES, Counter
-from builders.mimic.sources import MimicSources, read_table
+from builders.mimic.sources import MimicSources, read_table, resolve_under
 from builders.mimic.windows import AdmissionIndex, covered, first_valid, window_ranges
 
 __all__ = ["EcgChoice", "select_ecg"]
@@ -57,9 +57,9 @@ def select_ecg(
     inside = covered(keys.size, start, stop)
     paths = table["path"].to_numpy(zero_copy_only=False)[idx]
     check_at = np.flatnonzero(inside)
-    statuses = np.asarray(
-        ecg_io.check_many([sources.ecg_root / p for p in paths[check_at]], threads), dtype=object
-    )
+    origin = f"{sources.record_list}: column 'path'"
+    records = resolve_under(sources.ecg_root, paths[check_at], origin)
+    statuses = np.asarray(ecg_io.check_many(records, threads), dtype=object)
     valid = np.zeros(keys.size, dtype=bool)
     valid[check_at] = statuses == ecg_io.OK
     for kind in ecg_io.ERRORS:

@@ -55,7 +55,7 @@ def cxr_png(path: Path, size: int, crop: bool) -> bytes:
             f"{path}: the chosen CXR disappeared since the cohort was computed; restore it, or "
             "rerun with --overwrite to recompute the cohort"
         ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise SourceError(
             f"{path}: cannot decode this JPG ({exc}); re-download it, or delete it (the CXR is "
             "then skipped) and rerun with --overwrite"
