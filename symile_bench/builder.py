@@ -30,7 +30,9 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 
 class BuilderConfig(BaseModel):
-    """Base for every builder's options. Field descriptions become the CLI's `--help` text."""
+    """Base for every builder's options. Field descriptions become the CLI's `--help` text.
+    A field marked `json_schema_extra={"cli": False}` is no option: `prepare` records a fact
+    about the sources there (it is in the manifest's config like any other field)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

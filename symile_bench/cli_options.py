@@ -63,6 +63,9 @@ def config_parameters(config_cls: type[BuilderConfig]) -> list[inspect.Parameter
     """Keyword parameters (default None = "use the Config default") for a typer command."""
     params = []
     for name, field in config_cls.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("cli") is False:
+            continue  # recorded by the builder's `prepare`, not chosen (BuilderConfig)
         cli_type = _cli_type(field.annotation)
         flag = "--" + name.replace("_", "-")
         decls = (f"{flag}/--no-{name.replace('_', '-')}",) if cli_type is bool else (flag,)

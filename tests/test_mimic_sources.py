@@ -1,15 +1,20 @@
 """Broken and hostile Symile-MIMIC sources through `symile-bench build mimic`: a problem with a
 whole table is one error line naming the file and the fix, with nothing left in --out; one bad
-record is skipped and counted in build_report.json while the build completes."""
+record is skipped and counted in build_report.json while the build completes. And a build from
+`fake-mimic`'s tree says it is synthetic wherever a reader looks (card, manifest, `info`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from builders.mimic.constants import SYNTHETIC_MARKER
+
+from .conftest import run_cli
 from .fixtures_mimic import (
     CXR,
     ECG,
@@ -195,3 +200,40 @@ def test_decompression_bomb_jpg_is_a_counted_skip(damaged):
     row = next(r for r in cohort(out).to_pylist() if r["hadm_id"] == hadm)
     assert row["cxr_dicom_id"] != dicom
     assert (out / "manifest.json").is_file() and any((out / "data").rglob("*.arrow"))
+
+
+# -- synthetic sources -----------------------------------------------------------------------
+
+
+def test_build_from_fake_mimic_is_marked_synthetic_everywhere(damaged):
+    """fake-mimic leaves SYNTHETIC.json in its tree and each release root; the build finds it
+    and says so in the card's title and first line, the manifest (config.synthetic) and
+    `symile-bench info`; the card claims no PhysioNet licence."""
+    root, out = damaged["root"], damaged["out"]
+    for folder in (root, root / IV, root / ECG, root / CXR):
+        assert json.loads((folder / SYNTHETIC_MARKER).read_text())["synthetic"] is True
+    card = (out / "README.md").read_text().split("---\n", 2)[2].strip().splitlines()
+    assert card[0].startswith("# SYNTHETIC Symile-MIMIC")
+    assert card[2].startswith("**SYNTHETIC DATA: this is not Symile-MIMIC.**")
+    assert "inherits the PhysioNet" not in "\n".join(card)
+    assert json.loads((out / "manifest.json").read_text())["config"]["synthetic"] is True
+    info = run_cli("info", out).stdout.splitlines()
+    assert info[0].startswith("SYNTHETIC Symile-MIMIC"), info
+    assert "synthetic=True" in info[-1]
+
+
+def test_sources_without_the_marker_get_the_real_card(tree, tmp_path):
+    """The same tables and media without fake-mimic's marker build as real Symile-MIMIC:
+    real title, PhysioNet licence, config.synthetic false (so the marker is what decides);
+    `synthetic` is recorded, never a `build mimic` option."""
+    real = copy_tree(tree, tmp_path / "real")
+    for root in (ECG, CXR):  # copy_tree copies the release roots' files, the marker with them
+        (real / root / SYNTHETIC_MARKER).unlink()
+    out = tmp_path / "out"
+    build(real, out, "--cohort-only")
+    card = (out / "README.md").read_text()
+    assert "\n# Symile-MIMIC\n" in card and "SYNTHETIC" not in card
+    assert "inherits the PhysioNet" in card
+    assert json.loads((out / "manifest.json").read_text())["config"]["synthetic"] is False
+    assert run_cli("info", out).stdout.startswith("Symile-MIMIC")
+    assert "--synthetic" not in run_cli("build", "mimic", "--help").stdout

@@ -111,7 +111,8 @@ class MimicBuilder(DatasetBuilder[MimicConfig]):
 
     def prepare(self, config: MimicConfig, warn: Callable[[str], None]) -> MimicConfig:
         """Check the three roots and every column we read before anything is written; record
-        absolute roots so the build does not depend on the working directory."""
+        absolute roots so the build does not depend on the working directory, and whether the
+        sources are fake-mimic's (its marker file), so the output can never pass for real."""
         if (config.train_n is None) != (config.val_n is None):
             raise ConfigError(
                 "give --train-n and --val-n together (the release used 10000 "
@@ -124,6 +125,7 @@ class MimicBuilder(DatasetBuilder[MimicConfig]):
                 "mimic_iv": config.mimic_iv.resolve(),  # type: ignore[union-attr]
                 "mimic_iv_ecg": sources.ecg_root,
                 "mimic_cxr_jpg": sources.cxr_root,
+                "synthetic": bool(sources.synthetic_markers()),
             }
         )
 

@@ -1,4 +1,5 @@
-"""Options of the Symile-MIMIC builder (each Field description is its `--help` text)."""
+"""Options of the Symile-MIMIC builder (each Field description is its `--help` text), and
+what the build records about its sources (`synthetic`: no option, set by `prepare`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from builders.mimic.constants import SYNTHETIC_MARKER
 from symile_bench.builder import BuilderConfig
 
 
@@ -66,4 +68,11 @@ class MimicConfig(BuilderConfig):
         False,
         description="Stop after the cohort: write cohort.parquet and build_report.json for "
         "inspection, no ECG/CXR shards.",
+    )
+    synthetic: bool = Field(
+        False,
+        description="Recorded by the build, not chosen: true when a source root holds "
+        f"fake-mimic's {SYNTHETIC_MARKER} marker, so the output is a synthetic stand-in, not "
+        "Symile-MIMIC (manifest config, card title, `info`).",
+        json_schema_extra={"cli": False},
     )

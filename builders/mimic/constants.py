@@ -96,6 +96,10 @@ ECG_SAMPLES = 5000
 ECG_FS = 500
 ECG_LEAD_NAMES = ("I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6")
 
+# `fake-mimic` writes this file into its tree's root and into each release root it imitates;
+# a build whose sources hold it is marked synthetic (config, card, `info`).
+SYNTHETIC_MARKER = "SYNTHETIC.json"
+
 # Files of each release, relative to the root the user passes, with the columns we read.
 ADMISSIONS_COLUMNS = ("subject_id", "hadm_id", "admittime")
 LABEVENTS_COLUMNS = ("labevent_id", "subject_id", "itemid", "charttime", "valuenum")

@@ -30,6 +30,7 @@ from builders.mimic.constants import (
     LAB_NAMES,
     LABEVENTS_ALL,
     PATIENTS_ALL,
+    SYNTHETIC_MARKER,
 )
 from builders.mimic.fake_bulk import OTHER_ITEMIDS, bulk, bulk_labs
 from builders.mimic.fake_cases import plant_cases
@@ -47,6 +48,9 @@ Written by `symile-bench fake-mimic` (seed {seed}, {admissions} admissions, sign
 MIMIC-IV 2.2 (`{iv}`), MIMIC-IV-ECG 1.0 (`{ecg}`) and MIMIC-CXR-JPG 2.0.0 (`{cxr}`) so that the
 Symile-MIMIC builder can be tested and demonstrated without credentialed access. Results
 obtained on it say nothing about real patients.
+
+`{marker}` (here and in each release root) marks the tree as synthetic: a build from it is
+labelled synthetic in its card, manifest and `symile-bench info`.
 
 `fake_cases.json` lists the planted edge cases (one group of admissions per cohort rule) and
 the outcome the release's rules give for each.
@@ -208,6 +212,18 @@ def generate(
     ecg = write_ecgs(rows, ecg_root, media, rng_media, say)
     cxr = write_cxrs(rows, cxr_root, media, rng_media, rng_cols, say)
     (root / "fake_cases.json").write_text(json.dumps(planter.cases, indent=1) + "\n")
+    stamp = {
+        "synthetic": True,
+        "written_by": "symile-bench fake-mimic",
+        "seed": seed,
+        "admissions": n,
+        "signal": signal,
+        "note": "Generated data, no patient data. `symile-bench build mimic` finds this file "
+        "in a source root and marks its output synthetic; results on it are not Symile-MIMIC "
+        "results.",
+    }
+    for folder in (root, iv, ecg_root, cxr_root):  # each root a build may be pointed at
+        (folder / SYNTHETIC_MARKER).write_text(json.dumps(stamp, indent=1) + "\n")
     (root / "README.md").write_text(
         README.format(
             seed=seed,
@@ -217,6 +233,7 @@ def generate(
             ecg=ECG_DIR,
             cxr=CXR_DIR,
             root=root,
+            marker=SYNTHETIC_MARKER,
             fractions=SMALL_FRACTIONS if n < SMALL_TREE else "",
         )
     )

@@ -28,6 +28,7 @@ from builders.mimic.constants import (
     CXR_METADATA_COLUMNS,
     LABEVENTS_COLUMNS,
     RECORD_LIST_COLUMNS,
+    SYNTHETIC_MARKER,
 )
 from symile_bench.errors import ConfigError, SourceError
 
@@ -46,6 +47,12 @@ class MimicSources:
     cxr_metadata: Path
     chexpert: Path
     cxr_root: Path
+
+    def synthetic_markers(self) -> list[Path]:
+        """`fake-mimic`'s marker files found in the roots (MIMIC-IV's: above or in hosp/)."""
+        hosp = self.admissions.parent
+        roots = dict.fromkeys((hosp.parent, hosp, self.ecg_root, self.cxr_root))
+        return [root / SYNTHETIC_MARKER for root in roots if (root / SYNTHETIC_MARKER).is_file()]
 
 
 def _find(root: Path, option: str, release: str, name: str, shown: str | None = None) -> Path:
