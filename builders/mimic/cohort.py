@@ -94,24 +94,32 @@ def select(sources: MimicSources, threads: int | None = None) -> Selection:
     timings["admissions"] = time.perf_counter() - started
 
     labs_box: dict[str, Any] = {}
+    cancel = threading.Event()
 
     def run_labs() -> None:
         began = time.perf_counter()
         try:
-            labs_box["result"] = select_labs(adm, sources.labevents)
+            labs_box["result"] = select_labs(adm, sources.labevents, cancel=cancel)
         except BaseException as exc:  # re-raised in the caller's thread
             labs_box["error"] = exc
         labs_box["seconds"] = time.perf_counter() - began
 
     worker = threading.Thread(target=run_labs, name="mimic-labs", daemon=True)
     worker.start()
-    began = time.perf_counter()
-    ecg = select_ecg(adm, sources, errors, skipped, threads)
-    timings["ecg"] = time.perf_counter() - began
-    began = time.perf_counter()
-    cxr = select_cxr(adm, sources, errors, skipped, threads)
-    timings["cxr"] = time.perf_counter() - began
-    worker.join()
+    try:
+        began = time.perf_counter()
+        ecg = select_ecg(adm, sources, errors, skipped, threads)
+        timings["ecg"] = time.perf_counter() - began
+        began = time.perf_counter()
+        cxr = select_cxr(adm, sources, errors, skipped, threads)
+        timings["cxr"] = time.perf_counter() - began
+    except BaseException:
+        cancel.set()  # stop reading labevents: its error would only follow this one
+        raise
+    finally:
+        # Never leave the reader running: pyarrow calls back into Python for each block, which
+        # is fatal once the interpreter is shutting down after this error.
+        worker.join()
     if "error" in labs_box:
         raise labs_box["error"]
     labs: LabChoice = labs_box["result"]

@@ -3,6 +3,7 @@ streaming pass over labevents."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +32,11 @@ def select_labs(
     labevents: Path,
     block_size: int = 16 << 20,
     progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> LabChoice:
     """Stream labevents once, keeping per (admission, itemid) the earliest non-null valuenum
     in [-24 h, +24 h] (ties: smaller labevent_id). Memory: the current batch plus three
-    (n_admissions, 50) arrays."""
+    (n_admissions, 50) arrays. Setting `cancel` stops the pass after the current batch."""
     n = len(adm)
     best_t = np.full(n * N_LABS, np.iinfo(np.int64).max, dtype=np.int64)
     best_id = np.full(n * N_LABS, np.iinfo(np.int64).max, dtype=np.int64)
@@ -54,6 +56,8 @@ def select_labs(
     }
     lo, hi = LAB_WINDOW
     for batch in stream_table(labevents, types, block_size):
+        if cancel is not None and cancel.is_set():
+            raise RuntimeError("lab selection cancelled: another selector failed first")
         stats["rows"] += batch.num_rows
         if progress:
             progress(batch.num_rows)

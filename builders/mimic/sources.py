@@ -104,10 +104,10 @@ def locate(
     )
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def _open_text(path: Path, errors: str = "strict") -> io.TextIOBase:
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors, newline="")
+    return open(path, encoding="utf-8", errors=errors, newline="")
 
 
 def header_columns(path: Path) -> list[str]:
@@ -199,8 +199,9 @@ class _Counted:
 
 def _first_bad_line(path: Path, width: int) -> tuple[int, str] | None:
     """(line, problem) of the first record that is not valid CSV (strict quoting, `width`
-    fields), or None. Python's csv module, so slow: run only once a file is known broken."""
-    with _open_text(path) as handle:
+    fields), or None. Python's csv module, so slow: run only once a file is known broken.
+    Undecodable bytes are replaced: only the structure matters here."""
+    with _open_text(path, errors="replace") as handle:
         reader = csv.reader(handle, strict=True)
         line = 1  # the line the next record starts on
         try:
@@ -213,12 +214,12 @@ def _first_bad_line(path: Path, width: int) -> tuple[int, str] | None:
     return None
 
 
-def _broken(path: Path, header: list[str], exc: Exception | None = None) -> SourceError | None:
-    """The error for a file whose quotes do not pair up (or that pyarrow could not parse):
-    it names the line; None when a strict reading finds nothing wrong."""
+def _line_error(path: Path, header: list[str]) -> SourceError | None:
+    """The error naming the first broken line of a file whose quotes do not pair up (or that
+    pyarrow could not parse); None when a strict reading finds nothing wrong."""
     found = _first_bad_line(path, len(header))
     if found is None:
-        return None if exc is None else _explain(path, header, exc)
+        return None
     line, problem = found
     return SourceError(
         f"{path}: line {line}: {problem}, so the rows after it would be lost or misread; fix "
@@ -240,10 +241,7 @@ def read_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
         raise _parse_error(path, header, exc) from None
     finally:
         source.close()
-    if source.quotes % 2:
-        error = _broken(path, header)
-        if error is not None:
-            raise error
+    _check_quotes(source, path, header)
     return table
 
 
@@ -269,8 +267,14 @@ def stream_table(
         raise _parse_error(path, header, exc) from None
     finally:
         source.close()
+    _check_quotes(source, path, header)
+
+
+def _check_quotes(source: _Counted, path: Path, header: list[str]) -> None:
+    """After a complete read: an odd quote count means a quote may never close; the strict
+    reading decides (a literal quote inside an unquoted field is valid and kept)."""
     if source.quotes % 2:
-        error = _broken(path, header)
+        error = _line_error(path, header)
         if error is not None:
             raise error
 
@@ -278,7 +282,7 @@ def stream_table(
 def _parse_error(path: Path, header: list[str], exc: Exception) -> SourceError:
     """A CSV parse error (a row with the wrong number of fields) names its line."""
     if isinstance(exc, pa.ArrowInvalid) and str(exc).startswith("CSV parse error"):
-        return _broken(path, header, exc) or _explain(path, header, exc)
+        return _line_error(path, header) or _explain(path, header, exc)
     return _explain(path, header, exc)
 
 
