@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, insert
 
 from symile_bench.leaderboard import schema as t
 from symile_bench.leaderboard.answerkey import answer_key_from_dataset
-from symile_bench.leaderboard.storage import open_db, upgrade
+from symile_bench.leaderboard.storage import migration_config, open_db
 
 from .conftest import run_cli
 from .test_leaderboard_support import N, build_xor_with_results, serve
@@ -82,13 +83,16 @@ def test_100_concurrent_submissions_from_20_tokens_none_lost_none_duplicated(lb_
 def test_an_older_schema_with_entries_is_migrated_when_the_server_starts(lb_db, built):
     """A database left at the first revision, holding a benchmark and an entry, is upgraded
     to the newest schema by `leaderboard serve`; the entry is still served, and the benchmark
-    registered before descriptions existed gets a page that says so."""
+    registered before descriptions existed gets a page that says so. Every migration also
+    goes back down to the first revision and up again without losing the entry."""
     xor, _ = built
     sk = answer_key_from_dataset(xor)
     engine = create_engine(lb_db)
-    upgrade(engine, "0001")
+    cfg = migration_config()
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
         conn.execute(
             insert(t.benchmarks).values(
                 id=1,
@@ -127,12 +131,17 @@ def test_an_older_schema_with_entries_is_migrated_when_the_server_starts(lb_db, 
                 submitted_at=now,
             )
         )
-    engine.dispose()
     with serve(lb_db) as url:
         data = httpx.get(url + "/api/v1/leaderboard/old").json()
         page = httpx.get(url + "/b/old").text
     assert [(e["model"], e["n"], e["submitter"]) for e in data["verified"]] == [("kept", N, "ann")]
     assert "kept" in page and "No chance level recorded" in page
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    engine.dispose()
+    db = open_db(lb_db)  # up again
+    assert [e["model"] for e in db.entries(db.benchmark("old"))] == ["kept"]
 
 
 def test_a_value_longer_than_its_column_is_one_line_on_both(lb_db):

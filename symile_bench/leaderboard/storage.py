@@ -242,14 +242,19 @@ class Database:
         )
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default the newest; a no-op when it is already
-    there); on PostgreSQL the whole upgrade is one transaction."""
+def migration_config() -> Config:
+    """Alembic's configuration for the migrations shipped in the package (no ini file)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(files("symile_bench.leaderboard") / "migrations"))
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    cfg = migration_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        command.upgrade(cfg, "head")
 
 
 def open_db(url: str | None = None) -> Database:

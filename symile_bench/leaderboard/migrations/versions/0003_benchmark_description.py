@@ -20,11 +20,11 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases (SQLite >= 3.35 drops columns): a batch operation would
+# copy and drop `benchmarks`, which SQLite refuses while entries reference it.
 def upgrade() -> None:
-    with op.batch_alter_table("benchmarks") as batch:
-        batch.add_column(sa.Column("description", sa.JSON, nullable=True))
+    op.add_column("benchmarks", sa.Column("description", sa.JSON, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("benchmarks") as batch:
-        batch.drop_column("description")
+    op.drop_column("benchmarks", "description")
