@@ -8,8 +8,12 @@
 #       decoding, gTTS, MIMIC's WFDB reader, plots, safetensors embeddings, the leaderboard,
 #       the baselines); only `--executor ray` needs one more: pip install 'symile-bench[ray]'.
 #   bash scripts/install.sh --dev   all of that plus what the tests need: Debian chromium (the
-#     leaderboard's browser test, driven by Playwright; never `playwright install`) and the
-#     dev extra (pytest, ruff, scipy, Ray, FastAPI stack, playwright, ...).
+#     leaderboard's browser test, driven by Playwright; never `playwright install`), Debian
+#     postgresql (the leaderboard tests also run on a real PostgreSQL: tests/pg_server.py
+#     starts a private server from its binaries on a unix socket in a temp folder and stops
+#     it; Debian's package rather than a server wheel from PyPI because it is the maintained
+#     build a Debian operator runs, with security updates, and is already on this image) and
+#     the dev extra (pytest, ruff, scipy, Ray, FastAPI stack, psycopg, playwright, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev=false
@@ -21,6 +25,7 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 if $dev; then
   command -v chromium >/dev/null || need+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

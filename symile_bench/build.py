@@ -378,5 +378,6 @@ def _assemble_manifest(
         variants=variants,
         resources=[records[r.file] for r in resources],
         tasks=builder.tasks(config),
+        label=builder.label(config),
         fingerprint=dataset_fingerprint(cfg, seed, variants),
     )

@@ -170,6 +170,13 @@ class DatasetBuilder(ABC, Generic[C]):
         Empty (the default): the dataset can be built and loaded but not evaluated."""
         return []
 
+    def label(self, config: C) -> str:
+        """A few characters, safe in a URL, naming what tells a build of this builder apart
+        from its other builds when the config names alone do not (M3's variants are all
+        'complete': its label names w and the languages); written into `manifest.json`, it
+        starts the leaderboard's default benchmark name. Empty (the default): none needed."""
+        return ""
+
     def answer_columns(self, config: C) -> list[str]:
         """Columns that hold the answers of the evaluation task (labels, and anything that
         gives them away). `build --blind` nulls them in the test split and keeps the answers in

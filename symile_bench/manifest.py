@@ -55,6 +55,9 @@ class Manifest(BaseModel):
     # The builder's retrieval tasks (`DatasetBuilder.tasks`): how the harness scores this
     # directory. Not part of any fingerprint: they describe the data, they are not the data.
     tasks: list[RetrievalTask] = []
+    # What tells this build apart from other builds of its builder (`DatasetBuilder.label`),
+    # e.g. M3's "w5-en.el.hi.ja.uk"; like the tasks, not part of any fingerprint.
+    label: str = ""
     fingerprint: str
 
     def all_files(self) -> list[FileRecord]:

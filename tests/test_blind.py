@@ -244,7 +244,8 @@ def test_evaluate_on_a_blind_split_writes_predictions_only(xor, tmp_path):
 def test_leaderboard_registers_from_the_answer_key_and_verifies_a_blind_submission(xor, tmp_path):
     """`leaderboard add --answer-key` registers the blind split (the dataset directory itself
     is refused: it has no answers); the oracle's blind results, submitted to the running
-    server, are verified from their ids alone at top-1 1.0 over every test query."""
+    server, are verified from their ids alone at top-1 1.0 over every test query; the board
+    shows the chance level the key file carries and the card given with --card."""
     db = f"sqlite:///{tmp_path / 'lb.db'}"
     refused = one_line_error("leaderboard", "add", xor / "blind", "--config", "p1.0", "--db", db)
     assert "--answer-key" in refused
@@ -255,6 +256,8 @@ def test_leaderboard_registers_from_the_answer_key_and_verifies_a_blind_submissi
         xor / "keys" / "xor.json",
         "--config",
         "p1.0",
+        "--card",
+        xor / "blind" / "README.md",
         "--db",
         db,
     )
@@ -274,7 +277,11 @@ def test_leaderboard_registers_from_the_answer_key_and_verifies_a_blind_submissi
     with serve(db) as url:
         done = run_cli("submit", results, "--server", url, "--token", token)
         board = httpx.get(url + "/api/v1/leaderboard/xor-p1.0-test").json()
+        card = httpx.get(url + "/b/xor-p1.0-test/card").text
     assert "verified" in done.stdout
+    # the key file carries the build's description; --card the blind build's card
+    assert [x["label"] for x in board["benchmark"]["levels"]] == ["chance 1/32"]
+    assert card == (xor / "blind" / "README.md").read_text("utf-8")
     [entry] = board["verified"]
     assert (entry["model"], entry["top1"], entry["ci_low"], entry["n"]) == (
         "xor-oracle",

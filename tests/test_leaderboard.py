@@ -22,12 +22,13 @@ def built(tmp_path_factory):
     return xor, root / "r.json"
 
 
-def test_register_submit_view_restart_export(tmp_path, built):
+def test_register_submit_view_restart_export(tmp_path, built, lb_db):
     """A submitted oracle result is verified by the server (top-1 1.0, its own interval), shows
-    on the page and in the JSON, survives a server restart (same SQLite file, migrations
-    re-run), every write left an audit row, and the static export holds the entry."""
+    on the page and in the JSON, survives a server restart (same database, migrations re-run),
+    every write left an audit row, and the static export holds the entry; on SQLite and on a
+    real PostgreSQL server."""
     xor, results = built
-    db = f"sqlite:///{tmp_path / 'lb.db'}"
+    db = lb_db
     run_cli("leaderboard", "add", xor, "--split", "test", "--db", db)
     token = run_cli("leaderboard", "token", "alice", "--db", db).stdout.strip()
     assert token.startswith("slb_")
@@ -38,6 +39,7 @@ def test_register_submit_view_restart_export(tmp_path, built):
         assert "xor-p1.0-test" in page
         board = httpx.get(url + "/b/xor-p1.0-test").text
         assert "xor-oracle" in board and "1.0000" in board and "(alice)" in board
+        assert "chance 1/32 = 0.0312" in board and f'data-value="{N}">{N}</td>' in board
     with serve(db) as url:  # a fresh process on the same database
         data = httpx.get(url + "/api/v1/leaderboard/xor-p1.0-test").json()
         assert httpx.get(url + "/healthz").json() == {"status": "ok"}

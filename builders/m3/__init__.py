@@ -261,6 +261,11 @@ class M3Builder(DatasetBuilder[M3Config]):
             )
         ]
 
+    def label(self, config: M3Config) -> str:
+        """w and the languages (and the distractor mode when it is not the paper's)."""
+        mode = "" if config.mode == "disjoint" else f"-{config.mode}"
+        return f"w{config.n_words}-{'.'.join(config.languages)}{mode}"
+
     # -- blind test split (`build --blind`) -------------------------------------------------
     def answer_columns(self, config: M3Config) -> list[str]:
         """The image's class in every form; the query's language (`lang`) and the media stay."""

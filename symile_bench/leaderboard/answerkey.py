@@ -14,15 +14,17 @@ import base64
 import io
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from symile_bench.harness.plans import SharedPool
 from symile_bench.harness.splitdata import SplitData, open_split
-from symile_bench.harness.tasks import resolve
+from symile_bench.harness.tasks import ResolvedTask, resolve
 from symile_bench.leaderboard.errors import LeaderboardError
+from symile_bench.tasks import ReferenceLevel
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,46 @@ class SplitKey:
     target: str
     rule: str
     key: AnswerKey
+    description: dict[str, Any] = field(default_factory=dict)  # see ``describe``
+
+    @property
+    def default_name(self) -> str:
+        """BUILDER[-LABEL]-CONFIG-SPLIT: the label (the builder's, e.g. M3's 'w5-en.el.hi.ja.uk')
+        tells builds of one builder apart, whose config names (M3: 'complete') may not."""
+        parts = (self.builder, self.description.get("label"), self.config, self.split)
+        return "-".join(str(p) for p in parts if p)
+
+
+def describe(data: SplitData, resolved: ResolvedTask, card: str | None) -> dict[str, Any]:
+    """What a reader of the board needs besides the scores, from the manifest: the build
+    (builder version, label, seed, config), the task, the levels to compare a row with
+    (chance, and what the task declares, e.g. M3's CLIP ceiling 1/w; only for the declared
+    target, as in results) and the dataset card's text."""
+    m, task = data.manifest, resolved.task
+    levels: list[ReferenceLevel] = []
+    if resolved.target.name == task.target:
+        chance = ReferenceLevel(
+            name="chance", value=task.chance, label=f"chance {task.chance_label}"
+        )
+        levels = [chance, *task.references]
+    return {
+        "builder_version": m.builder_version,
+        "label": m.label,
+        "seed": m.seed,
+        "build_config": m.config,
+        "task": task.description,
+        "levels": [level.model_dump(mode="json") for level in levels],
+        "card": card,
+    }
+
+
+def _description_from_file(found: Any) -> dict[str, Any]:
+    """A key file's description (absent in files of older versions: {}); its levels are
+    checked, since the pages draw them."""
+    if not isinstance(found, dict):
+        return {}
+    levels = [ReferenceLevel.model_validate(level) for level in found.get("levels") or []]
+    return {**found, "levels": [level.model_dump(mode="json") for level in levels]}
 
 
 def answer_key_from_dataset(
@@ -91,13 +133,17 @@ def answer_key_from_dataset(
             "withheld); register it from the build's answer-key file: symile-bench leaderboard "
             "add --answer-key FILE"
         )
-    return answer_key_from_split(data, target, rule)
+    card = Path(path) / "README.md"
+    return answer_key_from_split(
+        data, target, rule, card.read_text("utf-8") if card.is_file() else None
+    )
 
 
 def answer_key_from_split(
-    data: SplitData, target: str | None = None, rule: str | None = None
+    data: SplitData, target: str | None = None, rule: str | None = None, card: str | None = None
 ) -> SplitKey:
-    """The answer key of one full split (see ``answer_key_from_dataset``)."""
+    """The answer key of one full split (see ``answer_key_from_dataset``), described by
+    ``describe`` (``card``: the text of the dataset's README.md, if at hand)."""
     path, split = data.path, data.split
     resolved = resolve(data.manifest, target=target, candidates=rule, where=str(path))
     plan = resolved.rule.plan(data, resolved.target)
@@ -125,6 +171,7 @@ def answer_key_from_split(
         resolved.target.name,
         resolved.rule.name,
         key,
+        describe(data, resolved, card),
     )
 
 
@@ -163,6 +210,7 @@ def answer_key_file_text(keys: list[SplitKey], builder_version: str) -> str:
                 "rule": k.rule,
                 "n_queries": len(k.key.query_ids),
                 "n_candidates": len(k.key.candidate_ids),
+                "description": k.description,
                 **{name: _pack(getattr(k.key, name)) for name in _ARRAYS},
             }
             for k in keys
@@ -213,6 +261,7 @@ def read_answer_key_file(
             entry["target"],
             entry["rule"],
             key,
+            _description_from_file(entry.get("description")),
         )
     except (KeyError, TypeError, ValueError, zlib.error) as err:
         raise LeaderboardError(

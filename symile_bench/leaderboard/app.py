@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from symile_bench.leaderboard import pages
 from symile_bench.leaderboard.errors import LeaderboardError, SubmissionRejected
@@ -62,6 +62,7 @@ def _board_json(db: Database, b: Benchmark) -> dict[str, Any]:
             "target": b.target,
             "candidates": b.rule,
             "n_queries": b.n_queries,
+            **pages.public_description(b),
         },
         **board(db.entries(b)),
     }
@@ -94,8 +95,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def benchmark_page(name: str) -> str:
         b = db.benchmark(name)
         return pages.board_page(
-            b, board(db.entries(b)), json_url="/api/v1/leaderboard/" + quote(name, safe="")
+            b,
+            board(db.entries(b)),
+            json_url="/api/v1/leaderboard/" + quote(name, safe=""),
+            card_url=pages.served_url(name) + "/card" if b.description.get("card") else None,
         )
+
+    @app.get("/b/{name}/card", response_class=PlainTextResponse)
+    def card(name: str) -> str:
+        """The dataset card registered with the benchmark, as plain text (never rendered)."""
+        text = db.benchmark(name).description.get("card")
+        if not text:
+            raise LeaderboardError(f"benchmark {name!r} was registered without its dataset card")
+        return str(text)
 
     @app.get("/api/v1/benchmarks")
     def benchmarks() -> list[dict[str, Any]]:

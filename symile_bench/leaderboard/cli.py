@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -72,13 +73,25 @@ def add(
     split: Annotated[str, typer.Option(help="Split to register.")] = "test",
     config: Annotated[str | None, typer.Option(help="Dataset config (default: the first).")] = None,
     name: Annotated[
-        str | None, typer.Option(help="Benchmark name (default BUILDER-CONFIG-SPLIT).")
+        str | None,
+        typer.Option(
+            help="Benchmark name (default BUILDER-LABEL-CONFIG-SPLIT; the label, when the "
+            "builder declares one, tells its builds apart: M3's names w and the languages)."
+        ),
     ] = None,
     target: Annotated[
         str | None, typer.Option(help="Target modality (default: the task's).")
     ] = None,
     candidates: Annotated[
         str | None, typer.Option(help="Candidate rule (default: the task's).")
+    ] = None,
+    card: Annotated[
+        Path | None,
+        typer.Option(
+            help="The dataset card (README.md) the board links to; default: DIR's. With "
+            "--answer-key, give the blind build's.",
+            show_default=False,
+        ),
     ] = None,
     db: Db = None,
 ) -> None:
@@ -106,7 +119,13 @@ def add(
     else:
         assert path is not None  # exactly one of the two, checked above
         sk = answer_key_from_dataset(path, split, config, target, candidates)
-    b = open_db(db).add_benchmark(name or f"{sk.builder}-{sk.config}-{sk.split}", sk)
+    if card is not None:
+        try:
+            text = card.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise LeaderboardError(f"--card {card}: cannot read it ({e})") from None
+        sk = replace(sk, description={**sk.description, "card": text})
+    b = open_db(db).add_benchmark(name or sk.default_name, sk)
     console.print(
         f"[green]✓[/] registered {escape(b.name)}: {b.n_queries} queries, "
         f"fingerprint {b.fingerprint[:16]}"

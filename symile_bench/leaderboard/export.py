@@ -18,7 +18,8 @@ def _slug(name: str) -> str:
 
 
 def export_html(db: Database, out: Path) -> list[Path]:
-    """Write ``index.html``, ``b/<name>.html`` and ``b/<name>.json``; returns the files."""
+    """Write ``index.html``, ``b/<name>.html``, ``b/<name>.json`` and the dataset card
+    ``b/<name>.card.txt`` (when registered); returns the files."""
     out = Path(out)
     (out / "b").mkdir(parents=True, exist_ok=True)
     items = db.benchmarks()
@@ -30,9 +31,19 @@ def export_html(db: Database, out: Path) -> list[Path]:
     for b, _count in items:
         html = out / "b" / f"{_slug(b.name)}.html"
         data = out / "b" / f"{_slug(b.name)}.json"
+        card = out / "b" / f"{_slug(b.name)}.card.txt"
+        if b.description.get("card"):
+            write_text_atomic(card, str(b.description["card"]))
+            written.append(card)
         write_text_atomic(
             html,
-            pages.board_page(b, board(db.entries(b)), home="../index.html", json_url=data.name),
+            pages.board_page(
+                b,
+                board(db.entries(b)),
+                home="../index.html",
+                json_url=data.name,
+                card_url=card.name if b.description.get("card") else None,
+            ),
         )
         write_text_atomic(data, json.dumps(_board_json(db, b), indent=2) + "\n")
         written += [html, data]

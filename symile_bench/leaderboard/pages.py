@@ -33,6 +33,11 @@ def served_url(name: str) -> str:
     return "/b/" + quote(name, safe="")
 
 
+def public_description(b: Benchmark) -> dict[str, Any]:
+    """The benchmark's description as the JSON API shows it: the card has its own URL."""
+    return {k: v for k, v in b.description.items() if k != "card"}
+
+
 def index_page(
     items: list[tuple[Benchmark, int]],
     board_url: Callable[[str], str] = served_url,
@@ -46,7 +51,9 @@ def board_page(
     board: dict[str, list[dict[str, Any]]],
     home: str = "/",
     json_url: str | None = None,
+    card_url: str | None = None,
 ) -> str:
+    """``card_url``: where the dataset card is served (None when none was registered)."""
     return _env.get_template("benchmark.html").render(
-        b=benchmark, board=board, home=home, json_url=json_url
+        b=benchmark, board=board, home=home, json_url=json_url, card_url=card_url
     )

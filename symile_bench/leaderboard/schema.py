@@ -4,6 +4,7 @@ evolve these tables; a change here needs a new migration so an upgrade keeps exi
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     DateTime,
@@ -36,6 +37,8 @@ benchmarks = Table(
     Column("n_queries", Integer, nullable=False),
     Column("answer_key", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # build settings, chance and reference levels, card (answerkey.describe); display only
+    Column("description", JSON, nullable=True),
 )
 
 tokens = Table(

@@ -6,7 +6,7 @@ transaction, so there is no write without one."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, String, Table, create_engine, event, func, insert, select
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
 from symile_bench.leaderboard import schema as t
@@ -55,6 +55,17 @@ class Benchmark:
     rule: str
     n_queries: int
     created_at: datetime
+    # answerkey.describe: build settings, chance and reference levels, card ({} if older)
+    description: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_lengths(table: Table, row: dict[str, Any]) -> None:
+    """Refuse a value longer than its column: SQLite stores it anyway, PostgreSQL refuses it
+    with a database error, so the limit is checked here, the same for both."""
+    for name, value in row.items():
+        limit = getattr(table.c[name].type, "length", None)
+        if isinstance(table.c[name].type, String) and limit and len(str(value)) > limit:
+            raise LeaderboardError(f"{name} {str(value)[:40]!r}… is longer than {limit} characters")
 
 
 class Database:
@@ -76,7 +87,9 @@ class Database:
             n_queries=len(sk.key.query_ids),
             answer_key=sk.key.to_bytes(),
             created_at=_now(),
+            description=sk.description,
         )
+        _check_lengths(t.benchmarks, row)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(t.benchmarks).values(**row))
@@ -91,13 +104,11 @@ class Database:
     def create_token(self, name: str, actor: str = "operator") -> str:
         """A new secret for submitter ``name``; only its sha256 is stored, so it is shown once."""
         secret = new_token()
+        row = dict(name=name, token_hash=hash_token(secret), revoked=False, created_at=_now())
+        _check_lengths(t.tokens, row)
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(t.tokens).values(
-                        name=name, token_hash=hash_token(secret), revoked=False, created_at=_now()
-                    )
-                )
+                conn.execute(insert(t.tokens).values(**row))
                 self._audit(conn, actor, "create_token", name)
         except IntegrityError:
             raise LeaderboardError(f"a token named {name!r} already exists") from None
@@ -219,6 +230,7 @@ class Database:
             row.rule,
             row.n_queries,
             row.created_at,
+            row.description or {},
         )
 
     @staticmethod
@@ -230,10 +242,16 @@ class Database:
         )
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is already there)."""
+def migration_config() -> Config:
+    """Alembic's configuration for the migrations shipped in the package (no ini file)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(files("symile_bench.leaderboard") / "migrations"))
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    cfg = migration_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
@@ -243,6 +261,8 @@ def open_db(url: str | None = None) -> Database:
     """Connect to ``url`` (default: $SYMILE_LEADERBOARD_DB or ./symile-leaderboard.db) and
     migrate it."""
     url = url or default_url()
+    if url.startswith("postgresql://"):  # the driver the `leaderboard` extra installs
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as e:
