@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -140,6 +141,11 @@ def test_reproduce_mimic_end_to_end(reproduced, tmp_path):
             run_cli("validate", results, "--dataset", out / "data", "-q")
             done = run_cli("submit", results, "--server", url, "--token", token)
             assert "verified" in done.stdout, done.stdout
+        # registered on a board, the synthetic build says so on the pages and in the JSON
+        board = httpx.get(f"{url}/api/v1/benchmarks").json()[0]["name"]
+        assert "SYNTHETIC DATA:" in httpx.get(f"{url}/b/{board}").text
+        assert "SYNTHETIC" in httpx.get(url + "/").text
+        assert httpx.get(f"{url}/api/v1/leaderboard/{board}").json()["benchmark"]["synthetic"]
     report = (out / "report.md").read_text()
     assert "Synthetic data" in report and "fake-mimic --signal higher-order" in report
     assert "0.435 ± 0.007" in report and "0.387 ± 0.003" in report

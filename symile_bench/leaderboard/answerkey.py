@@ -102,6 +102,9 @@ def describe(data: SplitData, resolved: ResolvedTask, card: str | None) -> dict[
         "label": m.label,
         "seed": m.seed,
         "build_config": m.config,
+        # A build from synthetic sources (MIMIC from fake-mimic) must never pass for the real
+        # benchmark: the pages put this first.
+        "synthetic": m.config.get("synthetic") is True,
         "task": task.description,
         "levels": [level.model_dump(mode="json") for level in levels],
         "card": card,
