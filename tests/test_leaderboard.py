@@ -3,7 +3,12 @@ a built XOR test split, issue a token, submit, read the page and the JSON, resta
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import signal
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -165,6 +170,57 @@ def test_upgrade_from_0001_keeps_entries_and_then_detects_replays(tmp_path, buil
         data = httpx.get(url + "/api/v1/leaderboard/xor-p1.0-test").json()
     assert again.returncode == 1 and "409" in again.stderr
     assert sorted(e["model"] for e in data["verified"]) == ["new-model", "old", "old"]
+
+
+def _verification_workers(port: int) -> list[int]:
+    """Pids of the worker processes spawned by the server listening on PORT (from /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
+            mine = (stat.parent / "cmdline").read_bytes()
+            parent = Path(f"/proc/{ppid}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if b"spawn_main" in mine and b"--port\x00%d\x00" % port in parent:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_killed_verification_worker_is_a_503_then_the_pool_restarts(tmp_path, built):
+    """A worker killed between submissions (as the OOM killer would): the next submission is a
+    503 saying nothing was stored and to submit again; the one after is verified and stored.
+    When the server stops, its new worker stops with it (no process left behind)."""
+    xor, results = built
+    db = f"sqlite:///{tmp_path / 'lb.db'}"
+    run_cli("leaderboard", "add", xor, "--db", db)
+    token = run_cli("leaderboard", "token", "alice", "--db", db).stdout.strip()
+    bodies = [json.dumps(variant(json.loads(results.read_text()), i, f"m{i}")) for i in range(2)]
+    headers = {"Authorization": f"Bearer {token}"}
+    with serve(db, "--verify-workers", "1") as url:
+        post = functools.partial(httpx.post, url + "/api/v1/submissions", headers=headers,
+                                 timeout=60)  # fmt: skip
+        assert post(content=bodies[0]).status_code == 201
+        [worker] = _verification_workers(int(url.rsplit(":", 1)[1]))
+        os.kill(worker, signal.SIGKILL)
+        lost = post(content=bodies[1])
+        assert lost.status_code == 503 and "nothing was stored" in lost.json()["detail"]
+        assert len(httpx.get(url + "/api/v1/leaderboard/xor-p1.0-test").json()["verified"]) == 1
+        assert post(content=bodies[1]).status_code == 201
+        [restarted] = _verification_workers(int(url.rsplit(":", 1)[1]))
+    for _ in range(100):  # bounded: at most ~10 s after the server has exited
+        if not _alive(restarted):
+            break
+        time.sleep(0.1)
+    assert not _alive(restarted)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie awaiting its reaper counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_rank_ranges_follow_interval_overlap():

@@ -352,6 +352,12 @@ def test_hostile_body_is_a_422_naming_the_field_and_the_limit(server, case):
     assert field in detail
 
 
+def test_an_unterminated_string_of_escaped_quotes_is_refused(server):
+    """2 MB of escaped quotes with no closing quote: a 400 (not a worker busy for hours on a
+    string scan that restarts at every quote)."""
+    refused(server, '{"model": "' + '\\"' * 1_000_000, 400, "not valid JSON")
+
+
 def _raw_post(url: str, body: bytes, token: str) -> socket.socket:
     """Send a whole submission on a raw socket and return it unread."""
     parts = urlsplit(url)

@@ -25,8 +25,11 @@ MAX_DEPTH = 32  # a results.json nests 5 levels; model.metadata gets the rest
 MAX_DIGITS = 40  # per run of digits in a number (int64 has 19, a float64 17 significant)
 INT64 = (-(2**63), 2**63 - 1)
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]', re.DOTALL)
+# A string as the parser reads it, from its opening quote; an unterminated one runs to the end
+# of the text, so a match never fails once started (else every later quote would rescan the
+# rest of the text: quadratic on a body of escaped quotes).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_TOKEN = re.compile(_STRING.pattern + r"|[\[\]{},:]", re.DOTALL)
 _STEP = np.zeros(128, dtype=np.int8)  # +1 opens, -1 closes; indexed by ASCII code
 _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1

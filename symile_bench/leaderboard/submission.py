@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any, Literal
 
 from starlette.concurrency import run_in_threadpool
 
+from symile_bench.executors import _worker_init as worker_init
 from symile_bench.leaderboard.errors import SubmissionRejected
 from symile_bench.leaderboard.storage import Benchmark, Database, open_db
 from symile_bench.leaderboard.verification import claimed_fingerprint, parse_submission, verify
@@ -117,7 +119,10 @@ class Checker:
             return await run_in_threadpool(check, self.db, body)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker_init,  # exit with the server, even a SIGKILLed one
+                initargs=(os.getpid(),),
             )
         try:
             return await asyncio.wrap_future(self._pool.submit(_check_in_worker, self.db_url, body))
@@ -129,5 +134,5 @@ class Checker:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
