@@ -155,7 +155,7 @@ def _sha256(kind: str, payload: bytes) -> str:
     return hashlib.sha256(kind.encode() + b"\0" + payload).hexdigest()
 
 
-def reported_content(results: Results) -> str:
+def _reported_content(results: Results) -> str:
     """What a reported entry stands on: its claimed rows, each as canonical JSON (sorted keys,
     no whitespace), in sorted order, so key order, indentation and row order do not count."""
     rows = sorted(
@@ -182,7 +182,7 @@ def verify(results: Results, key: AnswerKey, split: str) -> Verdict:
             row.ci_high,
             row.n,
             row.value,
-            reported_content(results),
+            _reported_content(results),
         )
     top, order = in_key_order(key, p)
     outcomes = (first_correct(key, p, top, order) <= 1).astype(np.float64)
