@@ -3,14 +3,13 @@ served offline, sorts the verified table by clicking its headers, and saves a sc
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import httpx
 
 from .conftest import run_cli
-from .test_leaderboard_support import build_xor_with_results, serve
+from .test_leaderboard_support import build_xor_with_results, serve, variant
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -35,9 +34,8 @@ def test_page_sorts_in_a_real_browser(tmp_path):
     run_cli("leaderboard", "add", xor, "--db", db)
     token = run_cli("leaderboard", "token", "alice", "--db", db).stdout.strip()
     with serve(db) as url:
-        for name in ("beta", "alpha", "gamma"):
-            body = copy.deepcopy(results)
-            body["model"]["name"] = name
+        for i, name in enumerate(("beta", "alpha", "gamma")):
+            body = variant(results, i, name)
             resp = httpx.post(
                 url + "/api/v1/submissions",
                 content=json.dumps(body),

@@ -1,12 +1,19 @@
 """Hostile and concurrent input to `POST /api/v1/submissions` against a real server: every bad
-request gets a 4xx with a clear message (never a 5xx) and stores nothing; injection in the model
-name is stored verbatim and rendered escaped; 100 concurrent valid submissions all land."""
+request gets a 4xx with a clear message (never a 5xx or a dropped connection) and stores
+nothing; a replay is refused whatever its bytes, name or token; injection in the model name is
+stored verbatim and rendered escaped; 100 concurrent valid submissions all land; pages answer
+while a large submission is being verified."""
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import select
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -14,9 +21,10 @@ import pytest
 from symile_bench.leaderboard.storage import open_db
 
 from .conftest import run_cli
-from .test_leaderboard_support import build_xor_with_results, serve
+from .test_leaderboard_support import build_xor_with_results, serve, variant
 
 BOARD = "xor-p1.0-test"
+_variants = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +54,19 @@ def entries(url: str) -> int:
 
 
 def named(results: dict, name: str) -> dict:
-    out = copy.deepcopy(results)
-    out["model"]["name"] = name
-    return out
+    """Valid results under NAME whose predictions no other call of this module repeats."""
+    return variant(results, next(_variants), name)
 
 
-def refused(server, body, status: int, words: str, token: int | None = 0) -> None:
+def refused(server, body, status: int, words: str, token: int | None = 0) -> str:
     url, tokens, _ = server
     before = entries(url)
     resp = post(url, body, None if token is None else tokens[token])
     assert resp.status_code == status, resp.text
-    assert words in resp.json()["detail"]
+    detail = resp.json()["detail"]
+    assert words in detail, detail
     assert entries(url) == before
+    return detail
 
 
 def test_malformed_json(server):
@@ -124,16 +133,66 @@ def test_missing_or_bad_token(server, token):
     assert entries(url) == before
 
 
-def test_replayed_submission(server):
-    """The same body from the same token twice: the second is 409 and nothing more is stored;
-    the same body from another token is a separate entry."""
+def _reordered(value):
+    """The same JSON value with every object's keys in reverse order."""
+    if isinstance(value, dict):
+        return {k: _reordered(value[k]) for k in reversed(value)}
+    if isinstance(value, list):
+        return [_reordered(v) for v in value]
+    return value
+
+
+def test_a_replay_is_refused_whatever_its_bytes_name_or_token(server):
+    """The first submission is stored; then the same body from the same token, the same
+    results re-serialised (indent=2, keys reordered), the same predictions in another query
+    order, and the same predictions under another model name from another token are each a
+    409 naming the first entry's id, and nothing more is stored."""
     url, tokens, results = server
-    body = json.dumps(named(results, "replay-me"))
+    first = named(results, "replay-me")
+    resp = post(url, json.dumps(first), tokens[1])
+    assert resp.status_code == 201, resp.text
+    earlier = f"entry {resp.json()['id']} on '{BOARD}' already holds this content"
+    shuffled = copy.deepcopy(first)
+    p = shuffled["predictions"][0]
+    for field in ("query_ids", "ranks", "top_k"):
+        p[field] = p[field][::-1]
+    other = dict(copy.deepcopy(first), model=dict(first["model"], name="someone-else"))
+    for body, token in [
+        (json.dumps(first), 1),
+        (json.dumps(_reordered(first), indent=2), 1),
+        (json.dumps(shuffled), 3),
+        (json.dumps(other), 2),
+    ]:
+        detail = refused(server, body, 409, earlier, token=token)
+        assert "allow-duplicate" in detail
+
+
+def test_a_reported_replay_is_refused(server):
+    """Results without predictions are judged on their claimed rows: the same rows in another
+    order under another name from another token are a 409 naming the first entry."""
+    url, tokens, results = server
+    body = dict(named(results, "reported-once"), predictions=[])
+    body["rows"][0]["ci_low"] = 0.25  # rows no other test of this module claims
+    resp = post(url, json.dumps(body), tokens[0])
+    assert resp.status_code == 201 and resp.json()["status"] == "reported", resp.text
+    again = dict(body, model=dict(body["model"], name="reported-again"), rows=body["rows"][::-1])
+    refused(server, json.dumps(again), 409, f"entry {resp.json()['id']} on", token=2)
+
+
+def test_concurrent_copies_of_one_content_store_one_entry(server):
+    """20 copies of the same predictions under 20 names from 4 tokens at once: the unique index
+    lets exactly one land; the other 19 are 409s naming that one."""
+    url, tokens, results = server
     before = entries(url)
-    assert post(url, body, tokens[1]).status_code == 201
-    refused(server, body, 409, "replayed submission", token=1)
-    assert post(url, body, tokens[2]).status_code == 201
-    assert entries(url) == before + 2
+    i = next(_variants)
+    bodies = [(json.dumps(variant(results, i, f"copy-{c}")), tokens[c % 4]) for c in range(20)]
+    with ThreadPoolExecutor(20) as pool:
+        replies = list(pool.map(lambda bt: post(url, *bt), bodies))
+    stored = [r.json()["id"] for r in replies if r.status_code == 201]
+    assert len(stored) == 1 and entries(url) == before + 1
+    rest = [r for r in replies if r.status_code != 201]
+    assert {r.status_code for r in rest} == {409}
+    assert all(f"entry {stored[0]} on" in r.json()["detail"] for r in rest)
 
 
 def test_injection_in_the_model_name_is_stored_verbatim_and_rendered_escaped(server):
@@ -155,10 +214,11 @@ def test_results_without_predictions_are_reported_apart(server):
     """No predictions: stored as reported with the file's own numbers, in the reported list."""
     url, tokens, results = server
     body = dict(named(results, "unverifiable"), predictions=[])
+    body["rows"] = body["rows"][:1]  # claimed rows of its own: not a replay of another test's
     resp = post(url, json.dumps(body), tokens[0])
     assert resp.status_code == 201 and resp.json()["status"] == "reported"
     data = httpx.get(f"{url}/api/v1/leaderboard/{BOARD}").json()
-    assert [e["model"] for e in data["reported"]] == ["unverifiable"]
+    assert "unverifiable" in [e["model"] for e in data["reported"]]
     assert "unverifiable" not in [e["model"] for e in data["verified"]]
 
 
@@ -189,3 +249,161 @@ def test_rate_limit_per_token(tmp_path, server):
         detail = post(url, "{}", a).json()["detail"]
     assert codes[2] == 429 and "rate limit" in detail
     assert other != 429  # 422 here: this database has no benchmark registered
+
+
+def _with_metadata(results: dict, raw: str) -> str:
+    """Valid, unseen results whose model.metadata is the raw JSON text RAW."""
+    body = named(results, "hostile")
+    body["model"]["metadata"] = "@@"
+    return json.dumps(body).replace('"@@"', raw, 1)
+
+
+def _edited(results: dict, path: tuple, value) -> str:
+    body = named(results, "hostile")
+    *parents, last = path
+    target = body
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return json.dumps(body)
+
+
+HOSTILE = {
+    "500 levels in metadata": (
+        lambda r: _with_metadata(r, '{"deep": ' + "[" * 500 + "]" * 500 + "}"),
+        "invalid field model.metadata.deep.0.0",
+        "nested deeper than the limit of 32 levels",
+    ),
+    "100,000 levels": (
+        lambda r: "[" * 100_000 + "]" * 100_000,
+        "invalid field 0.0.0",
+        "nested deeper than the limit of 32 levels",
+    ),
+    "lone surrogate in the name": (
+        lambda r: _edited(r, ("model", "name"), "model-\ud800"),
+        "invalid field model.name",
+        "lone UTF-16 surrogate",
+    ),
+    "lone surrogate in a metadata key": (
+        lambda r: _with_metadata(r, '{"ok": 1, "\\ud800": 2}'),
+        "invalid field model.metadata.",
+        "lone UTF-16 surrogate",
+    ),
+    "lone surrogate in a row": (
+        lambda r: _edited(r, ("rows", 1, "split"), "\udfff"),
+        "invalid field rows.1.split",
+        "lone UTF-16 surrogate",
+    ),
+    "10**30 as a row's n": (
+        lambda r: _edited(r, ("rows", 0, "n"), 10**30),
+        "invalid field rows.0.n",
+        "beyond the 64-bit range",
+    ),
+    "10**30 in metadata": (
+        lambda r: _with_metadata(r, '{"params": ' + str(10**30) + "}"),
+        "invalid field model.metadata.params",
+        "beyond the 64-bit range",
+    ),
+    "a 5000-digit integer": (
+        lambda r: _with_metadata(r, '{"params": ' + "9" * 5000 + "}"),
+        "invalid field model.metadata.params",
+        "more than 40 digits",
+    ),
+    "1e999 as a row's value": (
+        lambda r: json.dumps(named(r, "hostile")).replace('"value": 1.0', '"value": 1e999', 1),
+        "invalid field rows.0.value",
+        "beyond the float64 range",
+    ),
+    "-1e999 as a candidate id": (
+        lambda r: _edited(r, ("predictions", 0, "top_k", 3, 1), "@@").replace('"@@"', "-1e999"),
+        "invalid field predictions.0.top_k.3.1",
+        "beyond the float64 range",
+    ),
+    "NUL in the name": (
+        lambda r: _edited(r, ("model", "name"), "a\x00b"),
+        "invalid field model.name",
+        "NUL character",
+    ),
+    "NUL in a metadata key": (
+        lambda r: _with_metadata(r, '{"a\\u0000": 1}'),
+        "invalid field model.metadata.a",
+        "NUL character",
+    ),
+    "a 201-character name": (
+        lambda r: _edited(r, ("model", "name"), "m" * 201),
+        "invalid field model.name",
+        "201 characters; the limit is 200",
+    ),
+    "70 kB of metadata": (
+        lambda r: _edited(r, ("model", "metadata"), {"notes": "x" * 70_000}),
+        "invalid field model.metadata",
+        "bytes as compact JSON; the limit is 65536",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
+def test_hostile_body_is_a_422_naming_the_field_and_the_limit(server, case):
+    """Depth, lone surrogates, numbers beyond int64/float64, NUL, an over-long name and
+    oversized metadata anywhere in an otherwise valid (unseen) submission: a 422 whose detail
+    names the field and the limit, never a 5xx or a reset, and nothing stored."""
+    make, field, limit = HOSTILE[case]
+    detail = refused(server, make(server[2]), 422, limit)
+    assert field in detail
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_refused(server):
+    """2 MB of escaped quotes with no closing quote: a 400 (not a worker busy for hours on a
+    string scan that restarts at every quote)."""
+    refused(server, '{"model": "' + '\\"' * 1_000_000, 400, "not valid JSON")
+
+
+def _raw_post(url: str, body: bytes, token: str) -> socket.socket:
+    """Send a whole submission on a raw socket and return it unread."""
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port))
+    head = (
+        f"POST /api/v1/submissions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def test_pages_answer_while_a_large_submission_is_verified(server):
+    """A 7 MB submission (extra train-split predictions, parsed and validated in full) is sent;
+    once it is in the server's hands, GET /healthz and GET / are answered while that
+    submission's reply has not come yet: verification does not hold the event loop (inline,
+    the probes would wait for the verification to finish). The submission is then stored."""
+    url, tokens, results = server
+    body = named(results, "large")
+    extra = 180_000
+    body["predictions"].append(
+        {
+            "split": "train",
+            "condition": None,
+            "k": 10,
+            "query_ids": list(range(extra)),
+            "ranks": [1] * extra,
+            "top_k": [list(range(10))] * extra,
+        }
+    )
+    data = json.dumps(body).encode()
+    assert 7e6 < len(data) < 8 * 1024 * 1024  # the fixture server takes up to 8 MiB
+    before = entries(url)
+    sock = _raw_post(url, data, tokens[3])
+    try:
+        time.sleep(0.2)  # not a timing assertion: lets the server finish reading the body
+        for path in ("/healthz", "/"):
+            assert httpx.get(url + path, timeout=60).status_code == 200
+            pending, _, _ = select.select([sock], [], [], 0)
+            assert not pending, f"GET {path} was answered only after the submission"
+        sock.settimeout(120)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    finally:
+        sock.close()
+    assert reply.startswith(b"HTTP/1.1 201"), reply[:300]
+    assert entries(url) == before + 1

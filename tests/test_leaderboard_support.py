@@ -4,6 +4,7 @@ oracle's results, and a real `symile-bench leaderboard serve` subprocess on 127.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import socket
 import subprocess
@@ -49,6 +50,19 @@ def build_xor_with_results(root: Path) -> tuple[Path, dict]:
         "-q",
     )
     return xor, json.loads((root / "r.json").read_text())
+
+
+def variant(results: dict, i: int, name: str) -> dict:
+    """The oracle's results as model NAME with predictions of their own (0 <= i < 8 N): query
+    i % N swaps its 2nd and (3 + i // N)-th candidates. Every rank stays 1 (the oracle's first
+    candidate is the correct one), so each i is distinct content with the same verified score;
+    the server refuses the same predictions twice, whatever the name."""
+    out = copy.deepcopy(results)
+    out["model"]["name"] = name
+    top = out["predictions"][0]["top_k"][i % N]
+    j = 2 + i // N
+    top[1], top[j] = top[j], top[1]
+    return out
 
 
 def free_port() -> int:

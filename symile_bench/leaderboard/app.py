@@ -2,30 +2,37 @@
 
 ``POST /api/v1/submissions`` (``Authorization: Bearer TOKEN``, body = a results.json):
 size cap → token → rate limit → strict parse → registered fingerprint → re-score → store.
-Every refusal is a 4xx with ``{"detail": "<one line>"}`` and stores nothing. A replay is the
-same body (sha256) from the same token; resubmitting changed content is a new entry.
+Every refusal is a 4xx with ``{"detail": "<one line>"}`` and stores nothing. A replay is
+content already on the benchmark (``verification.verify``'s hash, whatever the bytes, model
+name or token): 409 naming the earlier entry. Parsing and re-scoring run in worker processes
+(``submission.Checker``), so the event loop keeps serving pages meanwhile.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from symile_bench.leaderboard import pages
 from symile_bench.leaderboard.errors import LeaderboardError, SubmissionRejected
 from symile_bench.leaderboard.limits import BodyLimit, RateLimiter
 from symile_bench.leaderboard.ranking import board
-from symile_bench.leaderboard.storage import Benchmark, Database, open_db
-from symile_bench.leaderboard.verification import claimed_fingerprint, parse_submission, verify
+from symile_bench.leaderboard.storage import Benchmark, Database, default_url, open_db
+from symile_bench.leaderboard.submission import Checker, VerifyIn
+
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 RATE_LIMIT = 30  # submissions per token per minute
+VERIFY_WORKERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -34,20 +41,9 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     rate_limit: int = RATE_LIMIT
     rate_window_s: float = 60.0
-
-
-def _parameters(meta: dict[str, Any]) -> str | None:
-    for key in ("parameters", "params", "n_parameters", "num_parameters"):
-        if key in meta and isinstance(meta[key], (int, float, str)):
-            return str(meta[key])[:200]
-    return None
-
-
-def _link(meta: dict[str, Any]) -> str | None:
-    for key in ("link", "url", "paper", "code"):
-        if isinstance(meta.get(key), str):
-            return meta[key][:2000]
-    return None
+    verify_workers: int = VERIFY_WORKERS
+    # "process" serves; "thread"/"loop" only for benchmarks/leaderboard_latency.py
+    verify_in: VerifyIn = "process"
 
 
 def _board_json(db: Database, b: Benchmark) -> dict[str, Any]:
@@ -68,11 +64,25 @@ def _board_json(db: Database, b: Benchmark) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> Any:
     settings = settings or Settings()
-    db = db or open_db(settings.db_url)
+    db_url = settings.db_url or default_url()
+    db = open_db(db_url)
     limiter = RateLimiter(settings.rate_limit, settings.rate_window_s)
-    app = FastAPI(title="symile-bench leaderboard", docs_url=None, redoc_url=None, openapi_url=None)
+    checker = Checker(db, db_url, settings.verify_in, settings.verify_workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        checker.close()
+
+    app = FastAPI(
+        title="symile-bench leaderboard",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     @app.exception_handler(SubmissionRejected)
     async def _rejected(_request: Request, exc: SubmissionRejected) -> JSONResponse:
@@ -119,13 +129,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def leaderboard(name: str) -> dict[str, Any]:
         return _board_json(db, db.benchmark(name))
 
+    async def offload(fn: Callable[..., T], *args: Any) -> T:
+        """A blocking database call, off the event loop (inline in the benchmark's loop mode)."""
+        if settings.verify_in == "loop":
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
+
     @app.post("/api/v1/submissions", status_code=201)
     async def submit(request: Request) -> Response:
         auth = request.headers.get("authorization", "")
         scheme, _, secret = auth.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise SubmissionRejected("missing token: send 'Authorization: Bearer TOKEN'", 401)
-        token = db.token_for(secret.strip())
+        token = await offload(db.token_for, secret.strip())
         if token is None:
             raise SubmissionRejected("invalid or revoked token", 401)
         if not limiter.allow(token[1]):
@@ -134,56 +150,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 f"{settings.rate_window_s:g} s per token; retry later",
                 429,
             )
-        body = await request.body()
-        results = parse_submission(body)
-        fingerprint = claimed_fingerprint(results)
-        b = db.benchmark_by_fingerprint(fingerprint)
-        if b is None:
-            raise SubmissionRejected(
-                f"unknown fingerprint {fingerprint[:16]}…: no registered benchmark was built "
-                "with it (score the registered split; see GET /api/v1/benchmarks)",
-                422,
-            )
-        if results.task.target_modality != b.target or (
-            results.task.candidates.rule not in (None, b.rule)
-        ):
-            raise SubmissionRejected(
-                f"benchmark {b.name!r} scores target {b.target!r} with candidates {b.rule!r}; "
-                f"these results use {results.task.target_modality!r} / "
-                f"{results.task.candidates.rule!r}",
-                422,
-            )
-        verdict = verify(results, db.answer_key(b), b.split)
-        meta = results.model.metadata
-        summary = results.model_dump(mode="json", exclude={"predictions"})
-        entry_id = db.add_entry(
-            token,
-            b,
-            dict(
-                status=verdict.status,
-                model=results.model.name[:500],
-                objective=results.model.scoring[:100],
-                parameters=_parameters(meta),
-                link=_link(meta),
-                top1=verdict.top1,
-                ci_low=verdict.ci_low,
-                ci_high=verdict.ci_high,
-                n=verdict.n,
-                claimed_top1=verdict.claimed_top1,
-                body_sha256=hashlib.sha256(body).hexdigest(),
-                summary=json.dumps(summary),
-            ),
-        )
+        checked = await checker(await request.body())
+        b, entry = checked.benchmark, checked.entry
+        entry_id = await offload(db.add_entry, token, b, entry)
         return JSONResponse(
             status_code=201,
             content={
                 "id": entry_id,
                 "benchmark": b.name,
-                "status": verdict.status,
-                "top1": verdict.top1,
-                "ci_low": verdict.ci_low,
-                "ci_high": verdict.ci_high,
-                "n": verdict.n,
+                **{k: entry[k] for k in ("status", "top1", "ci_low", "ci_high", "n")},
                 "url": "/b/" + quote(b.name, safe=""),
             },
         )

@@ -1,4 +1,5 @@
-"""``symile-bench leaderboard serve|add|token|export`` and ``symile-bench submit``."""
+"""``symile-bench leaderboard serve|add|token|allow-duplicate|export`` and
+``symile-bench submit``."""
 
 from __future__ import annotations
 
@@ -38,17 +39,26 @@ def serve(
         int, typer.Option(help="Submissions per token per --rate-window seconds.")
     ] = 30,
     rate_window: Annotated[float, typer.Option(help="Rate-limit window (seconds).")] = 60.0,
+    verify_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes that parse and re-score submissions (default: cores, up to 4).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the pages, the JSON API and submissions (migrates the database first)."""
     import uvicorn
 
-    from symile_bench.leaderboard.app import Settings, create_app
+    from symile_bench.leaderboard.app import VERIFY_WORKERS, Settings, create_app
 
     settings = Settings(
         db_url=db,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         rate_limit=rate_limit,
         rate_window_s=rate_window,
+        verify_workers=verify_workers or VERIFY_WORKERS,
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
@@ -141,6 +151,32 @@ def token(
     from symile_bench.leaderboard.storage import open_db
 
     print(open_db(db).create_token(name))
+
+
+@leaderboard_app.command("allow-duplicate")
+def allow_duplicate(
+    entry: Annotated[
+        int, typer.Argument(help="The earlier entry's id, as the 409 reply names it.")
+    ],
+    submitter: Annotated[
+        str, typer.Option(help="Token name that may submit that content once more.")
+    ],
+    db: Db = None,
+) -> None:
+    """Accept one duplicate by hand: SUBMITTER may store entry ENTRY's content once more.
+
+    A submission whose verified content (predictions, or a reported entry's rows) is already
+    on the benchmark is refused as a replay (409). When the operator judges it an honest
+    second model that happens to give identical results, this lets its resubmission through
+    once; the new entry records which entry it duplicates.
+    """
+    from symile_bench.leaderboard.storage import open_db
+
+    board = open_db(db).allow_duplicate(entry, submitter)
+    console.print(
+        f"[green]✓[/] {escape(submitter)} may submit the content of entry {entry} on "
+        f"{escape(board)} once more; ask them to submit again"
+    )
 
 
 @leaderboard_app.command("export")

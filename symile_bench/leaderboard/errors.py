@@ -16,3 +16,7 @@ class SubmissionRejected(LeaderboardError):
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
+
+    def __reduce__(self) -> tuple[type[SubmissionRejected], tuple[str, int]]:
+        # raised in a verification worker process: keep the status across the pickle
+        return (type(self), (str(self), self.status))

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -70,7 +72,33 @@ entries = Table(
     Column("body_sha256", String(64), nullable=False),
     Column("summary", Text, nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("token_id", "body_sha256", name="uq_entries_token_body"),
+    # what the server verified (NULL for entries stored before migration 0002)
+    Column("content_sha256", String(64), nullable=True),
+    # set on a duplicate the operator accepted (`leaderboard allow-duplicate`)
+    Column(
+        "duplicate_of",
+        Integer,
+        ForeignKey("entries.id", name="fk_entries_duplicate_of"),
+        nullable=True,
+    ),
+    Index(
+        "uq_entries_benchmark_content",
+        "benchmark_id",
+        "content_sha256",
+        unique=True,
+        sqlite_where=text("duplicate_of IS NULL"),
+        postgresql_where=text("duplicate_of IS NULL"),
+    ),
+)
+
+duplicate_allowances = Table(
+    "duplicate_allowances",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", Integer, ForeignKey("entries.id"), nullable=False),
+    Column("token_id", Integer, ForeignKey("tokens.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("entry_id", "token_id", name="uq_allowances_entry_token"),
 )
 
 audit = Table(

@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, String, Table, create_engine, event, func, insert, select
+from sqlalchemy import Engine, String, Table, create_engine, delete, event, func, insert, select
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
 from symile_bench.leaderboard import schema as t
@@ -125,30 +125,102 @@ class Database:
         return None if row is None else (row.id, row.name)
 
     def add_entry(self, token: tuple[int, str], benchmark: Benchmark, entry: dict[str, Any]) -> int:
-        """Store one entry; the same body from the same token again is a replay (409)."""
+        """Store one entry. Content already on this benchmark (``entry["content_sha256"]``, the
+        unique index decides, so concurrent copies cannot both land) is a replay: 409 naming
+        the earlier entry, unless the operator allowed this token one duplicate of it."""
         try:
             with self.engine.begin() as conn:
-                entry_id = conn.execute(
-                    insert(t.entries)
-                    .values(
-                        benchmark_id=benchmark.id, token_id=token[0], submitted_at=_now(), **entry
+                return self._insert_entry(conn, token, benchmark, entry, None)
+        except IntegrityError:
+            pass
+        with self.engine.begin() as conn:
+            original = conn.execute(
+                select(t.entries.c.id).where(
+                    t.entries.c.benchmark_id == benchmark.id,
+                    t.entries.c.content_sha256 == entry["content_sha256"],
+                    t.entries.c.duplicate_of.is_(None),
+                )
+            ).scalar_one()
+            allowance = t.duplicate_allowances.c
+            used = conn.execute(
+                delete(t.duplicate_allowances).where(
+                    allowance.entry_id == original, allowance.token_id == token[0]
+                )
+            ).rowcount
+            if used:
+                return self._insert_entry(conn, token, benchmark, entry, original)
+        raise SubmissionRejected(
+            f"replayed submission: entry {original} on {benchmark.name!r} already holds this "
+            f"content ({entry['status']}, sha256 {entry['content_sha256'][:16]}…), whatever "
+            "the model name, token or JSON formatting; if it is another model that gives "
+            "identical results, ask the operator to accept it with `symile-bench leaderboard "
+            f"allow-duplicate {original} --submitter {token[1]}` and submit again",
+            409,
+        )
+
+    def _insert_entry(
+        self,
+        conn: Any,
+        token: tuple[int, str],
+        benchmark: Benchmark,
+        entry: dict[str, Any],
+        duplicate_of: int | None,
+    ) -> int:
+        entry_id: int = conn.execute(
+            insert(t.entries)
+            .values(
+                benchmark_id=benchmark.id,
+                token_id=token[0],
+                submitted_at=_now(),
+                duplicate_of=duplicate_of,
+                **entry,
+            )
+            .returning(t.entries.c.id)
+        ).scalar_one()
+        accepted = "" if duplicate_of is None else f" accepted duplicate of entry {duplicate_of}"
+        self._audit(
+            conn,
+            token[1],
+            "submit",
+            benchmark.name,
+            f"entry {entry_id} {entry['status']} content {entry['content_sha256']}{accepted}",
+        )
+        return entry_id
+
+    def allow_duplicate(self, entry_id: int, submitter: str, actor: str = "operator") -> str:
+        """Let ``submitter`` store the content of entry ``entry_id`` once more (an operator's
+        decision that two models honestly give identical results); returns its benchmark."""
+        e, tok = t.entries.c, t.tokens.c
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    select(e.duplicate_of, e.content_sha256, t.benchmarks.c.name)
+                    .join(t.benchmarks, t.benchmarks.c.id == e.benchmark_id)
+                    .where(e.id == entry_id)
+                ).first()
+                token_id = conn.execute(select(tok.id).where(tok.name == submitter)).scalar()
+                if row is None or row.duplicate_of is not None or row.content_sha256 is None:
+                    raise LeaderboardError(
+                        f"entry {entry_id} is not an original entry with known content (give "
+                        "the id the 409 reply names)"
                     )
-                    .returning(t.entries.c.id)
-                ).scalar_one()
+                if token_id is None:
+                    raise LeaderboardError(
+                        f"no token named {submitter!r} (see `leaderboard token`)"
+                    )
+                conn.execute(
+                    insert(t.duplicate_allowances).values(
+                        entry_id=entry_id, token_id=token_id, created_at=_now()
+                    )
+                )
                 self._audit(
-                    conn,
-                    token[1],
-                    "submit",
-                    benchmark.name,
-                    f"entry {entry_id} {entry['status']} sha256 {entry['body_sha256']}",
+                    conn, actor, "allow_duplicate", row.name, f"entry {entry_id} {submitter}"
                 )
         except IntegrityError:
-            raise SubmissionRejected(
-                "replayed submission: this token already submitted a body with sha256 "
-                f"{entry['body_sha256'][:16]}…",
-                409,
+            raise LeaderboardError(
+                f"{submitter!r} may already submit one duplicate of entry {entry_id}"
             ) from None
-        return entry_id
+        return str(row.name)
 
     # -- reads ---------------------------------------------------------------------------------
     def benchmarks(self) -> list[tuple[Benchmark, int]]:
@@ -257,9 +329,9 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_db(url: str | None = None) -> Database:
+def open_db(url: str | None = None, *, migrate: bool = True) -> Database:
     """Connect to ``url`` (default: $SYMILE_LEADERBOARD_DB or ./symile-leaderboard.db) and
-    migrate it."""
+    migrate it (``migrate=False``: a verification worker, whose server has migrated it)."""
     url = url or default_url()
     if url.startswith("postgresql://"):  # the driver the `leaderboard` extra installs
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -273,7 +345,8 @@ def open_db(url: str | None = None) -> Database:
         if db_path and db_path != ":memory:" and not Path(db_path).parent.exists():
             raise LeaderboardError(f"--db {url!r}: folder {Path(db_path).parent} does not exist")
     try:
-        upgrade(engine)
+        if migrate:
+            upgrade(engine)
     except OperationalError as e:
         raise LeaderboardError(f"--db {url!r}: cannot open the database ({e.orig})") from None
     return Database(engine)
