@@ -20,18 +20,21 @@ import pytest
 
 from symile_bench.leaderboard.storage import open_db
 
-from .conftest import run_cli
+from .conftest import DATABASES, new_database, run_cli
 from .test_leaderboard_support import build_xor_with_results, serve, variant
 
 BOARD = "xor-p1.0-test"
 _variants = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=DATABASES)
+def server(tmp_path_factory, request):
+    """A served board with a registered XOR split, on SQLite and on a real PostgreSQL (each
+    hostile body must be refused the same way by both: e.g. PostgreSQL refuses NUL bytes in
+    text that SQLite stores)."""
     root = tmp_path_factory.mktemp("lb")
     xor, results = build_xor_with_results(root)
-    db = f"sqlite:///{root / 'lb.db'}"
+    db = new_database(request.param, root, request)
     run_cli("leaderboard", "add", xor, "--db", db)
     tokens = [
         run_cli("leaderboard", "token", f"user{i}", "--db", db).stdout.strip() for i in range(4)
