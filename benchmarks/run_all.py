@@ -27,6 +27,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "kill_resume.py": ([], ["--quick"]),
     "small_timings.py": ([], ["--repeat", "1"]),
     "reliability.py": ([], []),
+    "reliability_leaderboard.py": ([], []),
     "leaderboard_latency.py": ([], ["--test-n", "30000"]),
 }
 
