@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from symile_bench.builder import BuilderConfig, DatasetBuilder
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import MANIFEST_NAME, FileRecord, read_manifest
-from symile_bench.storage import Store
+from symile_bench.storage import TMP_PREFIX, Store
 
 SPEC_NAME = ".symile-build.json"
 PROGRESS_DIR = ".symile-progress"
@@ -91,7 +91,11 @@ def prepare_out_dir(store: Store, spec: dict[str, Any], overwrite: bool) -> None
         return
     old = _existing_spec(store)
     if old is None:
-        if set(store.list("")) - {LOCK_NAME}:
+        # A `--shards` job beside this one may be writing the start marker right now (its
+        # lock file and the marker's temp file are all there is): that is our build, not
+        # foreign files.
+        foreign = [n for n in store.list("") if n != LOCK_NAME and not n.startswith(TMP_PREFIX)]
+        if foreign:
             raise DatasetDirError(
                 f"--out {store} is a non-empty directory that is not a symile-bench dataset; "
                 "choose an empty or new directory"

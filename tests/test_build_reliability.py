@@ -108,6 +108,25 @@ def test_a_dead_builds_lock_is_taken_over(tmp_path: Path) -> None:
     assert not (out / ".symile-lock").exists()
 
 
+def test_a_shards_job_starting_beside_another_is_not_refused_as_foreign(tmp_path: Path) -> None:
+    """What a `--shards` job sees while its sibling writes the start marker (the lock file and
+    the marker's temp file) is that sibling's build, not foreign files: the build goes on.
+    (Found as a race in test_shard_ranges_in_parallel_processes_then_finalize.) Files that
+    are not ours are still refused."""
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / ".symile-lock").write_text("")
+    (out / ".tmp-.symile-build.json.999999999").write_text("{")
+    result = CliRunner().invoke(app, ["build", "xor", "--p", "1.0", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.json").is_file()
+    foreign = tmp_path / "y"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["build", "xor", "--p", "1.0", "--out", str(foreign), "-q"])
+    assert result.exit_code != 0 and "not a symile-bench dataset" in str(result.exception)
+
+
 def test_sigkill_of_the_parent_leaves_no_worker_and_the_rerun_resumes(tmp_path: Path) -> None:
     out = tmp_path / "m3"
     build = start(*SLOW_M3, "--out", out, "-q")
