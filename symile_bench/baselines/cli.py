@@ -31,7 +31,11 @@ def train(
         ),
     ],
     loss: Annotated[
-        str, typer.Option(help="Objective: 'symile' (MIP) or 'clip' (pairwise).")
+        str,
+        typer.Option(
+            help="Objective: 'symile' (MIP), 'clip' (pairwise), 'gram' (volume spanned by the "
+            "embeddings) or 'triangle' (area of their triangle; three modalities)."
+        ),
     ] = "symile",
     negatives: Annotated[
         str,
@@ -77,8 +81,9 @@ def train(
     ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Train Symile or pairwise CLIP on a built dataset; keep the best-validation checkpoint,
-    loadable with `evaluate --model symile_bench.baselines:load --model-arg path=OUT`."""
+    """Train Symile, pairwise CLIP, GRAM or TRIANGLE on a built dataset; keep the
+    best-validation checkpoint, loadable with
+    `evaluate --model symile_bench.baselines:load --model-arg path=OUT`."""
     from symile_bench.baselines.train import train as run_train
     from symile_bench.progress import progress_bar
 
