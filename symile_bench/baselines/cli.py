@@ -168,7 +168,7 @@ def reproduce(
 ) -> None:
     """Build what the benchmark needs, train Symile and CLIP, evaluate with intervals, and
     write report.md with our numbers beside the paper's (plots need the plot extra: matplotlib)."""
-    from symile_bench.baselines.reproduce import REPRODUCTIONS, TAKES_SOURCES
+    from symile_bench.baselines.reproduce import REPRODUCTIONS, TAKES_SOURCES, quick_run
 
     if benchmark not in REPRODUCTIONS:
         raise ConfigError(f"unknown benchmark {benchmark!r}; choose {', '.join(REPRODUCTIONS)}")
@@ -190,6 +190,9 @@ def reproduce(
     report = REPRODUCTIONS[benchmark](
         out, quick=quick, workers=workers, seed=seed, quiet=quiet, **extra
     )
+    smoke = quick_run(benchmark, quick)
+    if smoke is not None and not quiet:
+        console.print(f"[bold yellow]{smoke.banner()}[/]")
     if not quiet:
         console.print(f"[green]✓[/] {report}")
 
