@@ -151,6 +151,8 @@ def test_reproduce_mimic_end_to_end(reproduced, tmp_path):
     assert "0.435 ± 0.007" in report and "0.387 ± 0.003" in report
     assert "paired bootstrap over the same test queries" in report
     assert "a pairwise objective can learn the shared half" in report
+    assert "quick smoke test" in report  # --quick: a banner, and no verdicts
+    assert "Symile ahead beyond the paired interval: not judged" in report
 
 
 def test_reproduce_mimic_refuses_bad_sources(reproduced, tmp_path):

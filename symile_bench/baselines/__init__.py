@@ -1,5 +1,5 @@
-"""Reference Symile and pairwise-CLIP baselines (torch): losses, small CPU encoders per
-benchmark, a trainer, and checkpoints that load as harness models.
+"""Reference Symile, pairwise-CLIP, GRAM and TRIANGLE baselines (torch): losses, small CPU
+encoders per benchmark, a trainer, and checkpoints that load as harness models.
 
 ``symile_bench.baselines:load`` is the model factory for `symile-bench evaluate`.
 """

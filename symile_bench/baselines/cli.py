@@ -31,7 +31,11 @@ def train(
         ),
     ],
     loss: Annotated[
-        str, typer.Option(help="Objective: 'symile' (MIP) or 'clip' (pairwise).")
+        str,
+        typer.Option(
+            help="Objective: 'symile' (MIP), 'clip' (pairwise), 'gram' (volume spanned by the "
+            "embeddings) or 'triangle' (area of their triangle; three modalities)."
+        ),
     ] = "symile",
     negatives: Annotated[
         str,
@@ -77,8 +81,9 @@ def train(
     ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Train Symile or pairwise CLIP on a built dataset; keep the best-validation checkpoint,
-    loadable with `evaluate --model symile_bench.baselines:load --model-arg path=OUT`."""
+    """Train Symile, pairwise CLIP, GRAM or TRIANGLE on a built dataset; keep the
+    best-validation checkpoint, loadable with
+    `evaluate --model symile_bench.baselines:load --model-arg path=OUT`."""
     from symile_bench.baselines.train import train as run_train
     from symile_bench.progress import progress_bar
 
@@ -163,7 +168,7 @@ def reproduce(
 ) -> None:
     """Build what the benchmark needs, train Symile and CLIP, evaluate with intervals, and
     write report.md with our numbers beside the paper's (plots need the plot extra: matplotlib)."""
-    from symile_bench.baselines.reproduce import REPRODUCTIONS, TAKES_SOURCES
+    from symile_bench.baselines.reproduce import REPRODUCTIONS, TAKES_SOURCES, quick_run
 
     if benchmark not in REPRODUCTIONS:
         raise ConfigError(f"unknown benchmark {benchmark!r}; choose {', '.join(REPRODUCTIONS)}")
@@ -185,6 +190,9 @@ def reproduce(
     report = REPRODUCTIONS[benchmark](
         out, quick=quick, workers=workers, seed=seed, quiet=quiet, **extra
     )
+    smoke = quick_run(benchmark, quick)
+    if smoke is not None and not quiet:
+        console.print(f"[bold yellow]{smoke.banner()}[/]")
     if not quiet:
         console.print(f"[green]✓[/] {report}")
 

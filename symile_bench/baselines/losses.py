@@ -1,19 +1,28 @@
 """Contrastive objectives: Symile (multilinear inner product, O(N) or O(N^M-1) negatives, any
-number of modalities) and pairwise CLIP (REFERENCE.md, "The method").
+number of modalities), pairwise CLIP (REFERENCE.md, "The method"), GRAM (Cicchetti et al.,
+ICLR 2025: the volume of the parallelotope the modality embeddings span) and TRIANGLE
+(Cicchetti et al., NeurIPS 2025: the area of the triangle they form).
 
-Both take a list of ``[N, d]`` representations (row i of every tensor is one positive tuple)
+All take a list of ``[N, d]`` representations (row i of every tensor is one positive tuple)
 and a logit scale (``exp`` of the learned log-temperature). They are plain functions so the
 trainer, the tests and a user's own loop can call them without any of our modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import combinations, combinations_with_replacement, permutations
 
 import torch
 import torch.nn.functional as F
 
 NEGATIVES = ("n", "n2")
+LOSSES = ("symile", "clip", "gram", "triangle")
+#: the harness scoring each objective's checkpoints declare (``model.scoring``)
+SCORING = {"symile": "mip", "clip": "pairwise", "gram": "gram", "triangle": "triangle"}
+#: floor under the squared volume / area before the square root, whose gradient is infinite at
+#: 0 (an aligned positive tuple): a volume below 1e-4 is no different from 0 to the softmax
+SQRT_FLOOR = 1e-8
 
 
 def mip(reps: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -98,6 +107,110 @@ def clip_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.
     return total
 
 
+Entries = list[list[torch.Tensor]]
+
+
+def tuple_grams(anchor: torch.Tensor, others: Sequence[torch.Tensor]) -> Entries:
+    """Gram matrix of (anchor row i, row j of every other modality) for all i, j, as a k×k
+    nested list of tensors that broadcast to ``[N, N]``: only anchor-vs-other inner products
+    vary with both i and j (``[N, N]`` matrix products); the anchor's squared norm varies with
+    i (``[N, 1]``) and the others' inner products among themselves with j (``[1, N]``). The
+    others stay aligned (row j of each), as in the GRAM and TRIANGLE papers' losses."""
+    vectors = [anchor, *others]
+    k = len(vectors)
+    entries: Entries = [[anchor.new_zeros(())] * k for _ in range(k)]
+    entries[0][0] = (anchor * anchor).sum(1)[:, None]
+    for m in range(1, k):
+        entries[0][m] = entries[m][0] = anchor @ vectors[m].T
+        for n in range(m, k):
+            entries[m][n] = entries[n][m] = (vectors[m] * vectors[n]).sum(1)[None, :]
+    return entries
+
+
+def _parity(perm: tuple[int, ...]) -> int:
+    inversions = sum(perm[i] > perm[j] for i, j in combinations(range(len(perm)), 2))
+    return -1 if inversions % 2 else 1
+
+
+def _det(m: Entries) -> torch.Tensor | float:
+    """Leibniz's formula over broadcasting entries (k! terms; 1 for an empty matrix)."""
+    total: torch.Tensor | float = 0.0
+    for perm in permutations(range(len(m))):
+        term: torch.Tensor | float = float(_parity(perm))
+        for row, col in enumerate(perm):
+            term = term * m[row][col]
+        total = total + term
+    return total
+
+
+def gram_volume(entries: Entries) -> torch.Tensor:
+    """``sqrt(det G)``: the volume of the parallelotope spanned by the tuple's vectors. With
+    ``G = [[g00, rᵀ], [r, H]]`` (anchor first), ``det G = g00 det H − rᵀ adj(H) r``: ``H`` and
+    its adjugate hold the other modalities' inner products (``[1, N]``, cheap), so the
+    ``[N, N]`` work is one product per pair of anchor-vs-other matrices (3 for three
+    modalities), far cheaper than a batched LU of N² small matrices or Leibniz over ``[N, N]``
+    entries. ``det G >= 0`` up to rounding, hence the floor rather than the release's ``abs``."""
+    r = entries[0][1:]
+    h = [row[1:] for row in entries[1:]]
+    det = entries[0][0] * _det(h)
+    for m, n in combinations_with_replacement(range(len(h)), 2):
+        minor = [[h[a][b] for b in range(len(h)) if b != m] for a in range(len(h)) if a != n]
+        weight = (1 if m == n else 2) * (-1) ** (m + n) * _det(minor)  # H symmetric: adj too
+        det = det - weight * (r[m] * r[n])
+    return det.clamp_min(SQRT_FLOOR).sqrt()
+
+
+def triangle_area(entries: Entries) -> torch.Tensor:
+    """``0.5 sqrt(|u|² |v|² − (u·v)²)`` with ``u = b − a``, ``v = c − a`` for the tuple's
+    three vectors (a, b, c), from their Gram matrix alone. (The TRIANGLE release trains on
+    ``(|u|² |v|² − (u·v)²) / 2`` without the root; we keep the area itself, the score the
+    harness ranks by.)"""
+    if len(entries) != 3:
+        raise ValueError(f"TRIANGLE needs exactly three modalities, got {len(entries)}")
+    (aa, ab, ac), (_, bb, bc), (_, _, cc) = entries
+    uu = bb - 2 * ab + aa
+    vv = cc - 2 * ac + aa
+    uv = bc - ab - ac + aa
+    return 0.5 * (uu * vv - uv * uv).clamp_min(SQRT_FLOOR).sqrt()
+
+
+def _tuple_loss(
+    score: Callable[[Entries], torch.Tensor],
+    reps: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+) -> torch.Tensor:
+    """Mean over anchors of the papers' symmetric InfoNCE with ``−logit_scale · score`` as
+    logits: logits[i, j] scores (anchor row i, the other modalities' row j). Rows: the anchor
+    picks its partner tuple among the batch's N; columns (the transpose): the other
+    modalities' tuple picks its anchor, which is the harness's retrieval of the anchor
+    modality as target. The papers anchor one modality (text); every modality takes a turn
+    here, as in ``symile_loss``, so every ``--target`` is trained for and the loss does not
+    depend on the order of modalities."""
+    if len(reps) < 2:
+        raise ValueError("a volume or area loss needs at least two modalities")
+    labels = torch.arange(reps[0].shape[0], device=reps[0].device)
+    losses = []
+    for i, anchor in enumerate(reps):
+        others = [r for j, r in enumerate(reps) if j != i]
+        logits = -logit_scale * score(tuple_grams(anchor, others))
+        losses.append((F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2)
+    return torch.stack(losses).mean()
+
+
+def gram_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.Tensor:
+    """GRAM's contrastive loss (any number of modalities) with the volume as negative logit.
+    Left out from the release's training objective: its data-anchor matching term (a fusion
+    encoder's match / no-match head, which these per-modality encoders do not have) and
+    label smoothing 0.1 (kept out of every objective here so they stay comparable)."""
+    return _tuple_loss(gram_volume, reps, logit_scale)
+
+
+def triangle_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.Tensor:
+    """TRIANGLE's contrastive loss (three modalities) with the area as negative logit; the
+    same omissions as ``gram_loss``."""
+    return _tuple_loss(triangle_area, reps, logit_scale)
+
+
 def contrastive_loss(
     kind: str,
     reps: Sequence[torch.Tensor],
@@ -106,12 +219,11 @@ def contrastive_loss(
     negatives: str = "n",
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """``kind`` is ``"symile"`` or ``"clip"`` (the trainer's ``--loss``)."""
+    """``kind`` is one of ``LOSSES`` (the trainer's ``--loss``); ``negatives`` and
+    ``generator`` apply to Symile only (the others contrast the N tuples of the batch)."""
     if kind == "symile":
         return symile_loss(reps, logit_scale, negatives=negatives, generator=generator)
-    if kind == "clip":
-        return clip_loss(reps, logit_scale)
-    raise ValueError(f"loss must be 'symile' or 'clip', got {kind!r}")
-
-
-SCORING = {"symile": "mip", "clip": "pairwise"}
+    losses = {"clip": clip_loss, "gram": gram_loss, "triangle": triangle_loss}
+    if kind not in losses:
+        raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
+    return losses[kind](reps, logit_scale)

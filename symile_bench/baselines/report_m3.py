@@ -9,7 +9,15 @@ from pathlib import Path
 
 from symile_bench.baselines import paper
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, paired_text, top1, wall_text
+from symile_bench.baselines.summary import (
+    Quick,
+    Top1,
+    banner_lines,
+    paired_text,
+    top1,
+    verdict,
+    wall_text,
+)
 
 
 def _find(runs: Sequence[RunSummary], w: int, config: str, loss: str) -> RunSummary | None:
@@ -32,12 +40,14 @@ def write_m3_report(
     settings_note: str,
     missing: str | None,
     wall_seconds: float | None = None,
+    quick: Quick | None = None,
 ) -> Path:
     first = next((top1(s.results[0]) for s in runs), None)
     chance = first.chance_text() if first else "chance not recorded"
     lines = [
         "# Symile-M3: Symile vs pairwise CLIP",
         "",
+        *banner_lines(quick),
         "Task: given (audio, text), rank every test image; correct when the top image's class is "
         f"the query's ({chance}). Top-1 on the test split "
         "with 95% percentile bootstrap intervals (1,000 resamples).",
@@ -57,15 +67,13 @@ def write_m3_report(
         ts: Top1 | None = top1(s.results[0]) if s else None
         tc: Top1 | None = top1(c.results[0]) if c else None
         clip_ok = (
-            ""
-            if tc is None
-            else (f"{'yes' if tc.low <= 1 / w else 'no'} (interval low {tc.low:.4f})")
+            "" if tc is None else f"{verdict(tc.low <= 1 / w, quick)} (interval low {tc.low:.4f})"
         )
         ratio = (
             ""
             if ts is None or tc is None
             else (
-                f"{'yes' if ts.value >= 2 * tc.value else 'no'} "
+                f"{verdict(ts.value >= 2 * tc.value, quick)} "
                 f"({ts.value / max(tc.value, 1e-9):.2f}×)"
             )
         )
@@ -94,7 +102,7 @@ def write_m3_report(
                 "",
                 f"Symile ({missing}) − CLIP (complete), paired bootstrap over the shared test "
                 f"queries: {paired_text(sm.results[0], c2.results[0])[0]}. Symile still ahead: "
-                f"{'yes' if tm.value > tc.value else 'no'}.",
+                f"{verdict(tm.value > tc.value, quick)}.",
             ]
     total = sum(s.seconds for s in runs)
     wall = wall_text(wall_seconds)

@@ -11,7 +11,15 @@ from pathlib import Path
 from symile_bench.baselines import paper
 from symile_bench.baselines.plots import pyplot
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, paired_text, top1, wall_text
+from symile_bench.baselines.summary import (
+    Quick,
+    Top1,
+    banner_lines,
+    paired_text,
+    top1,
+    verdict,
+    wall_text,
+)
 from symile_bench.manifest import read_manifest
 
 
@@ -70,11 +78,16 @@ def _split_sizes(dataset: Path) -> str:
 
 
 def write_mimic_report(
-    out: Path, runs: Sequence[RunSummary], data: MimicData, *, wall_seconds: float | None = None
+    out: Path,
+    runs: Sequence[RunSummary],
+    data: MimicData,
+    *,
+    wall_seconds: float | None = None,
+    quick: Quick | None = None,
 ) -> Path:
     s, c = _find(runs, "symile"), _find(runs, "clip")
     scores = {r.run.loss: top1(r.results[0]) for r in runs}
-    lines = ["# Symile-MIMIC: Symile vs pairwise CLIP", ""]
+    lines = ["# Symile-MIMIC: Symile vs pairwise CLIP", "", *banner_lines(quick)]
     if data.synthetic:
         lines += [
             SYNTHETIC_WARNING.format(
@@ -99,7 +112,7 @@ def write_mimic_report(
         t = scores[r.run.loss]
         mean, se = paper.MIMIC[r.run.loss]
         level = 0.0 if t.chance is None else t.chance
-        above = f"{'yes' if t.low > level else 'no'} (interval low {t.low:.3f})"
+        above = f"{verdict(t.low > level, quick)} (interval low {t.low:.3f})"
         lines.append(
             f"| {'Symile' if r.run.loss == 'symile' else 'CLIP'} | {t.text()} | "
             f"{t.paper_text()} | {mean:.3f} ± {se:.3f} | {above} | {r.best_epoch} | "
@@ -107,14 +120,14 @@ def write_mimic_report(
         )
     if s is not None and c is not None:
         text, low = paired_text(s.results[0], c.results[0])
-        verdict = (
+        ahead = (
             ""
             if low is None
-            else f" Symile ahead beyond the paired interval: {'yes' if low > 0 else 'no'}."
+            else f" Symile ahead beyond the paired interval: {verdict(low > 0, quick)}."
         )
         lines += [
             "",
-            f"Symile − CLIP, paired bootstrap over the same test queries: {text}.{verdict}",
+            f"Symile − CLIP, paired bootstrap over the same test queries: {text}.{ahead}",
         ]
     wall = wall_text(wall_seconds)
     lines += [

@@ -9,7 +9,7 @@ from pathlib import Path
 from symile_bench.baselines import paper
 from symile_bench.baselines.plots import pyplot
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, top1, wall_text
+from symile_bench.baselines.summary import Quick, Top1, banner_lines, top1, wall_text
 from symile_bench.baselines.xor_info import xor_info_grid
 
 NOTE = (
@@ -28,6 +28,7 @@ def write_xor_report(
     grid: Sequence[float],
     *,
     wall_seconds: float | None = None,
+    quick: Quick | None = None,
 ) -> Path:
     scores: dict[str, dict[float, Top1]] = {"symile": {}, "clip": {}}
     seconds = 0.0
@@ -41,6 +42,7 @@ def write_xor_report(
     lines = [
         "# XOR: Symile vs pairwise CLIP",
         "",
+        *banner_lines(quick),
         f"Task: predict b from (a, c) among all 32 binary vectors ({chance}); top-1 on "
         "the test split with 95% bootstrap intervals. Information terms are exact (bits, d = 5).",
         "",

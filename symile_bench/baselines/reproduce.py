@@ -14,10 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from symile_bench.baselines.runs import Run, RunSummary, execute
+from symile_bench.baselines.summary import Quick
 from symile_bench.errors import ConfigError
 from symile_bench.executors import available_cores, make_executor
 from symile_bench.progress import progress_bar
 from symile_bench.registry import COMMANDS
+
+#: minutes of each full (not --quick) reproduction on this 2-core machine, which a --quick
+#: report's banner quotes: measured for xor (10 min 50 s) and m3 (34 min 56 s), estimated for
+#: mimic on its synthetic tree (docs/baselines.md has the runs)
+FULL_MINUTES = {"xor": 11, "m3": 35, "mimic": 20}
+
+
+def quick_run(benchmark: str, quick: bool) -> Quick | None:
+    """What a report needs to know of ``--quick`` (None for a full run)."""
+    return Quick(FULL_MINUTES[benchmark]) if quick else None
 
 
 def build_dataset(
@@ -87,7 +98,13 @@ def _xor(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool)
     ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
-    return write_xor_report(out, summaries, grid, wall_seconds=time.perf_counter() - started)
+    return write_xor_report(
+        out,
+        summaries,
+        grid,
+        wall_seconds=time.perf_counter() - started,
+        quick=quick_run("xor", quick),
+    )
 
 
 #: reproduce m3: rows (train, validation, test) per w and training overrides, full and --quick.
@@ -191,6 +208,7 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
         settings_note=M3_NOTE,
         missing=M3_MISSING,
         wall_seconds=time.perf_counter() - started,
+        quick=quick_run("m3", quick),
     )
 
 
@@ -288,7 +306,13 @@ def _mimic(
     ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
-    return write_mimic_report(out, summaries, data_info, wall_seconds=time.perf_counter() - started)
+    return write_mimic_report(
+        out,
+        summaries,
+        data_info,
+        wall_seconds=time.perf_counter() - started,
+        quick=quick_run("mimic", quick),
+    )
 
 
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {"xor": _xor, "m3": _m3, "mimic": _mimic}

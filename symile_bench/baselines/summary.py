@@ -1,4 +1,5 @@
-"""Read the numbers a report needs out of results files, and paired comparisons."""
+"""Read the numbers a report needs out of results files, paired comparisons, and how a
+``--quick`` report says that it judges nothing."""
 
 from __future__ import annotations
 
@@ -36,6 +37,36 @@ class Top1:
             if self.paper_style is None
             else (f"{self.paper_style[0]:.3f} ± {self.paper_style[1]:.3f}")
         )
+
+
+@dataclass(frozen=True)
+class Quick:
+    """A ``--quick`` reproduction: too little data (or too few epochs) for the paper's effect
+    to show, so its report opens with a banner and its verdicts read "not judged" (otherwise a
+    new user reads `reproduce m3 --quick` as "Symile does not beat CLIP")."""
+
+    full_minutes: int  # an honest estimate of the full run on a 2-core machine
+
+    def banner(self) -> str:
+        return (
+            "quick smoke test: too little data to reproduce the paper's effect; run without "
+            f"--quick (about {self.full_minutes} min)"
+        )
+
+
+NOT_JUDGED = "not judged"
+
+
+def verdict(ok: bool, quick: Quick | None) -> str:
+    """A report's yes / no, or "not judged" for a ``--quick`` run."""
+    if quick is not None:
+        return NOT_JUDGED
+    return "yes" if ok else "no"
+
+
+def banner_lines(quick: Quick | None) -> list[str]:
+    """The lines a report puts under its title: the banner as a quote, or nothing."""
+    return [] if quick is None else [f"> **{quick.banner()}**", ""]
 
 
 def wall_text(wall_seconds: float | None) -> str:

@@ -1,5 +1,5 @@
-"""Train one objective (Symile or pairwise CLIP) on a built dataset and write a checkpoint that
-``symile_bench.baselines.load`` turns back into a harness model.
+"""Train one objective (Symile, pairwise CLIP, GRAM or TRIANGLE) on a built dataset and write
+a checkpoint that ``symile_bench.baselines.load`` turns back into a harness model.
 
 Deterministic for a seed on one machine: parameters are initialised under a forked torch RNG
 seeded with it, batches come from ``numpy.random.default_rng(seed)`` and Symile's O(N)
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from symile_bench.baselines.features import SplitFeatures, split_features
-from symile_bench.baselines.losses import NEGATIVES, SCORING, contrastive_loss
+from symile_bench.baselines.losses import LOSSES, NEGATIVES, SCORING, contrastive_loss
 from symile_bench.baselines.modules import ContrastiveModel, fit_standardizers
 from symile_bench.baselines.recipes import Recipe, Settings, recipe_for
 from symile_bench.errors import ConfigError
@@ -133,12 +133,17 @@ def train(
     report: Report | None = None,
 ) -> TrainResult:
     """Train on ``config``'s train split, select on its validation split, save to ``out_dir``."""
-    if loss not in SCORING:
-        raise ConfigError(f"--loss must be 'symile' or 'clip', got {loss!r}")
+    if loss not in LOSSES:
+        raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}; got {loss!r}")
     if negatives not in NEGATIVES:
         raise ConfigError(f"--negatives must be 'n' (O(N)) or 'n2' (O(N²)), got {negatives!r}")
     started = time.perf_counter()
     manifest = read_manifest(dataset_dir)
+    modalities = declared_task(manifest).modalities
+    if loss == "triangle" and len(modalities) != 3:
+        raise ConfigError(
+            f"--loss triangle needs three modalities; {dataset_dir} has {len(modalities)}"
+        )
     builder = manifest.builder
     recipe = recipe_for(builder)
     settings = recipe.defaults.with_overrides(**(overrides or {}))
@@ -188,10 +193,9 @@ def train(
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best[2], out_dir / WEIGHTS_FILE)
-    modalities = declared_task(manifest).modalities
     info = {
         "format_version": FORMAT_VERSION,
-        "name": name or (f"symile-{negatives}" if loss == "symile" else "clip"),
+        "name": name or (f"symile-{negatives}" if loss == "symile" else loss),
         "builder": builder,
         "loss": loss,
         "negatives": negatives if loss == "symile" else None,

@@ -1,0 +1,192 @@
+"""The GRAM and TRIANGLE losses (symile_bench.baselines.losses) against a direct, slow
+computation from the vectors (a determinant per Gram matrix, an area per triangle, explicit
+loops over the batch), and `symile-bench train --loss gram|triangle` end to end."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from typer.testing import CliRunner
+
+from symile_bench.baselines.losses import contrastive_loss, gram_loss, triangle_loss
+from symile_bench.cli import app
+
+runner = CliRunner()
+
+
+def _reps(m: int, n: int = 7, d: int = 5, seed: int = 0, normalize: bool = True):
+    g = torch.Generator().manual_seed(seed)
+    reps = [torch.randn(n, d, generator=g, dtype=torch.float64) for _ in range(m)]
+    return [F.normalize(r, dim=1) for r in reps] if normalize else reps
+
+
+def _slow_volume(vectors: list[torch.Tensor]) -> float:
+    stacked = torch.stack(vectors)
+    return math.sqrt(max(float(torch.det(stacked @ stacked.T)), 0.0))
+
+
+def _slow_area(vectors: list[torch.Tensor]) -> float:
+    a, b, c = vectors
+    u, v = b - a, c - a
+    return 0.5 * math.sqrt(max(float(u @ u * (v @ v) - (u @ v) ** 2), 0.0))
+
+
+def _slow_loss(score, reps: list[torch.Tensor], scale: float) -> float:
+    """Every anchor, every (i, j): score of (anchor row i, other modalities' row j); the
+    cross-entropy of row i over j and of column j over i, averaged as the papers do."""
+    n, total = reps[0].shape[0], 0.0
+    for a, anchor in enumerate(reps):
+        others = [r for b, r in enumerate(reps) if b != a]
+        logits = torch.tensor(
+            [
+                [-scale * score([anchor[i]] + [o[j] for o in others]) for j in range(n)]
+                for i in range(n)
+            ],
+            dtype=torch.float64,
+        )
+        rows = -sum(float(torch.log_softmax(logits[i], 0)[i]) for i in range(n)) / n
+        cols = -sum(float(torch.log_softmax(logits[:, j], 0)[j]) for j in range(n)) / n
+        total += (rows + cols) / 2
+    return total / len(reps)
+
+
+@pytest.mark.parametrize(
+    ("m", "normalize", "seed"), [(2, True, 0), (3, True, 1), (4, True, 2), (3, False, 3)]
+)
+def test_gram_loss_equals_slow_determinants(m, normalize, seed):
+    """Proves gram_loss (Leibniz over inner-product matrices) equals the cross-entropy of
+    −scale · sqrt(det(V Vᵀ)) computed one tuple at a time, for 2–4 modalities, on unit and on
+    unnormalised vectors."""
+    reps, scale = _reps(m, seed=seed, normalize=normalize), 3.7
+    ours = float(gram_loss(reps, torch.tensor(scale, dtype=torch.float64)))
+    assert ours == pytest.approx(_slow_loss(_slow_volume, reps, scale), rel=1e-6)
+
+
+@pytest.mark.parametrize(("normalize", "seed"), [(True, 0), (False, 1)])
+def test_triangle_loss_equals_slow_areas(normalize, seed):
+    """Proves triangle_loss equals the cross-entropy of −scale · area of the triangle with the
+    three vectors as vertices, computed one triangle at a time."""
+    reps, scale = _reps(3, seed=seed, normalize=normalize), 2.3
+    ours = float(triangle_loss(reps, torch.tensor(scale, dtype=torch.float64)))
+    assert ours == pytest.approx(_slow_loss(_slow_area, reps, scale), rel=1e-6)
+
+
+def test_three_unit_vectors_closed_forms():
+    """Proves the formulas the docs quote for unit vectors: det G = 1 + 2·ab·bc·ca − ab² − bc²
+    − ca², and the area is a function of the same three inner products."""
+    a, b, c = (r[0] for r in _reps(3, seed=5))
+    ab, bc, ca = float(a @ b), float(b @ c), float(c @ a)
+    det = 1 + 2 * ab * bc * ca - ab**2 - bc**2 - ca**2
+    assert _slow_volume([a, b, c]) == pytest.approx(math.sqrt(det))
+    area_sq = ((2 - 2 * ab) * (2 - 2 * ca) - (1 - ab - ca + bc) ** 2) / 4
+    assert _slow_area([a, b, c]) == pytest.approx(math.sqrt(area_sq))
+
+
+@pytest.mark.parametrize("kind", ["gram", "triangle"])
+def test_gradients_are_finite_even_for_degenerate_tuples(kind):
+    """Proves the loss is differentiable in every modality and the temperature, with finite
+    gradients also when positive tuples are perfectly aligned (volume and area 0, where the
+    square root's derivative is infinite), and through the trainer's dispatch."""
+    base = _reps(3, seed=7)
+    for reps_in in (base, [base[0]] * 3):
+        reps = [r.clone().float().requires_grad_() for r in reps_in]
+        log_t = torch.tensor(0.5, requires_grad=True)
+        contrastive_loss(kind, reps, log_t.exp()).backward()
+        grads = [r.grad for r in reps] + [log_t.grad]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert log_t.grad is not None and log_t.grad != 0
+
+
+def test_aligned_positives_win_and_bad_input_is_refused():
+    """Proves the sign (smaller volume / area = larger logit): GRAM on two identical modalities
+    and TRIANGLE on (x, 2x, 3x) (three distinct points on a line through 0, no negative on a
+    line) have every positive at 0 and every negative above, so the loss is near 0 at a large
+    scale. With (x, x, x) every negative is degenerate too (two of its vectors coincide) and
+    the loss is log N: the papers' negatives keep the other modalities' rows together, so
+    collapsing all modalities onto one vector does not minimise these losses. Triangle refuses
+    anything but three modalities."""
+    x = _reps(1, n=8, d=16, seed=9)[0]
+    scale = torch.tensor(100.0, dtype=torch.float64)
+    assert float(gram_loss([x, x], scale)) < 1e-3
+    assert float(triangle_loss([x, 2 * x, 3 * x], scale)) < 1e-3
+    for loss in (gram_loss, triangle_loss):
+        assert float(loss([x, x, x], scale)) == pytest.approx(math.log(8))
+    with pytest.raises(ValueError, match="three"):
+        triangle_loss(_reps(4), torch.tensor(1.0))
+    with pytest.raises(ValueError, match="loss must be"):
+        contrastive_loss("volume", _reps(3), torch.tensor(1.0))
+
+
+@pytest.fixture(scope="module")
+def xor_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xor")
+    args = [
+        "build",
+        "xor",
+        "--p",
+        "1.0",
+        "--train-n",
+        400,
+        "--val-n",
+        100,
+        "--test-n",
+        100,
+        "--out",
+        out,
+        "--workers",
+        1,
+        "-q",
+    ]
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("loss", ["gram", "triangle"])
+def test_train_cli_writes_checkpoint_declaring_its_scoring(xor_dir, tmp_path, loss):
+    """Proves `symile-bench train --loss gram|triangle` trains through the CLI (finite losses),
+    and the checkpoint loads as a harness model whose scoring is `gram` / `triangle`."""
+    from symile_bench.baselines import load
+
+    out = tmp_path / loss
+    args = [
+        "train",
+        xor_dir,
+        "--loss",
+        loss,
+        "--out",
+        out,
+        "--epochs",
+        3,
+        "--batch-size",
+        200,
+        "-q",
+    ]
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "model.json").read_text())
+    assert (info["loss"], info["scoring"], info["name"]) == (loss, loss, loss)
+    assert all(
+        math.isfinite(h["train_loss"]) and math.isfinite(h["val_loss"]) for h in info["history"]
+    )
+    model = load(out)
+    assert model.scoring == loss and model.metadata["negatives"] is None
+
+
+def test_train_refuses_unknown_loss(xor_dir, tmp_path):
+    """Proves an unknown --loss is a one-line user error naming the choices."""
+    result = runner.invoke(
+        app, ["train", str(xor_dir), "--loss", "volume", "--out", str(tmp_path / "x"), "-q"]
+    )
+    assert result.exit_code != 0 and "gram" in str(result.exception)
+
+
+def test_slow_reference_is_itself_sane():
+    """Proves the slow references: a right-angle corner of unit axes has volume 1 and area
+    sqrt(3)/2 (an equilateral triangle of side sqrt(2)); collinear vectors have volume 0."""
+    e = torch.eye(3, dtype=torch.float64)
+    assert _slow_volume(list(e)) == pytest.approx(1.0)
+    assert _slow_area(list(e)) == pytest.approx(math.sqrt(3) / 2)
+    assert _slow_volume([e[0], e[0], e[1]]) == pytest.approx(0.0)
