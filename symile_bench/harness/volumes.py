@@ -26,7 +26,8 @@ clamped to 0, so such candidates tie at score 0 and the tie rule orders them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +37,10 @@ import numpy as np
 from symile_bench.harness.scorers import Scorer
 
 EPS = 1e-12  # norms below this are treated as this (a zero embedding stays zero)
+SCRATCH_BYTES = 32 * 2**20  # per scoring thread: the inner products of one column chunk
+_LOCAL = threading.local()
+# (query Gram matrices [n, j, j] in float64, xp) -> M [n, j+1, j+1]: measure^2 = z^T M z
+FormFn = Callable[[Any, ModuleType], Any]
 
 
 def _unit(a: Any, xp: ModuleType) -> Any:
@@ -97,9 +102,10 @@ def _simplex_form(p: Any, xp: ModuleType) -> Any:
 
 @numba.njit(cache=True, nogil=True)
 def _neg_root(  # pragma: no cover - compiled
-    x: np.ndarray, m: np.ndarray, scale: float, out: np.ndarray
+    x: np.ndarray, m: np.ndarray, scale: float, out: np.ndarray, col: int
 ) -> None:
-    """``out[i, c] = -scale * sqrt(max(z^T m[i] z, 0))``, ``z = (x[:, i, c], 1)``, in float64."""
+    """``out[i, col + c] = -scale * sqrt(max(z^T m[i] z, 0))``, ``z = (x[:, i, c], 1)``, in
+    float64 (``out`` whole and C-contiguous, so the compiled loop vectorises)."""
     j = x.shape[0]
     for i in range(x.shape[1]):
         mi = m[i]
@@ -110,7 +116,7 @@ def _neg_root(  # pragma: no cover - compiled
                 a = np.float64(x[0, i, c])
                 b = np.float64(x[1, i, c])
                 v = c0 + a * (c1 + c00 * a + c01 * b) + b * (c2 + c11 * b)
-                out[i, c] = -scale * np.sqrt(max(v, 0.0))
+                out[i, col + c] = -scale * np.sqrt(max(v, 0.0))
         else:
             for c in range(x.shape[2]):
                 v = mi[j, j]
@@ -119,23 +125,24 @@ def _neg_root(  # pragma: no cover - compiled
                     v += 2 * mi[p, j] * a + mi[p, p] * a * a
                     for q in range(p + 1, j):
                         v += 2 * mi[p, q] * a * np.float64(x[q, i, c])
-                out[i, c] = -scale * np.sqrt(max(v, 0.0))
+                out[i, col + c] = -scale * np.sqrt(max(v, 0.0))
 
 
 def _volume_block(
-    queries: Sequence[Any], candidates: Any, xp: ModuleType, form: Any, scale: float
+    queries: Sequence[Any], candidates: Any, xp: ModuleType, form: FormFn, scale: float
 ) -> Any:
-    """Scores ``[n, m]``: one matmul per query modality (stacked into one), then the per-query
-    quadratic form ``form`` of the inner products, square-rooted, times ``-scale``."""
+    """Scores ``[n, m]``: the per-query quadratic form ``form`` of the inner products (one
+    matmul per query modality), square-rooted, times ``-scale``. On torch the block's few
+    score-sized temporaries are left to the device (float64 for the polynomial)."""
     qs = [_unit(q, xp) for q in queries]
-    n, j = qs[0].shape[0], len(qs)
     stacked = xp.stack(qs)  # [j, n, d]
     p = xp.einsum("and,bnd->nab", stacked, stacked)  # the query Gram matrices [n, j, j]
     m = form(xp.asarray(p, dtype=xp.float64), xp)
-    x = (stacked.reshape(j * n, -1) @ _unit(candidates, xp).T).reshape(j, n, -1)
+    c = _unit(candidates, xp)
     if xp is np:
-        _neg_root(x, m, scale, x[0])  # in place: each element is read before it is written
-        return x[0]
+        return _numpy_scores(qs, c, m, scale)
+    j = len(qs)
+    x = [q @ c.T for q in qs]
     v = m[:, j, j, None]
     for a in range(j):
         xa = x[a].double()
@@ -143,6 +150,30 @@ def _volume_block(
         for b in range(a + 1, j):
             v = v + 2 * m[:, a, b, None] * xa * x[b]
     return -scale * v.clamp(min=0).sqrt()
+
+
+def _numpy_scores(qs: list[np.ndarray], c: np.ndarray, m: np.ndarray, scale: float) -> np.ndarray:
+    """The numpy path in column chunks: the inner products of a chunk go to a scratch buffer
+    reused by the thread (``SCRATCH_BYTES``, so a block needs one score array, not one per
+    query modality, and no fresh pages per chunk), then one compiled pass writes the scores."""
+    j, n = len(qs), len(qs[0])
+    out = np.empty((n, len(c)), dtype=c.dtype)
+    cols = max(1, SCRATCH_BYTES // (j * max(n, 1) * c.dtype.itemsize))
+    for c0 in range(0, len(c), cols):
+        c1 = min(len(c), c0 + cols)
+        x = _scratch(j * n * (c1 - c0), c.dtype).reshape(j, n, c1 - c0)
+        for a, q in enumerate(qs):
+            np.matmul(q, c[c0:c1].T, out=x[a])
+        _neg_root(x, m, scale, out, c0)
+    return out
+
+
+def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
+    """This thread's scratch buffer, at least ``size`` long (grown, never shrunk)."""
+    buf: np.ndarray | None = getattr(_LOCAL, "buf", None)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = _LOCAL.buf = np.empty(max(size, SCRATCH_BYTES // dtype.itemsize), dtype)
+    return buf[:size]
 
 
 def gram_block(queries: Sequence[Any], candidates: Any, xp: ModuleType) -> Any:
