@@ -2,6 +2,7 @@
 
 Run: python benchmarks/harness_scoring.py [--quick] [--threads N] [--repeats R]
          [--backend torch --device cuda] [--skip-bootstrap] [--against-old REV|none]
+         [--scorings gram,triangle|none] [--skip-floor]
 
 1. Retrieval scoring: ``rank_candidates`` (mip scorer, 2 query modalities, M3-shaped labels:
    1,000 classes, ranks with the exact tie rule + top-10 per query) against the bare matmul of
@@ -23,7 +24,15 @@ Run: python benchmarks/harness_scoring.py [--quick] [--threads N] [--repeats R]
    temporary package — in the same alternation (the order of old and new swapped every
    repeat), checks that it gives the same ranks and top-k, and prints the new/old ratio.
    Target: 1.00 ± 0.05.
-2. Bootstrap: 1,000 percentile-bootstrap resamples over 500,000 queries, for 0/1 outcomes
+2. Other scorings against ``mip``: ``rank_candidates`` with each of ``--scorings`` (default
+   ``gram`` and ``triangle``, symile_bench/harness/volumes.py) and with ``mip`` on the same
+   shapes and data, alternated in one run (the order rotated every repeat). Printed: each
+   scoring's times and its ratio to ``mip`` (median of the ratios of the same repeat's pair, and
+   best/best). Target: ratio <= 1.5. Beside them, the chunked matmul floors: ``mip`` needs one
+   inner product per (query, candidate) pair, ``gram`` and ``triangle`` one per query
+   modality, so their floor is that many matmuls, and each scoring's ratio to its own floor
+   shows its overhead. ``--skip-floor`` runs this without section 1.
+3. Bootstrap: 1,000 percentile-bootstrap resamples over 500,000 queries, for 0/1 outcomes
    (top-1), reciprocal ranks of a realistic model (MRR), all-distinct values (the general
    worst case, index sampler) and a paired comparison. Target: < 5 s each.
 """
@@ -32,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import importlib
 import os
 import shutil
@@ -52,7 +62,14 @@ import numpy as np
 
 from symile_bench.harness.bootstrap import bootstrap_mean, paired_bootstrap
 from symile_bench.harness.metrics import outcomes
-from symile_bench.harness.scoring import DEFAULT_MEMORY_BUDGET, Ranking, rank_candidates
+from symile_bench.harness.scoring import (
+    DEFAULT_MEMORY_BUDGET,
+    Ranking,
+    Scorer,
+    get_scorer,
+    rank_candidates,
+)
+from symile_bench.harness.volumes import GRAM, TRIANGLE
 
 OLD_REV = "9e16c18"
 REPO = Path(__file__).resolve().parents[1]
@@ -194,6 +211,70 @@ def bench_scoring(
         print_ratio("new / old", times["new"], times["old"], "(target 1.00 +- 0.05)")
 
 
+def bench_scorings(
+    n: int,
+    d: int,
+    repeats: int,
+    noise: float,
+    label: str,
+    scorings: list[Scorer],
+    backend: str = "numpy",
+    device: str | None = None,
+    threads: int | None = None,
+) -> None:
+    """Each scoring's time as a ratio to ``mip``'s, on the same shapes, alternated; beside
+    them the floors: one chunked matmul (``mip``'s) and one per query modality (what a scorer
+    of pairwise inner products cannot do without), so the overhead of each is visible."""
+    queries, cand, cand_labels, q_labels = make_data(n, n, d, classes=1000, noise=noise)
+    qblock = max(1, min(n, DEFAULT_MEMORY_BUDGET // (n * cand.dtype.itemsize)))
+    stacked = np.concatenate(queries)  # the inner products of every query modality
+
+    def floor(v: np.ndarray) -> Callable[[], float]:
+        if backend == "torch":
+            return lambda: floor_matmul_torch(v, cand, qblock, device or "cpu")
+        return lambda: floor_matmul(v, cand, qblock)
+
+    def ranked(scorer: str | Scorer) -> Callable[[], float]:
+        def run() -> float:
+            start = time.perf_counter()
+            ranking = rank_candidates(
+                queries,
+                cand,
+                query_labels=q_labels,
+                candidate_labels=cand_labels,
+                scorer=scorer,
+                backend=backend,
+                device=device,
+                threads=threads,
+            )
+            top1[get_scorer(scorer).name] = float(outcomes(ranking.ranks, "top1").mean())
+            return time.perf_counter() - start
+
+        return run
+
+    top1: dict[str, float] = {}
+    runs = {"mip": ranked("mip"), **{s.name: ranked(s) for s in scorings}}
+    runs |= {"floor: 1 matmul": floor(queries[0]), f"floor: {len(queries)} matmuls": floor(stacked)}
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(repeats):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            times[name].append(runs[name]())
+    print(
+        f"scorings against mip, {label}: {n:,} queries x {n:,} candidates, d={d}, float32, "
+        f"{len(queries)} query modalities, backend {backend}"
+    )
+    for name in names:
+        quality = f"   (top-1 {top1[name]:.3f})" if name in top1 else ""
+        print(f"  {name:<29}: {', '.join(f'{t:.2f}' for t in times[name])} s{quality}")
+    for s in scorings:
+        print_ratio(f"{s.name} / mip", times[s.name], times["mip"], "(target <= 1.5x)")
+    base, more = times["floor: 1 matmul"], times[f"floor: {len(queries)} matmuls"]
+    print_ratio("mip / its floor", times["mip"], base, "(1 matmul per pair)")
+    for s in scorings:
+        print_ratio(f"{s.name} / its floor", times[s.name], more, f"({len(queries)} per pair)")
+
+
 def print_ratio(name: str, times: list[float], base: list[float], target: str) -> None:
     """The median of the ratios of adjacent pairs (robust when other processes load the machine
     for a while) and the ratio of the best times."""
@@ -242,6 +323,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     parser.add_argument("--skip-bootstrap", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true", help="skip the mip-vs-floor runs")
+    parser.add_argument(
+        "--scorings",
+        default="gram,triangle",
+        help="scorings timed against mip (comma list of gram, triangle; 'none' to skip)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
     parser.add_argument("--repeats", type=int, default=None, help="(floor, ours) pairs per model")
     parser.add_argument(
@@ -262,12 +349,21 @@ def main() -> None:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     old = None
-    if args.against_old != "none":
+    if args.against_old != "none" and not args.skip_floor:
         old = (args.against_old, load_old_scoring(args.against_old).rank_candidates)
         warm_up(old[1], args.threads)
     warm_up(rank_candidates, args.threads)
+    known = {s.name: s for s in (GRAM, TRIANGLE)}
+    scorings = [known[x] for x in args.scorings.split(",") if x != "none"]
+    for scorer in scorings:
+        warm_up(functools.partial(rank_candidates, scorer=scorer), args.threads)
     for noise, label in ((2.0, "informative model"), (100.0, "near-random model")):
-        bench_scoring(n, n, 256, repeats, noise, label, args.backend, device, args.threads, old)
+        if not args.skip_floor:
+            bench_scoring(n, n, 256, repeats, noise, label, args.backend, device, args.threads, old)
+        if scorings:
+            bench_scorings(
+                n, 256, repeats, noise, label, scorings, args.backend, device, args.threads
+            )
     if not args.skip_bootstrap:
         bench_bootstrap(boot_n, 1000)
 

@@ -46,7 +46,7 @@ def rank_candidate_sets(
     ``candidate_ids``). ``on_progress(n)`` is called after each block of n queries.
     """
     sc = get_scorer(scorer)
-    qs, c = check_embeddings(queries, candidates, sc.name, sc.combine is not None)
+    qs, c = check_embeddings(queries, candidates, sc.name, sc.needs_one_dimension)
     n = len(qs[0])
     ids = _check_ids(candidate_ids, n, len(c))
     mask = _correct_mask(correct, ids)

@@ -83,8 +83,9 @@ def evaluate(
     scoring: Annotated[
         str | None,
         typer.Option(
-            help="With --embeddings: 'mip' (Symile), 'pairwise' (CLIP) or a registered scorer "
-            "(default: model.json's, else mip)."
+            help="With --embeddings: 'mip' (Symile), 'pairwise' (CLIP), 'gram' (GRAM), "
+            "'triangle' (TRIANGLE) or another registered scorer (docs/evaluation.md; default: "
+            "model.json's, else mip)."
         ),
     ] = None,
     config: Annotated[

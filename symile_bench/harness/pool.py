@@ -69,7 +69,7 @@ def rank_candidates(
     many threads (default: the cores available); results do not depend on it.
     """
     sc = get_scorer(scorer)
-    qs, c = check_embeddings(queries, candidates, sc.name, sc.combine is not None)
+    qs, c = check_embeddings(queries, candidates, sc.name, sc.needs_one_dimension)
     n, m = len(qs[0]), len(c)
     k = min(check_top_k(top_k), m)
     budget = check_budget(memory_budget)

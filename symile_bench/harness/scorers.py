@@ -52,6 +52,8 @@ class Scorer:
 
     ``combine`` (with ``offset``) is used when given: the fast form. Otherwise ``score_block``,
     otherwise ``score``. ``offset`` does not affect ranks, only reported scores.
+    ``one_dimension``: every embedding must have one size (always so for ``combine``), so that a
+    mismatch is one clear error instead of a failed matmul inside a block.
     """
 
     name: str
@@ -60,12 +62,18 @@ class Scorer:
     score_block: BlockFn | None = None
     score: ScoreFn | None = None
     description: str = ""
+    one_dimension: bool = False
 
     def __post_init__(self) -> None:
         if self.combine is None and self.score_block is None and self.score is None:
             raise HarnessInputError(
                 f"scorer {self.name!r} needs a combine, score_block or score function"
             )
+
+    @property
+    def needs_one_dimension(self) -> bool:
+        """Whether every query and candidate embedding must have the same size."""
+        return self.one_dimension or self.combine is not None
 
     @property
     def array_generic(self) -> bool:
@@ -99,7 +107,7 @@ class Scorer:
 
     def score_matrix(self, queries: Queries, candidates: np.ndarray) -> np.ndarray:
         """All scores ``[n_queries, n_candidates]`` (materialised: for small inputs)."""
-        qs, c = check_embeddings(queries, candidates, self.name, self.combine is not None)
+        qs, c = check_embeddings(queries, candidates, self.name, self.needs_one_dimension)
         if self.combine is None:
             return np.asarray(self.block(qs, c, np))
         s: np.ndarray = self.combined(qs) @ c.T
@@ -158,6 +166,7 @@ def register_scorer(
     score_block: BlockFn | None = None,
     score: ScoreFn | None = None,
     description: str = "",
+    one_dimension: bool = False,
     overwrite: bool = False,
 ) -> Scorer:
     """Register a scorer under ``name`` (then usable as ``scorer=name`` / ``model.scoring``)."""
@@ -168,6 +177,7 @@ def register_scorer(
         score_block=score_block,
         score=score,
         description=description,
+        one_dimension=one_dimension,
     )
     return SCORERS.register(name, scorer, overwrite=overwrite)
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from symile_bench.harness.errors import HarnessInputError
+from symile_bench.harness.scorers import get_scorer
 
 
 def check_matrix(values: Any, source: str, rows: int | None = None, ids: Any = None) -> np.ndarray:
@@ -56,8 +57,8 @@ def common_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
 
 
 def check_dimensions(dims: Mapping[str, int], scoring: str) -> None:
-    """Every modality's embeddings must have one size for the built-in scorers."""
-    if len(set(dims.values())) > 1 and scoring in ("mip", "pairwise"):
+    """Every modality's embeddings must have one size for a scorer that says it needs one."""
+    if len(set(dims.values())) > 1 and get_scorer(scoring).needs_one_dimension:
         listing = ", ".join(f"{name} {d}" for name, d in dims.items())
         raise HarnessInputError(
             f"embedding dimensions differ ({listing}); scoring {scoring!r} needs one dimension "
