@@ -173,6 +173,16 @@ def test_train_cli_writes_checkpoint_declaring_its_scoring(xor_dir, tmp_path, lo
     )
     model = load(out)
     assert model.scoring == loss and model.metadata["negatives"] is None
+    # the checkpoint is scored by the harness's registered scorer of the same name
+    results = tmp_path / f"{loss}.json"
+    args = ["evaluate", xor_dir, "--model", "symile_bench.baselines:load"]
+    args += ["--model-arg", f"path={out}", "--out", results, "--bootstrap", 100, "-q"]
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(results.read_text())
+    assert scored["model"]["scoring"] == loss
+    top1 = [r for r in scored["rows"] if r["metric"] == "top1" and r["condition"] is None]
+    assert top1 and all(0.0 <= r["value"] <= 1.0 for r in top1)
 
 
 def test_train_refuses_unknown_loss(xor_dir, tmp_path):
