@@ -239,6 +239,30 @@ def test_100_concurrent_valid_submissions_are_all_stored(server):
     assert entries(url) == before + 100
 
 
+def test_a_board_filters_by_objective(server):
+    """Entries carry their objective (model.scoring): `?objective=gram` on the JSON API and the
+    page shows only those entries, ranked among themselves; the page links every objective
+    on the board; an objective nobody submitted is an empty board, not an error."""
+    url, tokens, results = server
+    gram = named(results, "volume-model")
+    gram["model"]["scoring"] = "gram"
+    assert post(url, json.dumps(gram), tokens[0]).status_code == 201
+    product = named(results, "product-model")
+    assert product["model"]["scoring"] == "mip"
+    assert post(url, json.dumps(product), tokens[0]).status_code == 201
+    api = f"{url}/api/v1/leaderboard/{BOARD}"
+    only = httpx.get(api, params={"objective": "gram"}).json()
+    assert [e["model"] for e in only["verified"]] == ["volume-model"]
+    assert only["objective"] == "gram" and only["verified"][0]["rank_best"] == 1
+    everything = httpx.get(api).json()
+    assert {e["objective"] for e in everything["verified"]} >= {"gram", "mip"}
+    page = httpx.get(f"{url}/b/{BOARD}", params={"objective": "gram"}).text
+    assert "volume-model" in page and 'href="?objective=mip"' in page
+    assert "<b>gram</b>" in page and "product-model" not in page
+    none = httpx.get(api, params={"objective": "triangle"})
+    assert none.status_code == 200 and none.json()["verified"] == []
+
+
 def test_rate_limit_per_token(tmp_path, server):
     """With --rate-limit 2, a token's third submission within the window is 429; another token
     is unaffected."""

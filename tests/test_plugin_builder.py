@@ -90,6 +90,7 @@ def test_plugin_builds_evaluates_compares_and_reports(run, tmp_path: Path) -> No
 
     compared = run("compare", "mip.json", "pairwise.json", cwd=tmp_path).stdout
     assert "top1" in compared and "mip.json" in compared
+    assert "(mip)" in compared and "(pairwise)" in compared  # each side names its objective
     report = run("report", "mip.json", "pairwise.json", "--plot", "p.png", cwd=tmp_path).stdout
     assert "clock-oracle-pairwise" in report and "1/12" in report
     assert (tmp_path / "p.png").stat().st_size > 0

@@ -33,9 +33,10 @@ def compare(
     from symile_bench.harness.compare import compare_results
     from symile_bench.harness.results import load_results
 
+    ra, rb = load_results(a), load_results(b)
     found = compare_results(
-        load_results(a),
-        load_results(b),
+        ra,
+        rb,
         metrics=metric or ["top1"],
         resamples=bootstrap,
         confidence=confidence,
@@ -52,7 +53,7 @@ def compare(
         f"{confidence:.0%} CI",
         "p",
         "n",
-        title=f"A = {a}, B = {b}",
+        title=f"A = {a} ({ra.model.scoring}), B = {b} ({rb.model.scoring})",
     )
     for c in found:
         r = c.result

@@ -46,7 +46,7 @@ class Settings:
     verify_in: VerifyIn = "process"
 
 
-def _board_json(db: Database, b: Benchmark) -> dict[str, Any]:
+def _board_json(db: Database, b: Benchmark, objective: str | None = None) -> dict[str, Any]:
     return {
         "benchmark": {
             "name": b.name,
@@ -60,7 +60,8 @@ def _board_json(db: Database, b: Benchmark) -> dict[str, Any]:
             "n_queries": b.n_queries,
             **pages.public_description(b),
         },
-        **board(db.entries(b)),
+        "objective": objective,
+        **board(db.entries(b), objective),
     }
 
 
@@ -102,11 +103,13 @@ def create_app(settings: Settings | None = None) -> Any:
         return pages.index_page(db.benchmarks())
 
     @app.get("/b/{name}", response_class=HTMLResponse)
-    def benchmark_page(name: str) -> str:
+    def benchmark_page(name: str, objective: str | None = None) -> str:
         b = db.benchmark(name)
+        entries = db.entries(b)
         return pages.board_page(
             b,
-            board(db.entries(b)),
+            board(entries, objective),
+            objectives=(sorted({e["objective"] for e in entries}), objective),
             json_url="/api/v1/leaderboard/" + quote(name, safe=""),
             card_url=pages.served_url(name) + "/card" if b.description.get("card") else None,
         )
@@ -126,8 +129,8 @@ def create_app(settings: Settings | None = None) -> Any:
         ]
 
     @app.get("/api/v1/leaderboard/{name}")
-    def leaderboard(name: str) -> dict[str, Any]:
-        return _board_json(db, db.benchmark(name))
+    def leaderboard(name: str, objective: str | None = None) -> dict[str, Any]:
+        return _board_json(db, db.benchmark(name), objective)
 
     async def offload(fn: Callable[..., T], *args: Any) -> T:
         """A blocking database call, off the event loop (inline in the benchmark's loop mode)."""

@@ -52,8 +52,16 @@ def board_page(
     home: str = "/",
     json_url: str | None = None,
     card_url: str | None = None,
+    objectives: tuple[list[str], str | None] | None = None,
 ) -> str:
-    """``card_url``: where the dataset card is served (None when none was registered)."""
+    """``card_url``: where the dataset card is served (None when none was registered);
+    ``objectives``: the objectives on this board and the one shown (None: all), for the
+    served page's filter links (a static export shows every entry)."""
     return _env.get_template("benchmark.html").render(
-        b=benchmark, board=board, home=home, json_url=json_url, card_url=card_url
+        b=benchmark,
+        board=board,
+        home=home,
+        json_url=json_url,
+        card_url=card_url,
+        objectives=objectives,
     )

@@ -40,8 +40,14 @@ def public_entry(e: dict[str, Any], rank: tuple[int, int]) -> dict[str, Any]:
     }
 
 
-def board(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Entries (best top-1 first) split into verified and reported, each with rank ranges."""
+def board(
+    entries: list[dict[str, Any]], objective: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Entries (best top-1 first) split into verified and reported, each with rank ranges;
+    with ``objective`` (a ``model.scoring``: mip, pairwise, gram, ...) only that objective's
+    entries, ranked among themselves, so objectives are compared on the same board."""
+    if objective is not None:
+        entries = [e for e in entries if e["objective"] == objective]
     out: dict[str, list[dict[str, Any]]] = {}
     for status in ("verified", "reported"):
         group = [e for e in entries if e["status"] == status]
