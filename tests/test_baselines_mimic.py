@@ -22,6 +22,7 @@ from .conftest import run_cli
 from .test_leaderboard_support import serve
 
 RECIPE = recipe_for("mimic")
+OBJECTIVES = ("symile", "clip", "gram", "triangle")
 SMALL = RECIPE.defaults.with_overrides(dim=8, hidden=16)
 PAPER = SMALL.with_overrides(arch="paper")
 
@@ -108,8 +109,9 @@ def test_augmentation_only_in_training_and_seeded():
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory) -> Path:
-    """`reproduce mimic --quick` through its synthetic-tree path, shrunk to 1,000 admissions
-    (about 570 kept) and 3 epochs so it runs in seconds; the code path is the real one."""
+    """`reproduce mimic --quick --objectives symile,clip,gram,triangle` through its
+    synthetic-tree path, shrunk to 1,000 admissions (about 570 kept) and 3 epochs so it runs
+    in seconds; the code path is the real one."""
     from symile_bench.baselines import reproduce
 
     out = tmp_path_factory.mktemp("repro-mimic")
@@ -119,7 +121,9 @@ def reproduced(tmp_path_factory) -> Path:
         reproduce.MIMIC_OVERRIDES, "quick", {"epochs": 3, "patience": 0, "batch_size": 64}
     )
     try:
-        reproduce.REPRODUCTIONS["mimic"](out, quick=True, workers=1, seed=0, quiet=True)
+        reproduce.REPRODUCTIONS["mimic"](
+            out, quick=True, workers=1, seed=0, quiet=True, objectives=OBJECTIVES
+        )
     finally:
         patch.undo()
     return out
@@ -153,6 +157,53 @@ def test_reproduce_mimic_end_to_end(reproduced, tmp_path):
     assert "a pairwise objective can learn the shared half" in report
     assert "quick smoke test" in report  # --quick: a banner, and no verdicts
     assert "Symile ahead beyond the paired interval: not judged" in report
+
+
+def test_reproduce_report_sets_all_objectives_side_by_side(reproduced):
+    """Proves a four-objective reproduction trains and scores every objective on the same test
+    split and reports each with its scoring, its paired difference against Symile with a
+    p-value, chance, one plot, and the query-subset diagnostic with what each score detects."""
+    from symile_bench.harness.results import load_results
+
+    out = reproduced
+    report = (out / "report.md").read_text()
+    assert "# Symile-MIMIC: Symile vs pairwise CLIP (and GRAM, TRIANGLE)" in report
+    section = report.split("## Objectives side by side")[1].split("## ")[0]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| test |")]
+    assert [r.split(" | ")[1] for r in rows] == [
+        "Symile (mip)",
+        "CLIP (pairwise)",
+        "GRAM (gram)",
+        "TRIANGLE (triangle)",
+    ]
+    fingerprints = set()
+    for loss, row in zip(OBJECTIVES, rows, strict=True):
+        results = load_results(out / "results" / f"{loss}.json")
+        fingerprints.add(results.dataset.split_fingerprint)
+        cells = row.split(" | ")
+        assert results.row("top1").ci_low == pytest.approx(
+            float(cells[2].split("[")[1][:5]), abs=1e-3
+        )
+        if loss != "symile":  # a paired difference and its p-value
+            assert cells[3].startswith(("+", "-")) and cells[4] not in ("", "—"), row
+        assert {p.condition for p in results.predictions} == {None, "queries=ecg", "queries=labs"}
+    assert len(fingerprints) == 1
+    assert (out / "objectives.png").is_file() and "![objectives](objectives.png)" in report
+    diagnostic = report.split("## Where the accuracy comes from")[1]
+    assert "from ecg only" in diagnostic and "from labs only" in diagnostic
+    assert "**GRAM** (`gram`): a function of the pairwise inner products only" in diagnostic
+    assert "**Symile** (`mip`): not a function of the pairwise inner products" in diagnostic
+
+
+def test_objectives_option_refuses_bad_lists(tmp_path):
+    """Proves --objectives names unknown objectives and insists on the paper's two."""
+    unknown = run_cli(
+        "reproduce", "xor", "--out", tmp_path, "--objectives", "symile,clip,infonce", check=False
+    )
+    assert unknown.returncode != 0 and "unknown objective 'infonce'" in unknown.stderr
+    lacking = run_cli("reproduce", "xor", "--out", tmp_path, "--objectives", "gram", check=False)
+    assert lacking.returncode != 0 and "lacks symile, clip" in lacking.stderr
+    assert not any(tmp_path.iterdir())
 
 
 def test_reproduce_mimic_refuses_bad_sources(reproduced, tmp_path):

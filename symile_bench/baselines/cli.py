@@ -164,11 +164,25 @@ def reproduce(
     mimic_cxr_jpg: Annotated[
         Path | None, typer.Option(help="mimic only: root of your MIMIC-CXR-JPG 2.0.0 download.")
     ] = None,
+    objectives: Annotated[
+        str,
+        typer.Option(
+            help="Objectives to train and score on the same data, comma-separated: symile and "
+            "clip always, plus any of gram, triangle (report.md then compares all of them: "
+            "intervals, paired differences against Symile with p-values, one plot)."
+        ),
+    ] = "symile,clip",
     quiet: Quiet = False,
 ) -> None:
-    """Build what the benchmark needs, train Symile and CLIP, evaluate with intervals, and
-    write report.md with our numbers beside the paper's (plots need the plot extra: matplotlib)."""
-    from symile_bench.baselines.reproduce import REPRODUCTIONS, TAKES_SOURCES, quick_run
+    """Build what the benchmark needs, train Symile and CLIP (and any --objectives beside
+    them), evaluate with intervals, and write report.md with our numbers beside the paper's
+    (plots need the plot extra: matplotlib)."""
+    from symile_bench.baselines.reproduce import (
+        REPRODUCTIONS,
+        TAKES_SOURCES,
+        parse_objectives,
+        quick_run,
+    )
 
     if benchmark not in REPRODUCTIONS:
         raise ConfigError(f"unknown benchmark {benchmark!r}; choose {', '.join(REPRODUCTIONS)}")
@@ -188,7 +202,13 @@ def reproduce(
             f"mimic only, not {benchmark}"
         )
     report = REPRODUCTIONS[benchmark](
-        out, quick=quick, workers=workers, seed=seed, quiet=quiet, **extra
+        out,
+        quick=quick,
+        workers=workers,
+        seed=seed,
+        quiet=quiet,
+        objectives=parse_objectives(objectives),
+        **extra,
     )
     smoke = quick_run(benchmark, quick)
     if smoke is not None and not quiet:

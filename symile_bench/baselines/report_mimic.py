@@ -10,6 +10,7 @@ from pathlib import Path
 
 from symile_bench.baselines import paper
 from symile_bench.baselines.plots import pyplot
+from symile_bench.baselines.report_objectives import name, objectives_lines, peers_text
 from symile_bench.baselines.runs import RunSummary
 from symile_bench.baselines.summary import (
     Quick,
@@ -87,7 +88,7 @@ def write_mimic_report(
 ) -> Path:
     s, c = _find(runs, "symile"), _find(runs, "clip")
     scores = {r.run.loss: top1(r.results[0]) for r in runs}
-    lines = ["# Symile-MIMIC: Symile vs pairwise CLIP", "", *banner_lines(quick)]
+    lines = ["# Symile-MIMIC: Symile vs pairwise CLIP" + peers_text(runs), "", *banner_lines(quick)]
     if data.synthetic:
         lines += [
             SYNTHETIC_WARNING.format(
@@ -110,13 +111,15 @@ def write_mimic_report(
     ]
     for r in runs:
         t = scores[r.run.loss]
-        mean, se = paper.MIMIC[r.run.loss]
+        published = paper.MIMIC.get(r.run.loss)
+        ref = (
+            "not in the paper" if published is None else f"{published[0]:.3f} ± {published[1]:.3f}"
+        )
         level = 0.0 if t.chance is None else t.chance
         above = f"{verdict(t.low > level, quick)} (interval low {t.low:.3f})"
         lines.append(
-            f"| {'Symile' if r.run.loss == 'symile' else 'CLIP'} | {t.text()} | "
-            f"{t.paper_text()} | {mean:.3f} ± {se:.3f} | {above} | {r.best_epoch} | "
-            f"{r.seconds / 60:.1f} |"
+            f"| {name(r.run.loss)} | {t.text()} | {t.paper_text()} | "
+            f"{ref} | {above} | {r.best_epoch} | {r.seconds / 60:.1f} |"
         )
     if s is not None and c is not None:
         text, low = paired_text(s.results[0], c.results[0])
@@ -129,10 +132,13 @@ def write_mimic_report(
             "",
             f"Symile − CLIP, paired bootstrap over the same test queries: {text}.{ahead}",
         ]
+    grid = {"test": {r.run.loss: r.results[0] for r in runs}}
     wall = wall_text(wall_seconds)
     lines += [
         "",
-        f"Training time, both runs summed: {sum(r.seconds for r in runs) / 60:.1f} min{wall}.",
+        *objectives_lines(out, grid, quick=quick, diagnose=["test"]),
+        f"Training time, all {len(runs)} runs summed: {sum(r.seconds for r in runs) / 60:.1f} "
+        f"min{wall}.",
         "",
     ]
     figure = _plot(out / "mimic.png", scores, "ours (synthetic data)" if data.synthetic else "ours")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from symile_bench.baselines import paper
 from symile_bench.baselines.plots import pyplot
+from symile_bench.baselines.report_objectives import objectives_lines, peers_text
 from symile_bench.baselines.runs import RunSummary
 from symile_bench.baselines.summary import Quick, Top1, banner_lines, top1, wall_text
 from symile_bench.baselines.xor_info import xor_info_grid
@@ -21,6 +22,13 @@ NOTE = (
     "lowest validation loss."
 )
 
+#: what XOR's design implies for the query-subset diagnostic (the information terms above)
+DIAGNOSTIC_NOTE = (
+    "On XOR b is independent of a alone and of c alone at every p (I(a;b) = I(b;c) = 0 bits), "
+    "so a single-query score must be at chance for any model: whatever a model scores above "
+    "chance from (a, c) it takes from the two jointly (I(a;b|c), 5 bits at p = 1)."
+)
+
 
 def write_xor_report(
     out: Path,
@@ -31,16 +39,18 @@ def write_xor_report(
     quick: Quick | None = None,
 ) -> Path:
     scores: dict[str, dict[float, Top1]] = {"symile": {}, "clip": {}}
+    files: dict[str, dict[str, Path]] = {f"p = {p:g}": {} for p in grid}
     seconds = 0.0
     for s in runs:
-        config = s.run.config or ""  # XOR configs are named by p: "p0.5"
-        scores[s.run.loss][float(config.removeprefix("p"))] = top1(s.results[0])
+        p = float((s.run.config or "").removeprefix("p"))  # XOR configs are named by p: "p0.5"
+        scores.setdefault(s.run.loss, {})[p] = top1(s.results[0])
+        files[f"p = {p:g}"][s.run.loss] = s.results[0]
         seconds += s.seconds
     info = {r.p: r for r in xor_info_grid(5, grid)}
     any_score = next(iter(scores["symile"].values()), None)
     chance = any_score.chance_text() if any_score else "chance not recorded"
     lines = [
-        "# XOR: Symile vs pairwise CLIP",
+        "# XOR: Symile vs pairwise CLIP" + peers_text(runs),
         "",
         *banner_lines(quick),
         f"Task: predict b from (a, c) among all 32 binary vectors ({chance}); top-1 on "
@@ -57,9 +67,20 @@ def write_xor_report(
             f"{info[p].i_ab_given_c:.3f} | {abs(info[p].i_bc):.3f} | "
             f"{info[p].total_correlation:.3f} |"
         )
-    wall = wall_text(wall_seconds)
+    diagnosed = [c for c in ("p = 0.5", "p = 1") if c in files]
     lines += [
         "",
+        *objectives_lines(
+            out,
+            files,
+            quick=quick,
+            diagnose=diagnosed,
+            diagnostic_note=DIAGNOSTIC_NOTE,
+            singles_at_chance=diagnosed,
+        ),
+    ]
+    wall = wall_text(wall_seconds)
+    lines += [
         f"Training time, all {len(runs)} runs summed: {seconds / 60:.1f} min{wall}.",
         "",
         "## What differs from the paper",

@@ -26,6 +26,31 @@ from symile_bench.registry import COMMANDS
 FULL_MINUTES = {"xor": 11, "m3": 35, "mimic": 20}
 
 
+#: the objectives every reproduction trains (the paper's comparison, which the reports' paper
+#: columns need); `--objectives` may add the peer objectives beside them
+REQUIRED_OBJECTIVES = ("symile", "clip")
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    """``--objectives symile,clip,gram,triangle`` as losses of the reference trainer, in order."""
+    from symile_bench.baselines.losses import LOSSES
+
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in LOSSES]
+    if unknown:
+        raise ConfigError(
+            f"--objectives: unknown objective {unknown[0]!r}; choose from {', '.join(LOSSES)}"
+        )
+    absent = [n for n in REQUIRED_OBJECTIVES if n not in names]
+    if absent:
+        raise ConfigError(
+            f"--objectives {text!r} lacks {', '.join(absent)}: every reproduction trains "
+            f"{' and '.join(REQUIRED_OBJECTIVES)} (the paper's comparison); add the others "
+            "beside them, e.g. --objectives symile,clip,gram,triangle"
+        )
+    return names
+
+
 def quick_run(benchmark: str, quick: bool) -> Quick | None:
     """What a report needs to know of ``--quick`` (None for a full run)."""
     return Quick(FULL_MINUTES[benchmark]) if quick else None
@@ -79,7 +104,15 @@ def _one_thread(run: Run) -> Run:
     return replace(run, threads=run.threads or 1)
 
 
-def _xor(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) -> Path:
+def _xor(
+    out: Path,
+    *,
+    quick: bool,
+    workers: int | None,
+    seed: int,
+    quiet: bool,
+    objectives: Sequence[str] = REQUIRED_OBJECTIVES,
+) -> Path:
     from symile_bench.baselines.report_xor import write_xor_report
 
     grid = (0.0, 0.5, 1.0) if quick else tuple(round(0.1 * k, 1) for k in range(11))
@@ -94,7 +127,7 @@ def _xor(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool)
             seed=seed,
         )
         for p in grid
-        for loss in ("symile", "clip")
+        for loss in objectives
     ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
@@ -145,7 +178,15 @@ M3_NOTE = (
 )
 
 
-def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) -> Path:
+def _m3(
+    out: Path,
+    *,
+    quick: bool,
+    workers: int | None,
+    seed: int,
+    quiet: bool,
+    objectives: Sequence[str] = REQUIRED_OBJECTIVES,
+) -> Path:
     from symile_bench.baselines.report_m3 import write_m3_report
 
     mode = "quick" if quick else "full"
@@ -193,10 +234,7 @@ def _m3(out: Path, *, quick: bool, workers: int | None, seed: int, quiet: bool) 
     # longest first, so two workers finish together
     runs = [
         run(2, w2, "symile", M3_MISSING),
-        run(2, w2, "symile"),
-        run(5, w5, "symile"),
-        run(2, w2, "clip"),
-        run(5, w5, "clip"),
+        *(run(w, data, loss) for loss in objectives for w, data in ((2, w2), (5, w5))),
     ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)
@@ -267,6 +305,7 @@ def _mimic(
     seed: int,
     quiet: bool,
     sources: dict[str, Path] | None = None,
+    objectives: Sequence[str] = REQUIRED_OBJECTIVES,
 ) -> Path:
     """Real sources: the builder's default patient fractions (close to the release's 10,000 /
     750 / 464 on the full cohort). No sources: a synthetic higher-order tree, split by counts."""
@@ -302,7 +341,7 @@ def _mimic(
             overrides=MIMIC_OVERRIDES[mode],
             cache_dir=out / "features",
         )
-        for loss in ("symile", "clip")
+        for loss in objectives
     ]
     started = time.perf_counter()
     summaries = run_all(runs, workers=workers, quiet=quiet)

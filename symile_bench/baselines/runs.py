@@ -24,6 +24,7 @@ class Run:
     eval_configs: tuple[str, ...] = ()  # evaluate on these configs' test splits (default: config)
     threads: int | None = None
     missing_protocol: bool = False
+    query_subsets: bool = True  # also score from each single query modality (the diagnostic)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def execute(run: Run) -> RunSummary:
                 seed=run.seed,
                 trained_on=run.config,
                 missing_protocol=run.missing_protocol,
+                query_subsets=run.query_subsets,
             ),
         )
         problems = check_consistency(results)

@@ -128,6 +128,16 @@ def evaluate(
             "docs/missing_modality_protocol.md).",
         ),
     ] = False,
+    query_subsets: Annotated[
+        bool,
+        typer.Option(
+            "--query-subsets",
+            help="Also score the target from every proper non-empty subset of the query "
+            "modalities, the others left out of the score (conditions `queries=a`, ...): "
+            "shows whether accuracy comes from single modalities or from their combination "
+            "(`report --diagnostic`; docs/evaluation.md).",
+        ),
+    ] = False,
     trained_on: Annotated[
         str | None,
         typer.Option(
@@ -198,6 +208,7 @@ def evaluate(
         confidence=confidence,
         seed=seed,
         missing_protocol=missing_protocol,
+        query_subsets=query_subsets,
         trained_on=trained_on,
         top_k=top_k,
         predictions=predictions,

@@ -4,7 +4,7 @@ functions, registered by ``symile_bench.cli``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,6 +18,9 @@ from symile_bench.harness.cli import (
     console,
     format_ci,
 )
+
+if TYPE_CHECKING:
+    from symile_bench.harness.results import Results
 
 
 def compare(
@@ -76,9 +79,19 @@ def report(
     metric: Metrics = None,
     plot: Annotated[Path | None, typer.Option(help="Also write a PNG plot here.")] = None,
     languages: Annotated[bool, typer.Option(help="Show per-language rows.")] = True,
+    diagnostic: Annotated[
+        bool,
+        typer.Option(
+            "--diagnostic",
+            help="Add where each model's accuracy comes from: the target scored from all query "
+            "modalities beside each single one (files evaluated with --query-subsets), and "
+            "what each objective's score can detect.",
+        ),
+    ] = False,
 ) -> None:
     """A table of many results files; with --plot a PNG (accuracy against % complete training
-    samples when models record --trained-on, else per model and condition)."""
+    samples when models record --trained-on, else per model and condition); with --diagnostic
+    the query-subset diagnostic."""
     from symile_bench.harness.overview import (
         chance_text,
         reference_levels,
@@ -144,11 +157,51 @@ def report(
                     format_ci(p.row.ci_low, p.row.ci_high),
                 )
         console.print(curve)
+    if diagnostic:
+        _print_diagnostic(loaded, metrics[0])
     if plot is not None:
         from symile_bench.harness.plot import plot_results
 
         plot_results(loaded, plot, metrics[0])
         console.print(f"[green]✓[/] plot written to {plot}")
+
+
+def _print_diagnostic(loaded: list[tuple[str, Results]], metric: str) -> None:
+    from symile_bench.errors import ConfigError
+    from symile_bench.harness.diagnostic import diagnostics, interaction_of, interaction_text
+    from symile_bench.harness.overview import chance_text
+
+    found = diagnostics(loaded, metric)
+    if not found:
+        raise ConfigError(
+            "report --diagnostic: no results file scored query subsets; evaluate with "
+            "--query-subsets (reproduce does) and report those files"
+        )
+    table = Table(
+        "model",
+        "dataset",
+        "queries",
+        metric,
+        "95% CI",
+        "chance",
+        title=f"where the accuracy comes from ({metric}; other query modalities left out)",
+    )
+    for d in found:
+        for subset, row in [(d.query, d.full), *d.subsets.items()]:
+            table.add_row(
+                f"{d.model} ({d.scoring})",
+                d.dataset,
+                ("all: " if subset == d.query else "") + ", ".join(subset),
+                f"{row.value:.4f}",
+                format_ci(row.ci_low, row.ci_high),
+                chance_text(row.chance),
+            )
+        gain = d.joint_gain()
+        if gain is not None:
+            table.add_row("", "", "all − best subset", f"{gain:+.4f}", "", "", end_section=True)
+    console.print(table)
+    for scoring in dict.fromkeys(d.scoring for d in found):
+        console.print(f"{scoring}: {interaction_text(interaction_of(scoring))}.")
 
 
 def validate(

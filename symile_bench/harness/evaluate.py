@@ -18,6 +18,7 @@ import numpy as np
 
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
+from symile_bench.harness.diagnostic import subset_conditions
 from symile_bench.harness.encoders import Advance, Encoder
 from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import DEFAULT_METRICS
@@ -60,6 +61,7 @@ class EvalOptions:
     confidence: float = DEFAULT_CONFIDENCE
     seed: int = 0
     missing_protocol: bool = False
+    query_subsets: bool = False  # also score from each proper subset of the queries
     trained_on: str | None = None
     top_k: int = DEFAULT_TOP_K
     predictions: bool = True
@@ -125,15 +127,19 @@ def evaluate(
         conditions(resolved.query_names)
         if opts.missing_protocol
         else [Condition(None, resolved.query_names)]
-    )
+    ) + (subset_conditions(resolved.query_names) if opts.query_subsets else [])
     rows: list[ResultRow] = []
     predictions: list[Predictions] = []
     ranking: Ranking | None = None
     for cond in conds:
-        queries = [
-            encoded.queries[m] if m in cond.observed else encoded.missing[m]
-            for m in resolved.query_names
-        ]
+        queries = (
+            [encoded.queries[m] for m in cond.observed]
+            if cond.dropped
+            else [
+                encoded.queries[m] if m in cond.observed else encoded.missing[m]
+                for m in resolved.query_names
+            ]
+        )
         label = "score" if cond.name is None else f"score {cond.name}"
         # On a blind split the plan has no answer key: the top-k is all it ranks for.
         ranking = plan.rank(

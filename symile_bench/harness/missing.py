@@ -31,6 +31,9 @@ OBSERVED_PREFIX = "observed="
 class Condition:
     name: str | None  # the results rows' `condition`
     observed: tuple[str, ...]
+    # True: the unobserved query modalities are left out of the score (the query-subset
+    # diagnostic) instead of passed to the model as missing (this protocol)
+    dropped: bool = False
 
 
 def condition_name(observed: Sequence[str], query: Sequence[str]) -> str | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -44,6 +44,14 @@ OffsetFn = Callable[[Queries], np.ndarray]
 # (query slices [n, d_j], candidate block [m, d], xp) -> [n, m]; arrays of the backend's xp
 BlockFn = Callable[[Sequence[Any], Any, ModuleType], Any]
 ScoreFn = Callable[[Queries, np.ndarray], np.ndarray]
+#: how a score depends on the modalities, which decides what it can detect
+#: (``report --diagnostic`` states it beside each model):
+#: * ``additive-pairwise``: a sum of terms that each see one pair of modalities (CLIP);
+#: * ``pairwise``: a function of the pairwise inner products only, not a sum of them (GRAM's
+#:   volume, TRIANGLE's area);
+#: * ``joint``: not a function of the pairwise inner products (Symile's trilinear MIP).
+Interaction = Literal["additive-pairwise", "pairwise", "joint"]
+INTERACTIONS: tuple[Interaction, ...] = ("additive-pairwise", "pairwise", "joint")
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class Scorer:
     otherwise ``score``. ``offset`` does not affect ranks, only reported scores.
     ``one_dimension``: every embedding must have one size (always so for ``combine``), so that a
     mismatch is one clear error instead of a failed matmul inside a block.
+    ``interaction``: how the score depends on the modalities (``Interaction``; None when the
+    scorer does not declare it).
     """
 
     name: str
@@ -63,6 +73,7 @@ class Scorer:
     score: ScoreFn | None = None
     description: str = ""
     one_dimension: bool = False
+    interaction: Interaction | None = None
 
     def __post_init__(self) -> None:
         if self.combine is None and self.score_block is None and self.score is None:
@@ -167,6 +178,7 @@ def register_scorer(
     score: ScoreFn | None = None,
     description: str = "",
     one_dimension: bool = False,
+    interaction: Interaction | None = None,
     overwrite: bool = False,
 ) -> Scorer:
     """Register a scorer under ``name`` (then usable as ``scorer=name`` / ``model.scoring``)."""
@@ -178,6 +190,7 @@ def register_scorer(
         score=score,
         description=description,
         one_dimension=one_dimension,
+        interaction=interaction,
     )
     return SCORERS.register(name, scorer, overwrite=overwrite)
 
@@ -202,10 +215,12 @@ register_scorer(
     "mip",
     combine=_mip_combine,
     description="Symile: multilinear inner product Σ_k Π_j q_j[k] c[k]",
+    interaction="joint",
 )
 register_scorer(
     "pairwise",
     combine=_pairwise_combine,
     offset=_pairwise_offset,
     description="CLIP: sum of dot products over all pairs of modalities",
+    interaction="additive-pairwise",
 )

@@ -192,10 +192,12 @@ GRAM = Scorer(
     score_block=gram_block,
     one_dimension=True,
     description="GRAM: minus the volume sqrt(det G) spanned by the L2-normalised embeddings",
+    interaction="pairwise",
 )
 TRIANGLE = Scorer(
     "triangle",
     score_block=triangle_block,
     one_dimension=True,
     description="TRIANGLE: minus the area of the triangle of the L2-normalised embeddings",
+    interaction="pairwise",
 )

@@ -1,0 +1,210 @@
+"""The part of every ``reproduce`` report that sets all trained objectives side by side (Symile,
+CLIP and the peers of ``--objectives``, e.g. GRAM and TRIANGLE): one table with each objective's
+top-1 and interval, its paired difference against Symile on the same test queries with the
+paired bootstrap's p-value, chance and the dataset's declared levels (M3's pairwise ceiling 1/w);
+one plot; and the query-subset diagnostic (where each model's accuracy comes from)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from symile_bench.baselines.losses import SCORING
+from symile_bench.baselines.plots import pyplot
+from symile_bench.baselines.runs import RunSummary
+from symile_bench.baselines.summary import Quick, Top1, top1, verdict
+from symile_bench.harness.compare import compare_results
+from symile_bench.harness.diagnostic import diagnostics, interaction_of, interaction_text
+from symile_bench.harness.errors import HarnessInputError
+from symile_bench.harness.results import load_results
+
+REFERENCE = "symile"
+PAPER = ("symile", "clip")  # the paper's two objectives, which every report's tables hold
+NAMES = {"symile": "Symile", "clip": "CLIP", "gram": "GRAM", "triangle": "TRIANGLE"}
+PLOT_FILE = "objectives.png"
+
+#: condition label (e.g. "p = 1.0", "w = 2") -> objective -> its results file
+Grid = Mapping[str, Mapping[str, Path]]
+
+
+def name(objective: str) -> str:
+    return NAMES.get(objective, objective)
+
+
+def peers_text(runs: Sequence[RunSummary]) -> str:
+    """A report title's mention of the objectives trained beside Symile and CLIP, if any."""
+    peers = [name(o) for o in dict.fromkeys(s.run.loss for s in runs) if o not in PAPER]
+    return f" (and {', '.join(peers)})" if peers else ""
+
+
+def objectives_lines(
+    out: Path,
+    grid: Grid,
+    *,
+    quick: Quick | None,
+    diagnose: Sequence[str] = (),
+    diagnostic_note: str = "",
+    singles_at_chance: Sequence[str] = (),
+) -> list[str]:
+    """The report's "Objectives side by side" section (with its plot written to ``out``) and,
+    for the conditions in ``diagnose``, "Where the accuracy comes from" (``diagnostic_note``:
+    what the benchmark's design implies for single-query scores; ``singles_at_chance``: the
+    conditions where no single modality carries information about the target, e.g. XOR at
+    p = 1, so that every single-query interval must contain chance: the report checks it)."""
+    objectives = list(dict.fromkeys(o for row in grid.values() for o in row))
+    lines = [
+        "## Objectives side by side",
+        "",
+        "Every objective trained with the same encoders, data, optimiser and schedule, and "
+        "scored by the harness with its own scorer (`model.scoring` in each results file). "
+        "Δ vs Symile: paired bootstrap over the same test queries (1,000 resamples), with its "
+        "two-sided p-value for no difference.",
+        "",
+        "| condition | objective (scoring) | top-1 [95% CI] | Δ vs Symile [95% CI] | p | chance "
+        "| declared levels |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for condition, row in grid.items():
+        ref = row.get(REFERENCE)
+        levels = _levels(next(iter(row.values())))
+        for objective, path in row.items():
+            t = top1(path)
+            diff, p = ("—", "—") if ref is None or objective == REFERENCE else _paired(path, ref)
+            lines.append(
+                f"| {condition} | {name(objective)} ({SCORING.get(objective, objective)}) | "
+                f"{t.text()} | {diff} | {p} | {_chance(t)} | {levels} |"
+            )
+    figure = _plot(out / PLOT_FILE, grid, objectives)
+    lines += [
+        "",
+        f"![objectives]({figure.name})" if figure else "(No figure: install symile-bench[plot].)",
+        "",
+    ]
+    picked = {c: grid[c] for c in diagnose if c in grid}
+    if picked:
+        lines += _diagnostic_lines(picked, objectives, quick, diagnostic_note, singles_at_chance)
+    return lines
+
+
+def _diagnostic_lines(
+    grid: Grid,
+    objectives: Sequence[str],
+    quick: Quick | None,
+    note: str,
+    check: Sequence[str],
+) -> list[str]:
+    found = {
+        (condition, objective): d
+        for condition, row in grid.items()
+        for objective, path in row.items()
+        for d in diagnostics([(str(path), load_results(path))])
+    }
+    if not found:
+        return []
+    query = next(iter(found.values())).query
+    subsets = [s for s in next(iter(found.values())).subsets]
+    head = ["all: " + ", ".join(query), *(f"from {', '.join(s)} only" for s in subsets)]
+    lines = [
+        "## Where the accuracy comes from",
+        "",
+        "The target scored from all query modalities and from each one alone, the others left "
+        "out of the score (`evaluate --query-subsets`, `report --diagnostic`). Single-query "
+        "scores at chance with a high all-queries score mean the accuracy comes from the "
+        "modalities jointly; a single-query score near the full one means from that modality.",
+        "",
+        "| condition | objective | " + " | ".join(head) + " | all − best single | chance |",
+        "|---|---|" + "---|" * (len(head) + 2),
+    ]
+    for (condition, objective), d in found.items():
+        cells = [d.full, *(d.subsets[s] for s in subsets)]
+        gain = d.joint_gain()
+        lines.append(
+            f"| {condition} | {name(objective)} | "
+            + " | ".join(f"{c.value:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]" for c in cells)
+            + f" | {'' if gain is None else f'{gain:+.3f}'} | {_chance_value(d.full.chance)} |"
+        )
+    lines += ["", "What each objective's score can detect:", ""]
+    for objective in objectives:
+        scoring = SCORING.get(objective, objective)
+        lines.append(
+            f"- **{name(objective)}** (`{scoring}`): {interaction_text(interaction_of(scoring))}."
+        )
+    lines += ["", note] if note else []
+    checked = [d for (condition, _), d in found.items() if condition in check]
+    if checked:
+        at_chance = [
+            d
+            for d in checked
+            if all(c.ci_low <= (c.chance or 0.0) <= c.ci_high for c in d.subsets.values())
+        ]
+        lines += [
+            "",
+            f"At {', '.join(check)} every single-query interval contains chance: "
+            f"{verdict(len(at_chance) == len(checked), quick)} "
+            f"({len(at_chance)} of {len(checked)} models).",
+        ]
+    return [*lines, ""]
+
+
+def _paired(a: Path, b: Path) -> tuple[str, str]:
+    try:
+        c = compare_results(load_results(a), load_results(b), metrics=["top1"])[0].result
+    except HarnessInputError as exc:
+        return f"(unpaired: {exc})", "—"
+    return f"{c.difference:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]", c.p_value_text()
+
+
+def _levels(path: Path) -> str:
+    refs = load_results(path).task.references
+    return ", ".join(r.label for r in refs) if refs else "—"
+
+
+def _chance(t: Top1) -> str:
+    return _chance_value(t.chance)
+
+
+def _chance_value(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def _plot(path: Path, grid: Grid, objectives: Sequence[str]) -> Path | None:
+    plt = pyplot()
+    if plt is None:
+        return None
+    conditions = list(grid)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(conditions) + 3), 4))
+    width = 0.8 / max(1, len(objectives))
+    for k, objective in enumerate(objectives):
+        xs, ys, lo, hi = [], [], [], []
+        for i, condition in enumerate(conditions):
+            path_ = grid[condition].get(objective)
+            if path_ is None:
+                continue
+            t = top1(path_)
+            xs.append(i - 0.4 + width * (k + 0.5))
+            ys.append(t.value)
+            lo.append(t.value - t.low)
+            hi.append(t.high - t.value)
+        ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=name(objective))
+    for i, condition in enumerate(conditions):  # each condition's own chance and levels
+        path_ = next(iter(grid[condition].values()))
+        chance = top1(path_).chance
+        label = "chance" if i == 0 else None
+        if chance is not None:
+            ax.hlines(chance, i - 0.45, i + 0.45, colors="gray", linestyles=":", label=label)
+        for ref in load_results(path_).task.references:
+            ax.hlines(
+                ref.value,
+                i - 0.45,
+                i + 0.45,
+                colors="black",
+                linestyles="--",
+                label=ref.name if i == 0 else None,
+            )
+    ax.set_xticks(range(len(conditions)), conditions, rotation=45 if len(conditions) > 4 else 0)
+    ax.set(ylabel="test top-1 (95% CI)", ylim=(-0.02, 1.05), title="objectives side by side")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
