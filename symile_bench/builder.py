@@ -124,6 +124,10 @@ class DatasetBuilder(ABC, Generic[C]):
     version: ClassVar[str]
     Config: type[C]
     license: ClassVar[str] = "mit"
+    #: an importer of a released dataset (docs/architecture.md: "importers are builders whose
+    #: source is a release") names the Config field that `symile-bench import NAME SOURCE`
+    #: fills from its positional SOURCE argument; None for builders that generate their data
+    source_field: ClassVar[str | None] = None
 
     @abstractmethod
     def variants(self, config: C) -> list[str]:
