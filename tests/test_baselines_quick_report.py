@@ -95,6 +95,13 @@ def test_quick_reports_carry_banner_and_judge_nothing(name, results_file, tmp_pa
     text = write(tmp_path / "quick", results_file, quick)
     match = BANNER.search(text)
     assert match and int(match.group(1)) == reproduce.FULL_MINUTES[name]
+    peers = reproduce.quick_run(name, True, ("symile", "clip", "gram", "triangle"))
+    assert (
+        peers is not None
+        and peers.full_minutes
+        == reproduce.full_minutes(name, ("symile", "clip", "gram", "triangle"))
+        > reproduce.FULL_MINUTES[name]
+    )  # the banner counts the objectives asked for
     assert text.splitlines()[2].startswith("> **quick smoke test")
     full = write(tmp_path / "full", results_file, reproduce.quick_run(name, False))
     assert not BANNER.search(full)

@@ -201,16 +201,11 @@ def reproduce(
             f"--mimic-iv, --mimic-iv-ecg and --mimic-cxr-jpg apply to reproduce "
             f"mimic only, not {benchmark}"
         )
+    chosen = parse_objectives(objectives)
     report = REPRODUCTIONS[benchmark](
-        out,
-        quick=quick,
-        workers=workers,
-        seed=seed,
-        quiet=quiet,
-        objectives=parse_objectives(objectives),
-        **extra,
+        out, quick=quick, workers=workers, seed=seed, quiet=quiet, objectives=chosen, **extra
     )
-    smoke = quick_run(benchmark, quick)
+    smoke = quick_run(benchmark, quick, chosen)
     if smoke is not None and not quiet:
         console.print(f"[bold yellow]{smoke.banner()}[/]")
     if not quiet:

@@ -125,7 +125,6 @@ def write_m3_report(
         *objectives_lines(
             out,
             {c: row for c, row in grid.items() if row},
-            quick=quick,
             diagnose=list(grid),
             diagnostic_note=DIAGNOSTIC_NOTE,
         ),

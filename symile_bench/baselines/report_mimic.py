@@ -136,7 +136,7 @@ def write_mimic_report(
     wall = wall_text(wall_seconds)
     lines += [
         "",
-        *objectives_lines(out, grid, quick=quick, diagnose=["test"]),
+        *objectives_lines(out, grid, diagnose=["test"]),
         f"Training time, all {len(runs)} runs summed: {sum(r.seconds for r in runs) / 60:.1f} "
         f"min{wall}.",
         "",

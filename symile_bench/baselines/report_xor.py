@@ -73,7 +73,6 @@ def write_xor_report(
         *objectives_lines(
             out,
             files,
-            quick=quick,
             diagnose=diagnosed,
             diagnostic_note=DIAGNOSTIC_NOTE,
             singles_at_chance=diagnosed,

@@ -20,10 +20,13 @@ from symile_bench.executors import available_cores, make_executor
 from symile_bench.progress import progress_bar
 from symile_bench.registry import COMMANDS
 
-#: minutes of each full (not --quick) reproduction on this 2-core machine, which a --quick
-#: report's banner quotes: measured for xor (10 min 50 s) and m3 (34 min 56 s), estimated for
-#: mimic on its synthetic tree (docs/baselines.md has the runs)
+#: minutes of each full (not --quick) reproduction of Symile and CLIP on this 2-core machine,
+#: which a --quick report's banner quotes: measured for xor (10 min 50 s) and m3 (34 min 56 s),
+#: estimated for mimic on its synthetic tree (docs/baselines.md has the runs)
 FULL_MINUTES = {"xor": 11, "m3": 35, "mimic": 20}
+#: minutes each further objective (GRAM, TRIANGLE) adds: measured with both added, xor 30 min
+#: 20 s and m3 48 min 35 s in all; estimated for mimic
+PEER_MINUTES = {"xor": 10, "m3": 7, "mimic": 10}
 
 
 #: the objectives every reproduction trains (the paper's comparison, which the reports' paper
@@ -51,9 +54,17 @@ def parse_objectives(text: str) -> tuple[str, ...]:
     return names
 
 
-def quick_run(benchmark: str, quick: bool) -> Quick | None:
+def full_minutes(benchmark: str, objectives: Sequence[str] = REQUIRED_OBJECTIVES) -> int:
+    """About how long the full reproduction of ``objectives`` takes on 2 cores."""
+    peers = len(set(objectives) - set(REQUIRED_OBJECTIVES))
+    return FULL_MINUTES[benchmark] + peers * PEER_MINUTES[benchmark]
+
+
+def quick_run(
+    benchmark: str, quick: bool, objectives: Sequence[str] = REQUIRED_OBJECTIVES
+) -> Quick | None:
     """What a report needs to know of ``--quick`` (None for a full run)."""
-    return Quick(FULL_MINUTES[benchmark]) if quick else None
+    return Quick(full_minutes(benchmark, objectives)) if quick else None
 
 
 def build_dataset(
@@ -136,7 +147,7 @@ def _xor(
         summaries,
         grid,
         wall_seconds=time.perf_counter() - started,
-        quick=quick_run("xor", quick),
+        quick=quick_run("xor", quick, objectives),
     )
 
 
@@ -246,7 +257,7 @@ def _m3(
         settings_note=M3_NOTE,
         missing=M3_MISSING,
         wall_seconds=time.perf_counter() - started,
-        quick=quick_run("m3", quick),
+        quick=quick_run("m3", quick, objectives),
     )
 
 
@@ -350,7 +361,7 @@ def _mimic(
         summaries,
         data_info,
         wall_seconds=time.perf_counter() - started,
-        quick=quick_run("mimic", quick),
+        quick=quick_run("mimic", quick, objectives),
     )
 
 
