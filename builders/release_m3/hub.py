@@ -1,0 +1,111 @@
+"""`hf-m3`: import a local copy of the Hub release `arsaporta/symile-m3` (one config).
+
+Every Parquet part of the config becomes one Arrow shard, streamed in small record batches
+(memory does not grow with the rows), the media bytes copied as they are (the Common Voice
+MP3s and ImageNet JPEGs are never decoded or re-encoded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import Field, field_validator
+
+from builders.release_m3.base import ReleaseConfig, ReleaseM3Builder, SourceFile
+from builders.release_m3.hub_layout import choose_config, open_checked, split_files
+from builders.release_m3.schema import SCHEMA, words_of
+from symile_bench.builder import ShardTask, TaskContext
+from symile_bench.errors import SourceError
+from symile_bench.storage import as_store
+
+BATCH_ROWS = 64  # media rows are ~100 kB each: a batch stays a few MB
+
+
+class HfM3Config(ReleaseConfig):
+    repo_dir: Path = Field(
+        description="Local copy of the Hub repo arsaporta/symile-m3 (holding "
+        "<config>/<split>-NNNNN-of-MMMMM.parquet)."
+    )
+    config: str | None = Field(
+        None,
+        description="Release config to import, e.g. symile-m3-5-xs (needed when the copy "
+        "holds more than one).",
+    )
+
+    @field_validator("repo_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+class HfM3Builder(ReleaseM3Builder[HfM3Config]):
+    name = "hf-m3"
+    description = (
+        "Import one config of the Symile-M3 release from a local copy of the Hub repo "
+        "arsaporta/symile-m3 (scored with the release's task)."
+    )
+    Config = HfM3Config
+    source_field = "repo_dir"
+
+    def prepare(self, config: HfM3Config, warn: Callable[[str], None]) -> HfM3Config:
+        """Check every part (readable, release columns) and record it with its sha256."""
+        repo = config.repo_dir
+        variant = choose_config(repo, config.config)
+        parts = split_files(repo, variant)
+        store = as_store(repo)
+        files, classes, first_text = [], np.zeros(0, np.int64), None
+        for split, paths in parts.items():
+            for path in paths:
+                handle = open_checked(path)
+                if split == "test":
+                    ids = _read(path, lambda: handle.read(columns=["cls_id", "text"]))
+                    classes = np.union1d(classes, pc.unique(ids["cls_id"]).to_numpy())
+                    first_text = first_text or (ids["text"][0].as_py() if len(ids) else None)
+                relative = path.relative_to(repo).as_posix()
+                rows = handle.metadata.num_rows
+                files.append(SourceFile(split=split, file=relative, rows=rows, sha256=store.sha256(relative)))
+        if not len(classes):
+            raise SourceError(f"{repo / variant}: the test split has no rows; nothing to score")
+        return config.model_copy(
+            update={
+                "config": variant,
+                "variant": variant,
+                "files": tuple(files),
+                "n_classes": len(classes),
+                "n_words": words_of(variant, first_text),
+            }
+        )
+
+    def plan(self, config: HfM3Config) -> list[ShardTask]:
+        """One shard per Parquet part, in the release's order."""
+        tasks = []
+        for split in dict.fromkeys(f.split for f in config.files):
+            files, start = config.split_files(split), 0
+            for i, part in enumerate(files):
+                tasks.append(
+                    ShardTask(config.variant, split, i, len(files), start, start + part.rows)
+                )
+                start += part.rows
+        return tasks
+
+    def run(self, config: HfM3Config, task: ShardTask, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+        path = config.repo_dir / config.split_files(task.split)[task.index].file
+        handle = _read(path, lambda: pq.ParquetFile(path))
+        batches = handle.iter_batches(batch_size=BATCH_ROWS, columns=SCHEMA.names)
+        while (batch := _read(path, lambda: next(batches, None))) is not None:
+            yield batch
+
+
+def _read(path: Path, read: Callable[[], object]) -> object:
+    """`read()`, with a damaged file's error turned into one line naming it."""
+    try:
+        return read()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SourceError(
+            f"{path}: cannot read it ({exc}); it is truncated or corrupt: download it again"
+        ) from None
