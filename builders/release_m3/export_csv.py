@@ -83,7 +83,7 @@ class _MediaTree:
         data: bytes = cell["bytes"]
         digest = hashlib.sha256(data).hexdigest()
         stored = PurePosixPath(cell.get("path") or "").name
-        name = PurePosixPath(stored or digest[:16])
+        name = PurePosixPath(stored if stored not in ("", "..") else digest[:16])
         if not name.suffix:
             name = name.with_suffix(_extension(data))
         path = folder / name
