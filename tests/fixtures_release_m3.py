@@ -10,7 +10,7 @@ import io
 import json
 import random
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import datasets
@@ -43,18 +43,28 @@ HUB_FEATURES = datasets.Features(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def mp3_bytes(index: int) -> bytes:
     """A 0.1 s sine wave encoded as MP3 by ffmpeg (each index its own pitch)."""
     return subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
-         f"sine=frequency={300 + 50 * index}:duration=0.1", "-f", "mp3", "pipe:1"],
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={300 + 50 * index}:duration=0.1",
+            "-f",
+            "mp3",
+            "pipe:1",
+        ],
         capture_output=True,
         check=True,
     ).stdout
 
 
-@lru_cache(maxsize=None)
+@cache
 def jpeg_bytes(index: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (16, 16), (40 * index % 256, 90, 200)).save(out, "JPEG")
@@ -65,8 +75,12 @@ def classes() -> list[dict]:
     """The first classes of the embedded lexicon, as translations.json entries."""
     lex = load_lexicon(None)
     return [
-        {"name": lex.english[k], "synset_id": lex.synset_id[k], "cls_id": int(lex.cls_id[k]),
-         **{lang: lex.words[lang][k] for lang in LANGS}}
+        {
+            "name": lex.english[k],
+            "synset_id": lex.synset_id[k],
+            "cls_id": int(lex.cls_id[k]),
+            **{lang: lex.words[lang][k] for lang in LANGS},
+        }
         for k in range(N_CLASSES)
     ]
 
@@ -87,18 +101,20 @@ def release_rows(n: int, seed: int) -> list[dict]:
         words = [cls[lang], other[LANGS[1 - li]]]
         rng.shuffle(words)
         clip, image = rng.randrange(3), rng.randrange(3)
-        rows.append({
-            "lang": lang,
-            "clip": f"common_voice_{lang}_{clip}.mp3",
-            "audio": mp3_bytes(clip + 3 * li),
-            "image_name": f"{cls['synset_id']}_{image}.JPEG",
-            "image": jpeg_bytes(image + 3 * ci),
-            "synset_id": cls["synset_id"],
-            "text": "_".join(words),
-            "cls": cls["name"],
-            "cls_id": cls["cls_id"],
-            "target_text": cls[lang],
-        })
+        rows.append(
+            {
+                "lang": lang,
+                "clip": f"common_voice_{lang}_{clip}.mp3",
+                "audio": mp3_bytes(clip + 3 * li),
+                "image_name": f"{cls['synset_id']}_{image}.JPEG",
+                "image": jpeg_bytes(image + 3 * ci),
+                "synset_id": cls["synset_id"],
+                "text": "_".join(words),
+                "cls": cls["name"],
+                "cls_id": cls["cls_id"],
+                "target_text": cls[lang],
+            }
+        )
     return rows
 
 
@@ -112,7 +128,7 @@ def write_hub_repo(root: Path, config: str = "symile-m3-2-xs", train_parts: int 
         parts = train_parts if split == "train" else 1
         (root / config).mkdir(parents=True, exist_ok=True)
         for p in range(parts):
-            chunk = rows[p * n // parts:(p + 1) * n // parts]
+            chunk = rows[p * n // parts : (p + 1) * n // parts]
             data = {
                 "lang": [r["lang"] for r in chunk],
                 "audio": [{"bytes": r["audio"], "path": r["clip"]} for r in chunk],
@@ -145,7 +161,17 @@ def write_csv_release(root: Path) -> tuple[Path, Path, Path]:
                 for base, rel, data in ((cv, audio, r["audio"]), (imagenet, image, r["image"])):
                     (base / rel).parent.mkdir(parents=True, exist_ok=True)
                     (base / rel).write_bytes(data)
-                writer.writerow([r["lang"], audio.as_posix(), audio.stem, r["cls"],
-                                 image.as_posix(), r["cls_id"], r["target_text"], r["text"]])
+                writer.writerow(
+                    [
+                        r["lang"],
+                        audio.as_posix(),
+                        audio.stem,
+                        r["cls"],
+                        image.as_posix(),
+                        r["cls_id"],
+                        r["target_text"],
+                        r["text"],
+                    ]
+                )
     (root / "translations.json").write_text(json.dumps(translations(), ensure_ascii=False))
     return csv_dir, cv, imagenet

@@ -33,7 +33,16 @@ def import_release(fmt: str, source: Path, *args: str | Path, out: Path, check: 
     the generic `import` command lands (the one place to switch)."""
     option = {"hf-m3": "--repo-dir", "m3-csv": "--csv-dir"}[fmt]
     return run_cli(
-        "build", fmt, option, source, *args, "--out", out, "--executor", "serial", "--quiet",
+        "build",
+        fmt,
+        option,
+        source,
+        *args,
+        "--out",
+        out,
+        "--executor",
+        "serial",
+        "--quiet",
         check=check,
     )
 
@@ -72,9 +81,28 @@ def ours(hub: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Symile-M3 build of ours (4 classes from the fixture's translations.json)."""
     out = tmp_path_factory.mktemp("ours") / "ds"
     run_cli(
-        "build", "m3", "--languages", "2", "--train-n", "40", "--val-n", "10", "--test-n",
-        "20", "--images", "procedural", "--audio-pool", "3", "--image-pool", "2",
-        "--translations", hub / "translations.json", "--out", out, "--executor", "serial",
+        "build",
+        "m3",
+        "--languages",
+        "2",
+        "--train-n",
+        "40",
+        "--val-n",
+        "10",
+        "--test-n",
+        "20",
+        "--images",
+        "procedural",
+        "--audio-pool",
+        "3",
+        "--image-pool",
+        "2",
+        "--translations",
+        hub / "translations.json",
+        "--out",
+        out,
+        "--executor",
+        "serial",
         "--quiet",
     )
     return out
@@ -174,8 +202,15 @@ def test_csv_import_equals_the_hub_import(imported: Path, tmp_path: Path) -> Non
     csv_dir, cv, imagenet = write_csv_release(tmp_path)
     out = tmp_path / "ds"
     import_release(
-        "m3-csv", csv_dir, "--common-voice", cv, "--imagenet", imagenet,
-        "--translations", tmp_path / "translations.json", out=out,
+        "m3-csv",
+        csv_dir,
+        "--common-voice",
+        cv,
+        "--imagenet",
+        imagenet,
+        "--translations",
+        tmp_path / "translations.json",
+        out=out,
     )
     for split in SPLITS:
         assert rows(out, split) == rows(imported, split)
@@ -224,7 +259,7 @@ def test_csv_import_refuses_paths_outside_their_root(tmp_path: Path, bad_path, s
 
 def test_csv_import_refuses_a_missing_split(tmp_path: Path) -> None:
     """A missing CSV is named, with the ones present."""
-    csv_dir, cv, imagenet = write_csv_release(tmp_path)
+    csv_dir, _, _ = write_csv_release(tmp_path)
     (csv_dir / "test.csv").unlink()
     done = import_csv(tmp_path, csv_dir, tmp_path / "out", check=False)
     assert done.returncode == 1 and "test.csv missing (has train.csv, val.csv)" in done.stderr
@@ -264,9 +299,10 @@ def test_round_trip_of_our_build(ours: Path, hub: Path, tmp_path: Path, fmt: str
         assert rows(back, split) == rows(ours, split)
     _same_task(back, ours)
     lexicon = hub / "translations.json"
-    assert oracle_top1(back, lexicon, tmp_path / "a.json")["rows"] == oracle_top1(
-        ours, lexicon, tmp_path / "b.json"
-    )["rows"]
+    assert (
+        oracle_top1(back, lexicon, tmp_path / "a.json")["rows"]
+        == oracle_top1(ours, lexicon, tmp_path / "b.json")["rows"]
+    )
 
 
 @pytest.mark.parametrize("fmt", ["hf-m3", "m3-csv"])
@@ -295,8 +331,8 @@ def test_export_refuses_a_non_empty_out_and_other_datasets(imported, tmp_path: P
     assert done.returncode == 1 and "not an empty directory" in done.stderr
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
     xor = tmp_path / "xor"
-    run_cli("build", "xor", "--p", "0.5", "--train-n", "4", "--val-n", "4", "--test-n", "4",
-            "--out", xor, "--executor", "serial", "--quiet")
+    sizes = ("--train-n", "4", "--val-n", "4", "--test-n", "4")
+    run_cli("build", "xor", "--p", "0.5", *sizes, "--executor", "serial", "--quiet", "--out", xor)
     done = run_cli("export", xor, "--format", "m3-csv", "--out", tmp_path / "x", check=False)
     assert done.returncode == 1 and "built by xor" in done.stderr
     assert not (tmp_path / "x").exists()
@@ -304,8 +340,12 @@ def test_export_refuses_a_non_empty_out_and_other_datasets(imported, tmp_path: P
 
 @pytest.mark.parametrize(
     ("w", "train", "name"),
-    [(5, 40, "symile-m3-5-xs"), (2, 900_000, "symile-m3-2-s"), (10, 6_000_000, "symile-m3-10-m"),
-     (10, 20_000_000, "symile-m3-10-l")],
+    [
+        (5, 40, "symile-m3-5-xs"),
+        (2, 900_000, "symile-m3-2-s"),
+        (10, 6_000_000, "symile-m3-10-m"),
+        (10, 20_000_000, "symile-m3-10-l"),
+    ],
 )
 def test_release_config_name_is_the_closest_size(w: int, train: int, name: str) -> None:
     """Our builds are named after the release size whose train rows are nearest."""

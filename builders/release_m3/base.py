@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import datasets
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from builders.m3.task import m3_task
 from builders.release_m3.schema import FEATURES, LICENSE, RELEASE_ID, RELEASE_SPLITS
@@ -22,7 +23,7 @@ from symile_bench.builder import BuilderConfig, DatasetBuilder
 from symile_bench.media_struct import without_paths
 from symile_bench.tasks import RetrievalTask
 
-RECORDED = {"cli": False}
+RECORDED: JsonDict = {"cli": False}  # recorded by `prepare`, no CLI option (BuilderConfig)
 
 
 class SourceFile(BaseModel):

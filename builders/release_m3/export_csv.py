@@ -64,8 +64,16 @@ def export_m3_csv(source: Path, dest: Path) -> Path:
                                 )
                                 image = media.put(IMAGE_ROOT / synset, row["image"])
                                 writer.writerow(
-                                    [row["lang"], audio, PurePosixPath(audio).stem, row["cls"],
-                                     image, row["cls_id"], row["target_text"], row["text"]]
+                                    [
+                                        row["lang"],
+                                        audio,
+                                        PurePosixPath(audio).stem,
+                                        row["cls"],
+                                        image,
+                                        row["cls_id"],
+                                        row["target_text"],
+                                        row["text"],
+                                    ]
                                 )
                             progress.advance(bar, batch.num_rows)
     return Path(dest)

@@ -8,6 +8,7 @@ MP3s and ImageNet JPEGs are never decoded or re-encoded).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +64,19 @@ class HfM3Builder(ReleaseM3Builder[HfM3Config]):
             for path in paths:
                 handle = open_checked(path)
                 if split == "test":
-                    ids = _read(path, lambda: handle.read(columns=["cls_id", "text"]))
+                    with _reading(path):
+                        ids = handle.read(columns=["cls_id", "text"])
                     classes = np.union1d(classes, pc.unique(ids["cls_id"]).to_numpy())
                     first_text = first_text or (ids["text"][0].as_py() if len(ids) else None)
                 relative = path.relative_to(repo).as_posix()
-                rows = handle.metadata.num_rows
-                files.append(SourceFile(split=split, file=relative, rows=rows, sha256=store.sha256(relative)))
+                files.append(
+                    SourceFile(
+                        split=split,
+                        file=relative,
+                        rows=handle.metadata.num_rows,
+                        sha256=store.sha256(relative),
+                    )
+                )
         if not len(classes):
             raise SourceError(f"{repo / variant}: the test split has no rows; nothing to score")
         return config.model_copy(
@@ -93,18 +101,20 @@ class HfM3Builder(ReleaseM3Builder[HfM3Config]):
                 start += part.rows
         return tasks
 
-    def run(self, config: HfM3Config, task: ShardTask, ctx: TaskContext) -> Iterator[pa.RecordBatch]:
+    def run(
+        self, config: HfM3Config, task: ShardTask, ctx: TaskContext
+    ) -> Iterator[pa.RecordBatch]:
         path = config.repo_dir / config.split_files(task.split)[task.index].file
-        handle = _read(path, lambda: pq.ParquetFile(path))
-        batches = handle.iter_batches(batch_size=BATCH_ROWS, columns=SCHEMA.names)
-        while (batch := _read(path, lambda: next(batches, None))) is not None:
-            yield batch
+        with _reading(path):
+            handle = pq.ParquetFile(path)
+            yield from handle.iter_batches(batch_size=BATCH_ROWS, columns=SCHEMA.names)
 
 
-def _read(path: Path, read: Callable[[], object]) -> object:
-    """`read()`, with a damaged file's error turned into one line naming it."""
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A damaged file's read error becomes one line naming it."""
     try:
-        return read()
+        yield
     except (pa.ArrowInvalid, OSError) as exc:
         raise SourceError(
             f"{path}: cannot read it ({exc}); it is truncated or corrupt: download it again"
