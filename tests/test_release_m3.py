@@ -26,6 +26,7 @@ from .fixtures_release_m3 import HUB_FEATURES, N_CLASSES, write_csv_release, wri
 
 CONFIG = "symile-m3-2-xs"
 SPLITS = ("train", "validation", "test")
+VAL_PART = "val-00000-of-00001.parquet"
 
 
 def import_release(fmt: str, source: Path, *args: str | Path, out: Path, check: bool = True):
@@ -172,23 +173,31 @@ def _truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
+def _corrupt_pages(path: Path) -> None:
+    """Scramble the data pages, keep the footer: only decoding the pages finds it."""
+    data = bytearray(path.read_bytes())
+    for i in range(200, len(data) // 2):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     ("damage", "named", "says"),
     [
-        (lambda p: p.unlink(), f"{CONFIG}", "split val is missing"),
+        (lambda p: p.unlink(), CONFIG, "split val is missing"),
         (_drop_column, "test-00000-of-00001.parquet", "column 'target_text' is missing"),
         (_retype_cls_id, "test-00000-of-00001.parquet", "column 'cls_id' has type string"),
         (_truncate, "test-00000-of-00001.parquet", "truncated or corrupt"),
+        (_corrupt_pages, "train-00001-of-00002.parquet", "truncated or corrupt"),
     ],
-    ids=["missing-split", "missing-column", "mistyped-column", "truncated"],
+    ids=["missing-split", "missing-column", "mistyped-column", "truncated", "corrupt-pages"],
 )
 def test_hub_import_refuses_bad_input(hub, tmp_path: Path, damage, named: str, says: str) -> None:
     """Each damage is a one-line error naming the file and the problem; --out is not
     created."""
     repo = tmp_path / "repo"
     shutil.copytree(hub, repo)
-    victim = "val-00000-of-00001" if says.startswith("split") else "test-00000-of-00001"
-    damage(repo / CONFIG / f"{victim}.parquet")
+    damage(repo / CONFIG / named if named.endswith(".parquet") else repo / CONFIG / VAL_PART)
     done = import_release("hf-m3", repo, out=tmp_path / "out", check=False)
     assert done.returncode == 1, done.stderr
     assert named in done.stderr and says in done.stderr

@@ -54,29 +54,25 @@ class HfM3Builder(ReleaseM3Builder[HfM3Config]):
     source_field = "repo_dir"
 
     def prepare(self, config: HfM3Config, warn: Callable[[str], None]) -> HfM3Config:
-        """Check every part (readable, release columns) and record it with its sha256."""
+        """Check every part (release columns, every page decodable) and record it with its
+        sha256, before anything is written: a damaged part never leaves half an import. The
+        decoding pass follows the hashing one, so it mostly reads from the page cache."""
         repo = config.repo_dir
         variant = choose_config(repo, config.config)
-        parts = split_files(repo, variant)
         store = as_store(repo)
         files, classes, first_text = [], np.zeros(0, np.int64), None
-        for split, paths in parts.items():
+        for split, paths in split_files(repo, variant).items():
             for path in paths:
                 handle = open_checked(path)
-                if split == "test":
-                    with _reading(path):
-                        ids = handle.read(columns=["cls_id", "text"])
-                    classes = np.union1d(classes, pc.unique(ids["cls_id"]).to_numpy())
-                    first_text = first_text or (ids["text"][0].as_py() if len(ids) else None)
                 relative = path.relative_to(repo).as_posix()
-                files.append(
-                    SourceFile(
-                        split=split,
-                        file=relative,
-                        rows=handle.metadata.num_rows,
-                        sha256=store.sha256(relative),
-                    )
-                )
+                rows, sha256 = handle.metadata.num_rows, store.sha256(relative)
+                files.append(SourceFile(split=split, file=relative, rows=rows, sha256=sha256))
+                with _reading(path):
+                    for batch in handle.iter_batches(batch_size=BATCH_ROWS):
+                        if split == "test" and len(batch):
+                            ids = pc.unique(batch["cls_id"]).to_numpy()
+                            classes = np.union1d(classes, ids)
+                            first_text = first_text or batch["text"][0].as_py()
         if not len(classes):
             raise SourceError(f"{repo / variant}: the test split has no rows; nothing to score")
         return config.model_copy(
