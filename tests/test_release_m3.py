@@ -275,6 +275,19 @@ def test_csv_import_refuses_a_missing_split(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_csv_import_takes_a_safe_name(tmp_path: Path) -> None:
+    """--name sets the config name; one that could leave the dataset directory is refused."""
+    csv_dir, cv, imagenet = write_csv_release(tmp_path)
+    media = ("--common-voice", cv, "--imagenet", imagenet)
+    done = import_release(
+        "m3-csv", csv_dir, *media, "--name", "../x", out=tmp_path / "bad", check=False
+    )
+    assert done.returncode == 1 and "--name" in done.stderr and not (tmp_path / "bad").exists()
+    import_release("m3-csv", csv_dir, *media, "--name", "symile-m3-2-s", out=tmp_path / "ok")
+    manifest = json.loads((tmp_path / "ok" / "manifest.json").read_text())
+    assert list(manifest["variants"]) == ["symile-m3-2-s"]
+
+
 def _same_task(a: Path, b: Path) -> None:
     """Same task definition: modalities, target, candidate rules, w (chance is the release's
     1/classes present on an import, 1/classes drawable on our build)."""

@@ -8,6 +8,7 @@ split. Shards then stream the CSV rows and copy each clip and image's bytes as t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -66,6 +67,14 @@ class CsvM3Config(ReleaseConfig):
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str | None) -> str | None:
+        """It names a folder of the dataset directory: letters, digits, '.', '_', '-'."""
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only, e.g. symile-m3-5-xs")
+        return value
 
     def media_roots(self) -> dict[str, Path]:
         return {"audio_path": self.common_voice, "image_path": self.imagenet}
