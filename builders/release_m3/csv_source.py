@@ -91,6 +91,9 @@ class CsvM3Builder(ReleaseM3Builder[CsvM3Config]):
 
     def prepare(self, config: CsvM3Config, warn: Callable[[str], None]) -> CsvM3Config:
         """Check every CSV, media path and file; record the CSVs with their sha256."""
+        translations = config.translations
+        if translations is not None and not translations.is_file():
+            raise SourceError(f"--translations {translations}: no such file")
         csvs = _split_csvs(config.csv_dir)
         files, classes, first_text = [], np.zeros(0, np.int64), None
         for split, path in csvs.items():
@@ -107,9 +110,6 @@ class CsvM3Builder(ReleaseM3Builder[CsvM3Config]):
             raise SourceError(f"{csvs['test']}: the test split has no rows; nothing to score")
         n_words = words_of(config.name or "", first_text)
         train_rows = next(f.rows for f in files if f.split == "train")
-        translations = config.translations
-        if translations is not None and not translations.is_file():
-            raise SourceError(f"--translations {translations}: no such file")
         return config.model_copy(
             update={
                 "variant": config.name or release_config_name(n_words, train_rows),
@@ -131,7 +131,9 @@ class CsvM3Builder(ReleaseM3Builder[CsvM3Config]):
     def run(
         self, config: CsvM3Config, task: ShardTask, ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
-        """Rows [start, stop) of the split's CSV, with the media files' bytes."""
+        """Rows [start, stop) of the split's CSV, with the media files' bytes. The CSV is
+        parsed from its start (pyarrow, fast) up to the shard's rows: its text is small next
+        to the media it names, which are read only for the shard's own rows."""
         path = config.csv_dir / config.split_files(task.split)[0].file
         seen = 0
         for batch in stream_table(path, TYPES):
