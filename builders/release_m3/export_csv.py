@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from builders.release_m3.export_common import atomic_directory, export_source
+from symile_bench.errors import DatasetDirError
 from symile_bench.lexicon import imagenet1k_synset_ids
 from symile_bench.progress import progress_bar
 
@@ -58,7 +59,7 @@ def export_m3_csv(source: Path, dest: Path) -> Path:
                     for shard in shards:
                         for batch in src.batches(shard):
                             for row in batch.to_pylist():
-                                synset = synsets[row["cls_id"]]
+                                synset = _synset(synsets, row["cls_id"], src.path)
                                 audio = media.put(
                                     PurePosixPath("cv", row["lang"], "clips"), row["audio"]
                                 )
@@ -102,6 +103,16 @@ class _MediaTree:
             (self.root / path).write_bytes(data)
             self.written[path] = digest
         return path.as_posix()
+
+
+def _synset(synsets: tuple[str, ...], cls_id: int, path: Path) -> str:
+    """The ImageNet folder of a class (the CSV layout files images under their synset)."""
+    if not 0 <= cls_id < len(synsets):
+        raise DatasetDirError(
+            f"{path}: cls_id {cls_id} is not an ImageNet-1k index (0-999), so its images have "
+            "no ILSVRC folder; export this dataset with --format hf-m3"
+        )
+    return synsets[cls_id]
 
 
 def _extension(data: bytes) -> str:
