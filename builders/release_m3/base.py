@@ -9,7 +9,9 @@ manifest carries the provenance and `plan` stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import datasets
@@ -21,6 +23,7 @@ from builders.m3.task import m3_task
 from builders.release_m3.schema import FEATURES, LICENSE, RELEASE_ID, RELEASE_SPLITS
 from symile_bench.builder import BuilderConfig, DatasetBuilder
 from symile_bench.media_struct import without_paths
+from symile_bench.progress import progress_bar
 from symile_bench.tasks import RetrievalTask
 
 RECORDED: JsonDict = {"cli": False}  # recorded by `prepare`, no CLI option (BuilderConfig)
@@ -52,6 +55,15 @@ class ReleaseConfig(BuilderConfig):
 
 
 C = TypeVar("C", bound=ReleaseConfig)
+
+
+@contextmanager
+def checking(total: int, unit: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar for `prepare`'s pass over the release, which takes about as long as the
+    import itself. `prepare` is not told `--quiet`, so the bar shows on a terminal only."""
+    with progress_bar(quiet=not sys.stderr.isatty()) as progress:
+        bar = progress.add_task("check release", total=total, unit=unit)
+        yield lambda n: progress.advance(bar, n)
 
 
 class ReleaseM3Builder(DatasetBuilder[C]):

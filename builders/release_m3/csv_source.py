@@ -18,7 +18,13 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from builders.mimic.sources import resolve_under, stream_table
-from builders.release_m3.base import RECORDED, ReleaseConfig, ReleaseM3Builder, SourceFile
+from builders.release_m3.base import (
+    RECORDED,
+    ReleaseConfig,
+    ReleaseM3Builder,
+    SourceFile,
+    checking,
+)
 from builders.release_m3.schema import (
     SCHEMA,
     SPLITS,
@@ -96,16 +102,18 @@ class CsvM3Builder(ReleaseM3Builder[CsvM3Config]):
             raise SourceError(f"--translations {translations}: no such file")
         csvs = _split_csvs(config.csv_dir)
         files, classes, first_text = [], np.zeros(0, np.int64), None
-        for split, path in csvs.items():
-            rows = 0
-            for batch in stream_table(path, TYPES):
-                _check_rows(path, rows, batch, config.media_roots())
-                if split == "test":
-                    classes = np.union1d(classes, pc.unique(batch["cls_id"]).to_numpy())
-                    first_text = first_text or (batch["text"][0].as_py() if len(batch) else None)
-                rows += len(batch)
-            sha = as_store(path.parent).sha256(path.name)
-            files.append(SourceFile(split=split, file=path.name, rows=rows, sha256=sha))
+        with checking(sum(p.stat().st_size for p in csvs.values()), "bytes") as advance:
+            for split, path in csvs.items():
+                rows = 0
+                for batch in stream_table(path, TYPES):
+                    _check_rows(path, rows, batch, config.media_roots())
+                    if split == "test":
+                        classes = np.union1d(classes, pc.unique(batch["cls_id"]).to_numpy())
+                        first_text = first_text or (batch["text"][0].as_py() if batch else None)
+                    rows += len(batch)
+                sha = as_store(path.parent).sha256(path.name)
+                files.append(SourceFile(split=split, file=path.name, rows=rows, sha256=sha))
+                advance(path.stat().st_size)
         if not len(classes):
             raise SourceError(f"{csvs['test']}: the test split has no rows; nothing to score")
         n_words = words_of(config.name or "", first_text)

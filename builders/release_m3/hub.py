@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, field_validator
 
-from builders.release_m3.base import ReleaseConfig, ReleaseM3Builder, SourceFile
+from builders.release_m3.base import ReleaseConfig, ReleaseM3Builder, SourceFile, checking
 from builders.release_m3.hub_layout import choose_config, open_checked, split_files
 from builders.release_m3.schema import SCHEMA, words_of
 from symile_bench.builder import ShardTask, TaskContext
@@ -60,15 +60,21 @@ class HfM3Builder(ReleaseM3Builder[HfM3Config]):
         repo = config.repo_dir
         variant = choose_config(repo, config.config)
         store = as_store(repo)
+        parts = {
+            path: (split, open_checked(path))
+            for split, paths in split_files(repo, variant).items()
+            for path in paths
+        }
         files, classes, first_text = [], np.zeros(0, np.int64), None
-        for split, paths in split_files(repo, variant).items():
-            for path in paths:
-                handle = open_checked(path)
+        total = sum(handle.metadata.num_rows for _, handle in parts.values())
+        with checking(total, "rows") as advance:
+            for path, (split, handle) in parts.items():
                 relative = path.relative_to(repo).as_posix()
                 rows, sha256 = handle.metadata.num_rows, store.sha256(relative)
                 files.append(SourceFile(split=split, file=relative, rows=rows, sha256=sha256))
                 with _reading(path):
                     for batch in handle.iter_batches(batch_size=BATCH_ROWS):
+                        advance(batch.num_rows)
                         if split == "test" and len(batch):
                             ids = pc.unique(batch["cls_id"]).to_numpy()
                             classes = np.union1d(classes, ids)
