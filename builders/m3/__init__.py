@@ -26,6 +26,7 @@ from builders.m3.pools import (
     n_image_pools,
 )
 from builders.m3.sampling import compose_text, draw_missing, draw_samples
+from builders.m3.task import m3_task
 from symile_bench.builder import (
     DatasetBuilder,
     ResourceTask,
@@ -36,7 +37,7 @@ from symile_bench.builder import (
 )
 from symile_bench.media.tts import choose_tts
 from symile_bench.media_struct import without_paths
-from symile_bench.tasks import CandidateRuleSpec, ModalitySpec, ReferenceLevel, RetrievalTask
+from symile_bench.tasks import RetrievalTask
 
 COMPLETE = "complete"
 MASKED_SPLITS = ("train", "validation")
@@ -213,51 +214,13 @@ class M3Builder(DatasetBuilder[M3Config]):
 
     # -- evaluation task ---------------------------------------------------------------------
     def tasks(self, config: M3Config) -> list[RetrievalTask]:
-        """Rank the split's images for (audio, text); any image of the query's class counts.
-        A pairwise model sees (audio, image) and (text, image) separately, so it can at best
-        narrow the class to the w words of the text: its ceiling is 1/w."""
-        k, w = class_table(config).size, config.n_words
-        by_class = {"label": "cls_id"}
         return [
-            RetrievalTask(
-                name="m3",
-                description="predict the image's class from (audio, text) among the split's images",
-                modalities=(
-                    ModalitySpec(
-                        name="audio",
-                        kind="audio",
-                        columns=("audio",),
-                        meta=("lang", "audio_id"),
-                        missing_column="audio_missing",
-                    ),
-                    ModalitySpec(
-                        name="image",
-                        kind="image",
-                        columns=("image",),
-                        meta=("cls_id", "synset_id", "image_id"),
-                        missing_column="image_missing",
-                    ),
-                    ModalitySpec(
-                        name="text", kind="text", columns=("text",), missing_column="text_missing"
-                    ),
-                ),
-                target="image",
-                candidates=(
-                    CandidateRuleSpec(name="all", kind="split-rows", params=by_class),
-                    CandidateRuleSpec(
-                        name="per-class",
-                        kind="split-rows",
-                        params={**by_class, "one_per_label": True},
-                    ),
-                ),
-                group_by="lang",
-                chance=1 / k,
-                chance_label=f"1/{k}",
-                references=(
-                    ReferenceLevel(
-                        name="pairwise ceiling", value=1 / w, label=f"CLIP ceiling 1/w = 1/{w}"
-                    ),
-                ),
+            m3_task(
+                class_table(config).size,
+                config.n_words,
+                audio_meta=("lang", "audio_id"),
+                image_meta=("cls_id", "synset_id", "image_id"),
+                with_missing=True,
             )
         ]
 

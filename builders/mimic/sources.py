@@ -126,8 +126,8 @@ def require_columns(path: Path, needed: Sequence[str]) -> list[str]:
     if absent:
         raise SourceError(
             f"{path}: column {', '.join(repr(c) for c in absent)} missing (found "
-            f"{', '.join(header[:12]) or 'no header'}); is this the file of the named PhysioNet "
-            "release, as downloaded?"
+            f"{', '.join(header[:12]) or 'no header'}); is this the release's file, "
+            "as downloaded?"
         )
     return header
 

@@ -1,0 +1,93 @@
+"""What the `hf-m3` and `m3-csv` exports share: which Symile-M3 dataset directory is exported
+under which release config name, its rows streamed in the release's columns, and a
+destination that appears only when complete (a temp directory renamed at the end)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from builders.m3.config import M3Config
+from builders.release_m3.schema import RELEASE_SPLITS, SCHEMA, release_config_name
+from symile_bench.errors import DatasetDirError
+from symile_bench.manifest import Manifest, read_manifest
+from symile_bench.storage import Store
+
+IMPORTERS = ("hf-m3", "m3-csv")
+BATCH_ROWS = 64
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """A Symile-M3 dataset directory, seen as the release would hold it."""
+
+    path: Path
+    manifest: Manifest
+    variant: str  # the config of the directory that is exported
+    name: str  # its release config name
+    why: str  # how the name was chosen, for the console and the README
+
+    def splits(self) -> dict[str, list[str]]:
+        """Release split name -> the shard files of that split, in order."""
+        record = self.manifest.variants[self.variant]
+        return {RELEASE_SPLITS[s]: [f.file for f in r.shards] for s, r in record.splits.items()}
+
+    def batches(self, shard: str) -> Iterator[pa.RecordBatch]:
+        """The release's columns of one shard, a few rows at a time (memory-mapped)."""
+        table = Store(self.path).read_table(shard).select(SCHEMA.names)
+        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+            yield batch.cast(SCHEMA)
+
+
+def export_source(path: Path, fmt: str) -> ExportSource:
+    """The directory's release name: an import keeps its config name; a build of ours takes
+    the release's name for its w and the size its train split is closest to."""
+    manifest = read_manifest(path)
+    variant = next(iter(manifest.variants))  # ours: the complete config; masks are not released
+    for split, record in manifest.variants[variant].splits.items():
+        if record.withheld:
+            raise DatasetDirError(
+                f"{path}: the {split} split is blind (its answers are withheld); export the "
+                "build made without --blind"
+            )
+    if manifest.builder in IMPORTERS:
+        return ExportSource(path, manifest, variant, variant, "the imported release's config")
+    if manifest.builder != "m3":
+        raise DatasetDirError(
+            f"{path}: export --format {fmt} writes Symile-M3 datasets (builders m3, "
+            f"{', '.join(IMPORTERS)}); this one was built by {manifest.builder}"
+        )
+    config = M3Config(**manifest.config)
+    train = manifest.variants[variant].splits.get("train")
+    name = release_config_name(config.n_words, train.rows if train else 0)
+    why = (
+        f"w = {config.n_words} words per text and {train.rows if train else 0:,} train rows "
+        f"(closest release size), from the build's '{variant}' config"
+    )
+    return ExportSource(path, manifest, variant, name, why)
+
+
+@contextmanager
+def atomic_directory(dest: Path) -> Iterator[Path]:
+    """A temp directory next to `dest`, renamed to `dest` when the block succeeds and
+    removed when it fails: `dest` never holds half an export."""
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise DatasetDirError(f"--out {dest} exists and is not an empty directory")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    try:
+        yield temp
+        if dest.exists():
+            dest.rmdir()
+        temp.rename(dest)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
