@@ -34,6 +34,7 @@ from builders.release_mimic.layout import (
     RELEASE_SPLITS,
     RELEASE_VERSION,
     SPLIT_SOURCE,
+    read_rows,
 )
 from builders.release_mimic.source import ReleaseSource, check_release
 from symile_bench.builder import DatasetBuilder, ShardTask, TaskContext, split_tasks
@@ -153,17 +154,17 @@ class ReleaseMimicBuilder(DatasetBuilder[ReleaseMimicConfig]):
 def _batch(source: ReleaseSource, queries: np.ndarray, schema: pa.Schema) -> pa.RecordBatch:
     """Rows `queries` (indices into the split's queries) as one Arrow batch."""
     rows = source.query_rows[queries]
-    ecg = np.asarray(source.arrays["ecg"][rows])[:, 0]  # (n, 1, 5000, 12) -> (n, 5000, 12)
-    observed = np.asarray(source.arrays["labs_missingness"][rows])
+    ecg = read_rows(source.arrays["ecg"], rows)[:, 0]  # (n, 1, 5000, 12) -> (n, 5000, 12)
+    observed = read_rows(source.arrays["labs_missingness"], rows)
     columns: dict[str, pa.Array] = {
         "hadm_id": pa.array(source.hadm_id[rows]),
         "ecg": fixed_shape_array(ecg, schema.field("ecg").type),
         "labs_percentile": fixed_shape_array(
-            np.asarray(source.arrays["labs_percentiles"][rows]),
+            read_rows(source.arrays["labs_percentiles"], rows),
             schema.field("labs_percentile").type,
         ),
         "labs_missing": fixed_shape_array(observed == 0, schema.field("labs_missing").type),
-        "cxr": fixed_shape_array(np.asarray(source.arrays["cxr"][rows]), schema.field("cxr").type),
+        "cxr": fixed_shape_array(read_rows(source.arrays["cxr"], rows), schema.field("cxr").type),
         "candidates": _candidates(source, queries, schema.field("candidates").type),
         "csv": pa.array(
             [

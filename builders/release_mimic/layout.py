@@ -10,6 +10,7 @@ project page (the `data_npy/` arrays, `SHA256SUMS.txt`).
 from __future__ import annotations
 
 import hashlib
+import mmap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,17 @@ def open_array(root: Path, split: str, field: str, rows: int) -> np.ndarray:
             "every array is row i of the CSV, so both must come from the same download"
         )
     return array
+
+
+def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A copy of `array[rows]`; a memory-mapped array then gives its pages back, so the
+    resident memory of an import stays a few rows however large the file (12 GB for the real
+    cxr_train.npy): pages read through a mapping otherwise count as resident until unmapped."""
+    out = np.array(array[rows])
+    mapping = getattr(array, "_mmap", None)
+    if isinstance(mapping, mmap.mmap):
+        mapping.madvise(mmap.MADV_DONTNEED)
+    return out
 
 
 def sha256_file(path: Path, advance: Callable[[int], None] | None = None) -> str:
