@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 50")
     args = parser.parse_args()
     small = 50 if args.quick else args.rows
-    peaks, speeds = {}, {}
+    peaks = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in (small, 10 * small):
             release = Path(tmp) / f"release-{n}"
@@ -43,7 +43,7 @@ def main() -> None:
             code, seconds, peak = run_with_peak_rss([*cmd, "--out", str(out), "--workers", "2"])
             if code != 0:
                 raise SystemExit(f"import of {n} rows failed ({code})")
-            peaks[n], speeds[n] = peak, n / seconds
+            peaks[n] = peak
             print(
                 f"release with {n:>6,} train rows ({size / 2**30:5.2f} GiB, written in "
                 f"{written:5.1f} s): import {seconds:6.1f} s ({n / seconds:5.0f} train rows/s), "

@@ -74,7 +74,7 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
                     "interrupted build; a different config there is refused unless --overwrite.",
                 ),
             ],
-            f"symile-{name}",
+            name if name.startswith("symile") else f"symile-{name}",
         ),
         option(
             "seed",

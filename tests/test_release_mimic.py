@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import symile_bench
+from builders.release_mimic.layout import retrieval_groups
+from symile_bench.errors import SourceError
 
 from .conftest import run_cli
 from .evaluate_fixtures import load_json, use_test_models
@@ -207,6 +209,28 @@ def test_import_is_build_with_source_and_documented(release, imported, tmp_path)
     run_cli("build", "symile-mimic", "--release", release, "--out", out, "-q", "--workers", "1")
     built = load_json(out / "manifest.json")
     assert built["fingerprint"] == load_json(imported / "manifest.json")["fingerprint"]
+    again = run_cli("import", "symile-mimic", release, "--out", out, "--workers", "1").stdout
+    assert "0 files written, 3 kept" in again  # a rerun resumes: nothing is rewritten
+
+
+def test_retrieval_groups_in_any_row_order():
+    """The grouping follows label_hadm_id and label, not row positions: with the release's rows
+    shuffled, each query still gets its own row first and its negatives in row order; a group
+    with two positives names the group."""
+    rng = np.random.default_rng(1)
+    hadm = np.array([10, 11, 12, 11, 12, 10, 12, 10, 11])  # 3 queries, 3 candidates each
+    label_hadm = np.array([10, 11, 12, 10, 10, 11, 11, 12, 12])
+    label = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0])
+    perm = rng.permutation(len(hadm))
+    groups = retrieval_groups(hadm[perm], label_hadm[perm], label[perm], "test")
+    rows = perm[groups.members]  # back to the unshuffled row numbers
+    assert hadm[rows[:, 0]].tolist() == hadm[perm][groups.queries].tolist()
+    for q, members in zip(hadm[perm][groups.queries], rows, strict=True):
+        assert (label_hadm[members] == q).all() and label[members[0]] == 1
+        assert sorted(members[1:], key=lambda r: np.flatnonzero(perm == r)[0]) == list(members[1:])
+    label[3] = 1
+    with pytest.raises(SourceError, match="label_hadm_id 10 has 2 rows with label 1"):
+        retrieval_groups(hadm, label_hadm, label, "test")
 
 
 def test_export_of_an_import_is_the_release_again(release, imported, tmp_path):
