@@ -166,7 +166,8 @@ def test_import_holds_the_release_arrays_and_its_retrieval_sets(release, importe
 
 def test_evaluate_scores_the_release_task_with_a_value_model(imported, tmp_path):
     """`evaluate` with no harness change: (ecg, labs) -> cxr among 10 stored candidates, chance
-    1/10; a model that reads the arrays finds every own CXR; results name the release."""
+    1/10; a model that reads the arrays finds every own CXR; results name the release and
+    `validate`, `compare` and `report` work on them."""
     out = tmp_path / "r.json"
     run_cli("evaluate", imported, "-m", "tests.test_release_mimic:CodeModel", "-o", out, "-q")
     res = load_json(out)
@@ -179,6 +180,12 @@ def test_evaluate_scores_the_release_task_with_a_value_model(imported, tmp_path)
     assert res["task"]["chance_label"] == "1/10"
     top1 = next(r for r in res["rows"] if r["metric"] == "top1" and r["condition"] is None)
     assert top1["value"] == 1.0 and top1["n"] == QUERIES
+    run_cli("validate", out, "--dataset", imported)
+    chance = tmp_path / "constant.json"
+    run_cli("evaluate", imported, "-m", "constant", "-o", chance, "-q")
+    compared = run_cli("compare", out, chance).stdout
+    assert "< 0.001" in compared  # the paired test tells the model from chance on 10 queries
+    assert "code-model" in run_cli("report", out, chance).stdout
 
 
 def test_provenance_info_verify_and_card(release, imported):
