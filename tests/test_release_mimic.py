@@ -88,7 +88,8 @@ def write_release(root: Path, seed: int = 0) -> Path:
             np.save(folder / f"{field}_{split}.npy", np.ascontiguousarray(values))
         _csv(root / f"{split}.csv", header, rows)
     _csv(root / "symile_mimic_data.csv", ["subject_id", "hadm_id"], [["1", "2"]])
-    (root / "labs_means.json").write_text(json.dumps({"50802_percentile": 0.5}, indent=4))
+    means = {f"{50_800 + i}_percentile": 0.5 for i in range(50)}
+    (root / "labs_means.json").write_text(json.dumps(means, indent=4))
     sums = [
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}"
         for p in sorted(root.rglob("*"))

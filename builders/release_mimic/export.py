@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +70,12 @@ def export_symile_mimic(source: Path, dest: Path) -> Path:
     if missing:
         raise DatasetDirError(f"{source}: no {', '.join(missing)} split to export")
     imported = manifest.builder == "symile-mimic"
+    if manifest.config.get("candidates", CANDIDATES) != CANDIDATES:
+        raise DatasetDirError(
+            f"{source}: built with --candidates {manifest.config['candidates']}; the release's "
+            f"retrieval sets have {CANDIDATES} candidates per query: rebuild with --candidates "
+            f"{CANDIDATES}"
+        )
     queries = {ours: splits[ours].rows for ours in SPLIT_SOURCE}
     rows = {
         TRAIN: queries["train"],
@@ -87,11 +93,11 @@ def export_symile_mimic(source: Path, dest: Path) -> Path:
             if release != TRAIN:
                 writer.fill_negatives(release, written.positions())
             written.write_csvs(writer, export.headers)
-        everything = [r for s in (TRAIN, VAL, "test") for r in export.cohort.get(s, [])]
         if imported:
             for name in (DATA_CSV, LABS_MEANS):
                 (writer.root / name).write_bytes((source / "release" / name).read_bytes())
         else:
+            everything = [r for s in (TRAIN, VAL, "test") for r in export.cohort[s]]
             writer.write_csv(DATA_CSV, CSV_HEADER, iter(everything))
             means = {
                 f"{i}_percentile": float(m) for i, m in zip(LAB_COLUMNS, export.fill, strict=True)
@@ -172,7 +178,11 @@ class _Export:
         for shard in self.manifest.split(self.variant, split).shards:
             yield from self.store.read_table(shard.file).to_batches(max_chunksize=BATCH_ROWS)
 
-    def split(self, writer: ReleaseWriter, ours: str, release: str, advance) -> _Written:
+    def split(
+        self, writer: ReleaseWriter, ours: str, release: str, advance: Callable[[int], None]
+    ) -> _Written:
+        """Stream split `ours` into the release split `release` (its query rows; val_retrieval
+        also fills val), keeping what its negatives and CSVs need."""
         written = _Written(release)
         start = 0
         for batch in self.batches(ours):

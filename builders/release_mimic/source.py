@@ -17,6 +17,7 @@ from builders.release_mimic.config import ReleaseMimicConfig
 from builders.release_mimic.layout import (
     DATA_CSV,
     LABS_MEANS,
+    N_LABS,
     RELEASE_SPLITS,
     RETRIEVAL_SPLITS,
     SHA256SUMS,
@@ -123,7 +124,7 @@ def check_release(root: Path, config: ReleaseMimicConfig) -> ReleaseMimicConfig:
             f"{root / 'data_npy' / VAL}: hadm_id differs from the queries of val_retrieval; "
             "the release's val split is its val_retrieval queries, in the same order"
         )
-    _labs_means(root / LABS_MEANS)
+    _check_labs_means(root / LABS_MEANS)
     read_csv(root / DATA_CSV)
     files = _checksums(root)
     rows = {ours: len(sources[split].query_rows) for ours, split in SPLIT_SOURCE.items()}
@@ -137,16 +138,23 @@ def check_release(root: Path, config: ReleaseMimicConfig) -> ReleaseMimicConfig:
     )
 
 
-def _labs_means(path: Path) -> dict[str, float]:
+def _check_labs_means(path: Path) -> None:
+    """labs_means.json: the train mean percentile of each of the 50 labs (its sorted keys are
+    the order of the lab arrays)."""
     try:
         means = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise SourceError(f"{path}: missing; the release root holds {path.name}") from None
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(means, dict) or not all(isinstance(v, (int, float)) for v in means.values()):
-        raise SourceError(f"{path}: expected an object of lab name -> mean percentile")
-    return {str(k): float(v) for k, v in means.items()}
+    if (
+        not isinstance(means, dict)
+        or len(means) != N_LABS
+        or not all(isinstance(v, (int, float)) for v in means.values())
+    ):
+        raise SourceError(
+            f"{path}: expected an object of the {N_LABS} labs' '<itemid>_percentile' -> mean"
+        )
 
 
 def _checksums(root: Path) -> dict[str, str]:

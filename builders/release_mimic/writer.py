@@ -19,7 +19,6 @@ import numpy as np
 
 from builders.release_mimic.layout import (
     LABS_MEANS,
-    RETRIEVAL_SPLITS,
     SHA256SUMS,
     array_name,
     fields_of,
@@ -91,9 +90,6 @@ def release_tree(dest: Path, rows: Mapping[str, int]) -> Iterator[ReleaseWriter]
     removed on failure: `dest` is never half-written."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ConfigError(f"--out {dest} exists and is not an empty directory")
-    missing = [s for s in (*RETRIEVAL_SPLITS, "train", "val") if s not in rows]
-    if missing:
-        raise ConfigError(f"a release needs the splits {', '.join(missing)}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
