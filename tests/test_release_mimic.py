@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import datasets
+import mlcroissant as mlc
 import numpy as np
 import pytest
 
@@ -191,7 +192,8 @@ def test_evaluate_scores_the_release_task_with_a_value_model(imported, tmp_path)
 
 def test_provenance_info_verify_and_card(release, imported):
     """The manifest's config names the release, version, licence and each file read with its
-    sha256 (checked against SHA256SUMS.txt); `info` and `verify` work; the card says it."""
+    sha256 (checked against SHA256SUMS.txt); `info` and `verify` work; the card says it, and
+    the directory's croissant.json is valid Croissant with the MIMIC fields."""
     config = load_json(imported / "manifest.json")["config"]
     assert config["release_name"] == "symile-mimic" and config["release_version"] == "1.0.0"
     assert config["license_name"] == "PhysioNet Credentialed Health Data License 1.5.0"
@@ -205,6 +207,11 @@ def test_provenance_info_verify_and_card(release, imported):
     card = (imported / "README.md").read_text()
     assert "PhysioNet Credentialed Health Data License 1.5.0" in card
     assert config["files"][cxr] in card
+    croissant = mlc.Dataset(jsonld=imported / "croissant.json").metadata
+    fields = {
+        f.name: f for rs in croissant.record_sets if rs.name == "default/test" for f in rs.fields
+    }
+    assert fields["cxr"].repeated and fields["hadm_id"].data_types
 
 
 def test_import_is_build_with_source_and_documented(release, imported, tmp_path):
