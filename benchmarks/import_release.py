@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from proctree import run_with_peak_rss
+from proctree import print_peak_ratio, run_or_exit
 
 from builders.release_mimic.synthetic import write_synthetic_release
 
@@ -40,17 +40,15 @@ def main() -> None:
             size = sum(p.stat().st_size for p in release.rglob("*") if p.is_file())
             out = Path(tmp) / f"import-{n}"
             cmd = [sys.executable, "-m", "symile_bench", "import", "symile-mimic", str(release)]
-            code, seconds, peak = run_with_peak_rss([*cmd, "--out", str(out), "--workers", "2"])
-            if code != 0:
-                raise SystemExit(f"import of {n} rows failed ({code})")
+            cmd += ["--out", str(out), "--workers", "2"]
+            seconds, peak = run_or_exit(cmd, f"import of {n} rows")
             peaks[n] = peak
             print(
                 f"release with {n:>6,} train rows ({size / 2**30:5.2f} GiB, written in "
                 f"{written:5.1f} s): import {seconds:6.1f} s ({n / seconds:5.0f} train rows/s), "
                 f"peak RSS of the process tree {peak / 2**20:6.0f} MiB"
             )
-    ratio = peaks[10 * small] / peaks[small]
-    print(f"peak RSS ratio ({10 * small:,} rows / {small:,} rows): {ratio:.2f}x (target <= 1.5x)")
+    print_peak_ratio(peaks)
 
 
 if __name__ == "__main__":
