@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from proctree import run_with_peak_rss
+from proctree import print_peak_ratio, run_or_exit
 
 
 def main() -> None:
@@ -48,16 +48,13 @@ def main() -> None:
                 "--out",
                 str(Path(tmp) / f"m3-{n}"),
             ]
-            code, seconds, peak = run_with_peak_rss(cmd)
-            if code != 0:
-                raise SystemExit(f"build of {n} rows failed ({code})")
+            seconds, peak = run_or_exit(cmd, f"build of {n} rows")
             peaks[n] = peak
             print(
                 f"M3 build, {n:>9,} train rows: {seconds:6.1f} s, peak RSS of the process "
                 f"tree {peak / 2**20:7.0f} MiB"
             )
-    ratio = peaks[10 * small] / peaks[small]
-    print(f"peak RSS ratio ({10 * small:,} rows / {small:,} rows): {ratio:.2f}x (target <= 1.5x)")
+    print_peak_ratio(peaks)
 
 
 if __name__ == "__main__":

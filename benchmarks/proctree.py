@@ -53,3 +53,18 @@ def run_with_peak_rss(cmd: list[str], interval: float = 0.05) -> tuple[int, floa
     stop.set()
     sampler.join()
     return code, time.perf_counter() - start, peak
+
+
+def run_or_exit(cmd: list[str], what: str) -> tuple[float, int]:
+    """(seconds, peak bytes of the process tree) of `cmd`; exits naming `what` if it fails."""
+    code, seconds, peak = run_with_peak_rss(cmd)
+    if code != 0:
+        raise SystemExit(f"{what} failed ({code})")
+    return seconds, peak
+
+
+def print_peak_ratio(peaks: dict[int, int], target: float = 1.5) -> None:
+    """The ratio of the peak RSS at the largest row count to the one at the smallest."""
+    small, large = min(peaks), max(peaks)
+    ratio = peaks[large] / peaks[small]
+    print(f"peak RSS ratio ({large:,} rows / {small:,} rows): {ratio:.2f}x (target <= {target}x)")

@@ -41,6 +41,7 @@ from symile_bench.builder import (
     instantiate,
     iter_batches,
 )
+from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import BuildInterrupted, ConfigError, DiskFullError
 from symile_bench.executors import Executor
 from symile_bench.manifest import (
@@ -341,6 +342,7 @@ def finish(
         manifest = finish_step(builder, config, store, manifest)
     write_manifest(store, manifest)
     store.write_text("README.md", builder.render_card(config, manifest))
+    store.write_text(CROISSANT_NAME, builder.render_croissant(manifest))
     forget(store, created=False)
     return manifest
 

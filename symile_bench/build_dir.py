@@ -24,6 +24,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from symile_bench.builder import BuilderConfig, DatasetBuilder
+from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import MANIFEST_NAME, FileRecord, read_manifest
 from symile_bench.storage import TMP_PREFIX, Store
@@ -31,7 +32,7 @@ from symile_bench.storage import TMP_PREFIX, Store
 SPEC_NAME = ".symile-build.json"
 PROGRESS_DIR = ".symile-progress"
 LOCK_NAME = ".symile-lock"
-OWNED = ("data", "pools", MANIFEST_NAME, "README.md", SPEC_NAME, PROGRESS_DIR)
+OWNED = ("data", "pools", MANIFEST_NAME, "README.md", CROISSANT_NAME, SPEC_NAME, PROGRESS_DIR)
 
 
 def build_spec(builder: DatasetBuilder[Any], config: BuilderConfig, seed: int) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from symile_bench.cards import packaged_template, render_card
+from symile_bench.croissant import croissant_text
 from symile_bench.hashing import stable_int
 from symile_bench.manifest import Manifest
 from symile_bench.storage import Store
@@ -221,6 +222,17 @@ class DatasetBuilder(ABC, Generic[C]):
             template=self.card_template(),
             license_id=self.license,
             variables=variables,
+            extension=extension,
+        )
+
+    def render_croissant(self, manifest: Manifest, extension: str = "arrow") -> str:
+        """The Croissant JSON-LD (`croissant.json`) written beside the card, so tools that read
+        that standard find the dataset: name, description, licence, shards, fields."""
+        return croissant_text(
+            manifest,
+            title=self.name,
+            description=self.description,
+            license_id=self.license,
             extension=extension,
         )
 

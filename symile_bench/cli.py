@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 from symile_bench.baselines.cli import reproduce as baselines_reproduce
 from symile_bench.baselines.cli import train as baselines_train
 from symile_bench.baselines.cli import xor_info
-from symile_bench.cli_build import register_builder_commands
+from symile_bench.cli_build import register_builder_commands, register_import_commands
 from symile_bench.cli_options import DatasetDir, Location, Quiet, console, err_console
 from symile_bench.harness.cli import evaluate
 from symile_bench.harness.cli_reports import compare, report, validate
@@ -63,11 +63,21 @@ build_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(build_app, name="build")
+import_app = typer.Typer(
+    help="Import a released dataset (the paper's Symile-MIMIC from PhysioNet, ...) into a "
+    "dataset directory: the same shards, manifest and card as a build, so info, verify, "
+    "evaluate, compare, report and the leaderboard work on it unchanged. SOURCE is the "
+    "release as you downloaded it; every other option is the one of `symile-bench build "
+    "NAME` (an importer is also listed there). Run `symile-bench import NAME --help`.",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
 app.add_typer(lexicon_app, name="lexicon")
 app.add_typer(leaderboard_app, name="leaderboard")  # symile_bench/leaderboard/cli.py
 app.command(name="submit")(leaderboard_submit)
 
 register_builder_commands(build_app)
+register_import_commands(import_app)
 
 # Builder packages may add top-level commands (e.g. `fake-mimic`) through the entry-point group
 # `symile_bench.commands`: each entry point is a typer command function, registered by name.

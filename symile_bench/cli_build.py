@@ -1,6 +1,8 @@
-"""`symile-bench build NAME`: one generated subcommand per installed builder, with the
+"""`symile-bench build NAME` and `symile-bench import NAME SOURCE`: one generated subcommand
+per installed builder (for `import`: per builder that reads a release, `source_field`), with the
 options every build has (--out, --seed, --workers, --blind, ...) and the builder's own, from
-its pydantic `Config` (`cli_options`)."""
+its pydantic `Config` (`cli_options`). An import is a build whose SOURCE fills the Config field
+the builder names, so both commands share this one code path."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from symile_bench.builder import BuilderConfig
 from symile_bench.cli_options import Quiet, console, err_console
 from symile_bench.errors import SymileBenchError
 from symile_bench.registry import builder_names, get_builder
@@ -19,6 +22,37 @@ from symile_bench.registry import builder_names, get_builder
 def register_builder_commands(build_app: typer.Typer) -> None:
     for name in builder_names():
         _register_builder_command(build_app, name)
+
+
+def register_import_commands(import_app: typer.Typer) -> None:
+    """One `import NAME SOURCE` per builder that declares a `source_field` (an importer of a
+    release). A builder that fails to load is listed, unavailable, under `build` only: whether
+    it is an importer cannot be known without loading it."""
+    for name in builder_names():
+        try:
+            builder = get_builder(name)
+        except Exception:  # reported by `build NAME` and `list`
+            continue
+        if builder.source_field is not None:
+            _register_builder_command(import_app, name, source_field=builder.source_field)
+
+
+def _source_parameter(config_cls: type[BuilderConfig], field: str) -> inspect.Parameter:
+    """The positional SOURCE of `import NAME SOURCE`, documented by the Config field it fills."""
+    info = config_cls.model_fields[field]
+    return inspect.Parameter(
+        "source",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[
+            Path,
+            typer.Argument(
+                metavar="SOURCE",
+                help=f"{info.description or 'The release to import.'} (fills --"
+                f"{field.replace('_', '-')} of `symile-bench build`)",
+                show_default=False,
+            ),
+        ],
+    )
 
 
 def _common_build_parameters(name: str) -> list[inspect.Parameter]:
@@ -40,7 +74,7 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
                     "interrupted build; a different config there is refused unless --overwrite.",
                 ),
             ],
-            f"symile-{name}",
+            name if name.startswith("symile") else f"symile-{name}",
         ),
         option(
             "seed",
@@ -135,7 +169,10 @@ def _common_build_parameters(name: str) -> list[inspect.Parameter]:
     ]
 
 
-def _register_builder_command(build_app: typer.Typer, name: str) -> None:
+def _register_builder_command(
+    build_app: typer.Typer, name: str, source_field: str | None = None
+) -> None:
+    """`build NAME`, or with `source_field` `import NAME SOURCE` (SOURCE fills that field)."""
     from symile_bench.cli_options import config_parameters, with_parameters
 
     try:
@@ -171,6 +208,8 @@ def _register_builder_command(build_app: typer.Typer, name: str) -> None:
         from symile_bench.cli_blind import blind_request
 
         release = blind_request(common["blind"], common["answer_key"])
+        if source_field is not None:
+            kwargs[source_field] = kwargs.pop("source")
         config = parse_config(builder, {k: v for k, v in kwargs.items() if v is not None})
         shard_range = parse_shard_range(common["shards"]) if common["shards"] else None
         result = build(
@@ -208,5 +247,9 @@ def _register_builder_command(build_app: typer.Typer, name: str) -> None:
                     f"{release.answer_key})"
                 )
 
-    params = [*_common_build_parameters(name), *config_parameters(builder.Config)]
+    options = config_parameters(builder.Config)
+    params = [*_common_build_parameters(name), *options]
+    if source_field is not None:
+        source = _source_parameter(builder.Config, source_field)
+        params = [source, *(p for p in params if p.name != source_field)]
     build_app.command(name=name, help=builder.description)(with_parameters(command, params))

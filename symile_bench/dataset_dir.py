@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symile_bench.builder import instantiate
+from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
 from symile_bench.storage import Store, as_store
@@ -113,6 +114,7 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
     builder = instantiate(manifest.builder_class)
     card = builder.render_card(builder.Config(**manifest.config), exported, extension="parquet")
     target.write_text("README.md", card)
+    target.write_text(CROISSANT_NAME, builder.render_croissant(exported, extension="parquet"))
     target.remove(EXPORT_MARKER)
     return exported
 
