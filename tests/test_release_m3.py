@@ -23,6 +23,7 @@ from builders.release_m3.schema import release_config_name
 
 from .conftest import run_cli
 from .fixtures_release_m3 import HUB_FEATURES, N_CLASSES, write_csv_release, write_hub_repo
+from .test_leaderboard_support import serve
 
 CONFIG = "symile-m3-2-xs"
 SPLITS = ("train", "validation", "test")
@@ -30,22 +31,11 @@ VAL_PART = "val-00000-of-00001.parquet"
 
 
 def import_release(fmt: str, source: Path, *args: str | Path, out: Path, check: bool = True):
-    """`symile-bench import FORMAT SOURCE ...` — through `build FORMAT --<source option>` until
-    the generic `import` command lands (the one place to switch)."""
-    option = {"hf-m3": "--repo-dir", "m3-csv": "--csv-dir"}[fmt]
+    """`symile-bench import FORMAT SOURCE ...` (serial: the fixtures are tiny)."""
     return run_cli(
-        "build",
-        fmt,
-        option,
-        source,
-        *args,
-        "--out",
-        out,
-        "--executor",
-        "serial",
-        "--quiet",
+        "import", fmt, source, *args, "--out", out, "--executor", "serial", "--quiet",
         check=check,
-    )
+    )  # fmt: skip
 
 
 def import_csv(root: Path, csv_dir: Path, out: Path, *args: str, check: bool = True):
@@ -140,6 +130,22 @@ def test_hub_import_is_a_first_class_dataset(hub: Path, imported: Path, tmp_path
         imported, hub / "translations.json", tmp_path / "p.json", "--candidates", "per-class"
     )
     assert per_class["task"]["candidates"]["size"] == N_CLASSES
+
+
+def test_leaderboard_verifies_results_on_an_imported_release(
+    hub: Path, imported: Path, tmp_path: Path
+) -> None:
+    """Proves an imported release's test split registers as a leaderboard board named after
+    the release config, and a submission of results on it is verified against its answers."""
+    results = tmp_path / "r.json"
+    oracle_top1(imported, hub / "translations.json", results)
+    db = f"sqlite:///{tmp_path / 'lb.db'}"
+    added = run_cli("leaderboard", "add", imported, "--split", "test", "--db", db).stdout
+    assert "hf-m3" in added and CONFIG in added, added
+    token = run_cli("leaderboard", "token", "tester", "--db", db).stdout.strip()
+    with serve(db) as url:
+        done = run_cli("submit", results, "--server", url, "--token", token)
+    assert "verified" in done.stdout, done.stdout
 
 
 def test_hub_import_with_several_configs_needs_config(hub: Path, tmp_path: Path) -> None:
