@@ -1,13 +1,10 @@
 """What the `hf-m3` and `m3-csv` exports share: which Symile-M3 dataset directory is exported
 under which release config name, its rows streamed in the release's columns, and a
-destination that appears only when complete (a temp directory renamed at the end)."""
+destination that appears only when complete (`symile_bench.atomic.atomic_directory`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,23 +68,3 @@ def export_source(path: Path, fmt: str) -> ExportSource:
         f"(closest release size), from the build's '{variant}' config"
     )
     return ExportSource(path, manifest, variant, name, why)
-
-
-@contextmanager
-def atomic_directory(dest: Path) -> Iterator[Path]:
-    """A temp directory next to `dest`, renamed to `dest` when the block succeeds and
-    removed when it fails: `dest` never holds half an export."""
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise DatasetDirError(f"--out {dest} exists and is not an empty directory")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
-    shutil.rmtree(temp, ignore_errors=True)
-    temp.mkdir()
-    try:
-        yield temp
-        if dest.exists():
-            dest.rmdir()
-        temp.rename(dest)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise

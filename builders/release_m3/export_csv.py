@@ -14,7 +14,8 @@ import hashlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from builders.release_m3.export_common import atomic_directory, export_source
+from builders.release_m3.export_common import export_source
+from symile_bench.atomic import atomic_directory
 from symile_bench.errors import DatasetDirError
 from symile_bench.lexicon import imagenet1k_synset_ids
 from symile_bench.progress import progress_bar

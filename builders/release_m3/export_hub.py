@@ -17,8 +17,9 @@ import yaml
 
 from builders.m3.classes import class_table
 from builders.m3.config import M3Config
-from builders.release_m3.export_common import ExportSource, atomic_directory, export_source
+from builders.release_m3.export_common import ExportSource, export_source
 from builders.release_m3.schema import LICENSE, RELEASE_ID, SCHEMA
+from symile_bench.atomic import atomic_directory
 from symile_bench.progress import progress_bar
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +22,7 @@ from builders.release_mimic.layout import (
     fields_of,
     sha256_file,
 )
-from symile_bench.errors import ConfigError
+from symile_bench.atomic import atomic_directory
 
 
 class ReleaseWriter:
@@ -87,18 +85,8 @@ class ReleaseWriter:
 @contextmanager
 def release_tree(dest: Path, rows: Mapping[str, int]) -> Iterator[ReleaseWriter]:
     """A `ReleaseWriter` on a temporary sibling of `dest`, renamed to `dest` on success and
-    removed on failure: `dest` is never half-written."""
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ConfigError(f"--out {dest} exists and is not an empty directory")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    removed on failure (`symile_bench.atomic.atomic_directory`): `dest` is never half-written."""
+    with atomic_directory(dest) as tmp:
         writer = ReleaseWriter(tmp, rows)
         yield writer
         writer.close()
-        if dest.exists():
-            dest.rmdir()
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
