@@ -12,11 +12,12 @@ from pathlib import Path
 from symile_bench.baselines.losses import SCORING
 from symile_bench.baselines.plots import pyplot
 from symile_bench.baselines.runs import RunSummary
-from symile_bench.baselines.summary import Top1, top1
+from symile_bench.baselines.summary import top1_of
 from symile_bench.harness.compare import compare_results
 from symile_bench.harness.diagnostic import diagnostics, interaction_of, interaction_text
 from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.results import load_results
+from symile_bench.harness.overview import chance_text
+from symile_bench.harness.results import Results, load_results
 
 REFERENCE = "symile"
 PAPER = ("symile", "clip")  # the paper's two objectives, which every report's tables hold
@@ -25,6 +26,8 @@ PLOT_FILE = "objectives.png"
 
 #: condition label (e.g. "p = 1.0", "w = 2") -> objective -> its results file
 Grid = Mapping[str, Mapping[str, Path]]
+#: the same, each file read (once)
+Loaded = Mapping[str, Mapping[str, Results]]
 
 
 def name(objective: str) -> str:
@@ -52,6 +55,7 @@ def objectives_lines(
     p = 1, where every single-query score must be at chance: the report counts the intervals
     that contain it and names the largest distance)."""
     objectives = list(dict.fromkeys(o for row in grid.values() for o in row))
+    loaded = {c: {o: load_results(path) for o, path in row.items()} for c, row in grid.items()}
     lines = [
         "## Objectives side by side",
         "",
@@ -64,30 +68,32 @@ def objectives_lines(
         "| declared levels |",
         "|---|---|---|---|---|---|---|",
     ]
-    for condition, row in grid.items():
+    for condition, row in loaded.items():
         ref = row.get(REFERENCE)
         levels = _levels(next(iter(row.values())))
-        for objective, path in row.items():
-            t = top1(path)
-            diff, p = ("—", "—") if ref is None or objective == REFERENCE else _paired(path, ref)
+        for objective, results in row.items():
+            t = top1_of(results)
+            diff, p = ("—", "—") if ref is None or objective == REFERENCE else _paired(results, ref)
             lines.append(
                 f"| {condition} | {name(objective)} ({SCORING.get(objective, objective)}) | "
-                f"{t.text()} | {diff} | {p} | {_chance(t)} | {levels} |"
+                f"{t.text()} | {diff} | {p} | {chance_text(t.chance)} | {levels} |"
             )
-    figure = _plot(out / PLOT_FILE, grid, objectives)
+    figure = _plot(out / PLOT_FILE, loaded, objectives)
     lines += [
         "",
         f"![objectives]({figure.name})" if figure else "(No figure: install symile-bench[plot].)",
         "",
     ]
-    picked = {c: grid[c] for c in diagnose if c in grid}
+    picked = {
+        c: {o: (str(grid[c][o]), r) for o, r in loaded[c].items()} for c in diagnose if c in grid
+    }
     if picked:
         lines += _diagnostic_lines(picked, objectives, diagnostic_note, singles_at_chance)
     return lines
 
 
 def _diagnostic_lines(
-    grid: Grid,
+    grid: Mapping[str, Mapping[str, tuple[str, Results]]],
     objectives: Sequence[str],
     note: str,
     check: Sequence[str],
@@ -95,13 +101,13 @@ def _diagnostic_lines(
     found = {
         (condition, objective): d
         for condition, row in grid.items()
-        for objective, path in row.items()
-        for d in diagnostics([(str(path), load_results(path))])
+        for objective, source in row.items()
+        for d in diagnostics([source])
     }
     if not found:
         return []
     query = next(iter(found.values())).query
-    subsets = [s for s in next(iter(found.values())).subsets]
+    subsets = list(next(iter(found.values())).subsets)
     head = ["all: " + ", ".join(query), *(f"from {', '.join(s)} only" for s in subsets)]
     lines = [
         "## Where the accuracy comes from",
@@ -120,7 +126,7 @@ def _diagnostic_lines(
         lines.append(
             f"| {condition} | {name(objective)} | "
             + " | ".join(f"{c.value:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]" for c in cells)
-            + f" | {'' if gain is None else f'{gain:+.3f}'} | {_chance_value(d.full.chance)} |"
+            + f" | {'' if gain is None else f'{gain:+.3f}'} | {chance_text(d.full.chance)} |"
         )
     lines += ["", "What each objective's score can detect:", ""]
     for objective in objectives:
@@ -149,28 +155,20 @@ def _diagnostic_lines(
     return [*lines, ""]
 
 
-def _paired(a: Path, b: Path) -> tuple[str, str]:
+def _paired(a: Results, b: Results) -> tuple[str, str]:
     try:
-        c = compare_results(load_results(a), load_results(b), metrics=["top1"])[0].result
+        c = compare_results(a, b, metrics=["top1"])[0].result
     except HarnessInputError as exc:
         return f"(unpaired: {exc})", "—"
     return f"{c.difference:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]", c.p_value_text()
 
 
-def _levels(path: Path) -> str:
-    refs = load_results(path).task.references
+def _levels(results: Results) -> str:
+    refs = results.task.references
     return ", ".join(r.label for r in refs) if refs else "—"
 
 
-def _chance(t: Top1) -> str:
-    return _chance_value(t.chance)
-
-
-def _chance_value(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4f}"
-
-
-def _plot(path: Path, grid: Grid, objectives: Sequence[str]) -> Path | None:
+def _plot(path: Path, grid: Loaded, objectives: Sequence[str]) -> Path | None:
     plt = pyplot()
     if plt is None:
         return None
@@ -180,22 +178,22 @@ def _plot(path: Path, grid: Grid, objectives: Sequence[str]) -> Path | None:
     for k, objective in enumerate(objectives):
         xs, ys, lo, hi = [], [], [], []
         for i, condition in enumerate(conditions):
-            path_ = grid[condition].get(objective)
-            if path_ is None:
+            results = grid[condition].get(objective)
+            if results is None:
                 continue
-            t = top1(path_)
+            t = top1_of(results)
             xs.append(i - 0.4 + width * (k + 0.5))
             ys.append(t.value)
             lo.append(t.value - t.low)
             hi.append(t.high - t.value)
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o", capsize=3, label=name(objective))
     for i, condition in enumerate(conditions):  # each condition's own chance and levels
-        path_ = next(iter(grid[condition].values()))
-        chance = top1(path_).chance
+        first = next(iter(grid[condition].values()))
+        chance = top1_of(first).chance
         label = "chance" if i == 0 else None
         if chance is not None:
             ax.hlines(chance, i - 0.45, i + 0.45, colors="gray", linestyles=":", label=label)
-        for ref in load_results(path_).task.references:
+        for ref in first.task.references:
             ax.hlines(
                 ref.value,
                 i - 0.45,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from symile_bench.harness.compare import compare_results
 from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.results import load_results
+from symile_bench.harness.results import Results, load_results
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,12 @@ def wall_text(wall_seconds: float | None) -> str:
 
 
 def top1(path: Path, condition: str | None = None) -> Top1:
-    results = load_results(path)
+    return top1_of(load_results(path), condition)
+
+
+def top1_of(results: Results, condition: str | None = None) -> Top1:
+    """``top1`` of results already read (a report that needs a file several times reads it
+    once)."""
     row = results.row("top1", condition=condition)
     style = row.paper_style
     return Top1(
