@@ -60,19 +60,21 @@ class HfM3Builder(ReleaseM3Builder[HfM3Config]):
         repo = config.repo_dir
         variant = choose_config(repo, config.config)
         store = as_store(repo)
+        # first the footers (columns, types, rows) of every part; then one pass per part, its
+        # reader dropped before the next: a reader keeps what it read until it is freed, so
+        # readers held for all parts made the peak grow with the release (32 MB a part)
         parts = {
-            path: (split, open_checked(path))
+            path: (split, open_checked(path).metadata.num_rows)
             for split, paths in split_files(repo, variant).items()
             for path in paths
         }
         files, classes, first_text = [], np.zeros(0, np.int64), None
-        total = sum(handle.metadata.num_rows for _, handle in parts.values())
-        with checking(total, "rows") as advance:
-            for path, (split, handle) in parts.items():
+        with checking(sum(rows for _, rows in parts.values()), "rows") as advance:
+            for path, (split, rows) in parts.items():
                 relative = path.relative_to(repo).as_posix()
-                rows, sha256 = handle.metadata.num_rows, store.sha256(relative)
+                sha256 = store.sha256(relative)
                 files.append(SourceFile(split=split, file=relative, rows=rows, sha256=sha256))
-                with _reading(path):
+                with _reading(path), pq.ParquetFile(path) as handle:
                     for batch in handle.iter_batches(batch_size=BATCH_ROWS):
                         advance(batch.num_rows)
                         if split == "test" and len(batch):
@@ -107,8 +109,7 @@ class HfM3Builder(ReleaseM3Builder[HfM3Config]):
         self, config: HfM3Config, task: ShardTask, ctx: TaskContext
     ) -> Iterator[pa.RecordBatch]:
         path = config.repo_dir / config.split_files(task.split)[task.index].file
-        with _reading(path):
-            handle = pq.ParquetFile(path)
+        with _reading(path), pq.ParquetFile(path) as handle:
             yield from handle.iter_batches(batch_size=BATCH_ROWS, columns=SCHEMA.names)
 
 
