@@ -35,6 +35,7 @@ from symile_bench.build_dir import (
 from symile_bench.builder import (
     BuilderConfig,
     DatasetBuilder,
+    PoolSpec,
     ResourceTask,
     ShardTask,
     TaskContext,
@@ -47,9 +48,11 @@ from symile_bench.executors import Executor
 from symile_bench.manifest import (
     FileRecord,
     Manifest,
+    PoolRecord,
     SplitRecord,
     VariantRecord,
     dataset_fingerprint,
+    pool_fingerprint,
     split_fingerprint,
     write_manifest,
 )
@@ -123,7 +126,9 @@ def execute(item: WorkItem) -> FileRecord:
     task = item.task
     if isinstance(task, ResourceTask):
         table = builder.build_resource(config, task, ctx)
-        return write_shard(store, task.file, table.to_batches(), table.schema)
+        pool = next((p for p in builder.pools(config) if task.name in p.resources), None)
+        schema = table.schema if pool is None else hf_schema(pool.features)
+        return write_shard(store, task.file, table.to_batches(), schema)
     schema = hf_schema(builder.features(config, task.variant))
     rec = write_shard(store, task.file, iter_batches(builder.run(config, task, ctx)), schema)
     if rec.rows != task.rows:
@@ -355,6 +360,11 @@ def _assemble_manifest(
     resources: list[ResourceTask],
     records: dict[str, FileRecord],
 ) -> Manifest:
+    pools = {
+        p.name: pool_record(p, [records[ResourceTask(r).file] for r in p.resources])
+        for p in builder.pools(config)
+    }
+    pool_prints = {name: rec.fingerprint for name, rec in pools.items()}
     variants: dict[str, VariantRecord] = {}
     for variant in builder.variants(config):
         features = builder.features(config, variant).to_dict()
@@ -365,7 +375,7 @@ def _assemble_manifest(
                 rows=sum(f.rows for f in files),
                 shards=files,
                 fingerprint=split_fingerprint(
-                    builder.name, builder.version, variant, split, features, files
+                    builder.name, builder.version, variant, split, features, files, pool_prints
                 ),
             )
         variants[variant] = VariantRecord(features=features, splits=splits)
@@ -381,5 +391,18 @@ def _assemble_manifest(
         resources=[records[r.file] for r in resources],
         tasks=builder.tasks(config),
         label=builder.label(config),
+        pools=pools,
         fingerprint=dataset_fingerprint(cfg, seed, variants),
+    )
+
+
+def pool_record(pool: PoolSpec, files: list[FileRecord]) -> PoolRecord:
+    """The manifest's record of a published pool made of `files`."""
+    features = pool.features.to_dict()
+    return PoolRecord(
+        key=pool.key,
+        features=features,
+        files=files,
+        rows=sum(f.rows for f in files),
+        fingerprint=pool_fingerprint(pool.name, pool.key, features, files),
     )

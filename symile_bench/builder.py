@@ -105,6 +105,19 @@ class TaskContext:
         return self._cache[name]
 
 
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool a build publishes (pooled storage): the resources whose tables make it up, the
+    column its rows are keyed by (rows of the dataset hold that key instead of the medium),
+    and its `datasets.Features`, with which its files are written so that
+    `datasets.load_dataset(DIR, name)` reads the pool as a config of its own."""
+
+    name: str
+    key: str
+    resources: tuple[str, ...]
+    features: datasets.Features
+
+
 def split_tasks(variant: str, split: str, n_rows: int, shard_rows: int) -> list[ShardTask]:
     """Cut one split into shards of `shard_rows` (the last may be shorter)."""
     if n_rows == 0:
@@ -168,6 +181,12 @@ class DatasetBuilder(ABC, Generic[C]):
 
     def build_resource(self, config: C, task: ResourceTask, ctx: TaskContext) -> pa.Table:
         raise NotImplementedError(f"{self.name} declares resource {task.name} but cannot build it")
+
+    def pools(self, config: C) -> list[PoolSpec]:
+        """The resources published as pools that rows refer to by id (pooled storage).
+        Empty (the default): rows hold their own values, and resources stay build-time
+        tables."""
+        return []
 
     def tasks(self, config: C) -> list[RetrievalTask]:
         """The retrieval tasks this build defines (the first is the default), written into

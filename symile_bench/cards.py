@@ -26,6 +26,7 @@ SYMILE_BIBTEX = """@inproceedings{saporta2024symile,
   archivePrefix = {arXiv}
 }"""
 
+POOL_SPLIT = "pool"  # the one split of a published pool's config
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
@@ -46,6 +47,8 @@ def render_template(template: str, variables: Mapping[str, str]) -> str:
 
 
 def front_matter(manifest: Manifest, license_id: str, extension: str) -> dict[str, Any]:
+    """Each variant a config (the first the default), and each published pool a config of its
+    own with one split, `pool`, so `datasets.load_dataset(DIR, NAME)` reads either."""
     configs, infos = [], []
     for i, (variant, record) in enumerate(manifest.variants.items()):
         entry: dict[str, Any] = {
@@ -58,19 +61,33 @@ def front_matter(manifest: Manifest, license_id: str, extension: str) -> dict[st
         if i == 0:
             entry["default"] = True
         configs.append(entry)
-        sizes = {s: sum(f.bytes or 0 for f in r.shards) for s, r in record.splits.items()}
-        info = datasets.DatasetInfo(
-            features=datasets.Features.from_dict(record.features),
-            splits=datasets.SplitDict(
-                {
-                    s: datasets.SplitInfo(name=s, num_examples=r.rows, num_bytes=sizes[s])
-                    for s, r in record.splits.items()
-                }
-            ),
-            dataset_size=sum(sizes.values()),
-        )
-        infos.append({"config_name": variant, **info._to_yaml_dict()})
+        splits = {
+            s: (r.rows, sum(f.bytes or 0 for f in r.shards)) for s, r in record.splits.items()
+        }
+        infos.append(_info(variant, record.features, splits))
+    for name, pool in manifest.pools.items():
+        path = [f.file for f in pool.files]
+        configs.append({"config_name": name, "data_files": [{"split": POOL_SPLIT, "path": path}]})
+        size = sum(f.bytes or 0 for f in pool.files)
+        infos.append(_info(name, pool.features, {POOL_SPLIT: (pool.rows, size)}))
     return {"license": license_id, "configs": configs, "dataset_info": infos}
+
+
+def _info(
+    config: str, features: dict[str, Any], splits: dict[str, tuple[int, int]]
+) -> dict[str, Any]:
+    """The `dataset_info` entry of one config: its features, and rows and bytes per split."""
+    info = datasets.DatasetInfo(
+        features=datasets.Features.from_dict(features),
+        splits=datasets.SplitDict(
+            {
+                s: datasets.SplitInfo(name=s, num_examples=rows, num_bytes=size)
+                for s, (rows, size) in splits.items()
+            }
+        ),
+        dataset_size=sum(size for _, size in splits.values()),
+    )
+    return {"config_name": config, **info._to_yaml_dict()}
 
 
 def summary_table(manifest: Manifest) -> str:

@@ -35,6 +35,26 @@ class SplitRecord(BaseModel):
     # A blind split (`build --blind`): these answer columns are null in every row; the answers
     # are in the operator's answer-key file. Absent (None) for an ordinary split.
     withheld: list[str] | None = None
+    # Pooled storage: the published pool this split's ids refer to in place of a pool the
+    # task names (`ModalitySpec.pool`), e.g. a blind test split's own re-keyed image pool.
+    # Absent (None): the task's pools.
+    pool_overrides: dict[str, str] | None = None
+
+    def pool_name(self, pool: str) -> str:
+        """The published pool that holds this split's items of the task's pool `pool`."""
+        return (self.pool_overrides or {}).get(pool, pool)
+
+
+class PoolRecord(BaseModel):
+    """A table of distinct media (pooled storage: each clip or image stored once) that rows
+    refer to by `key`; published with the dataset as a config of its own, so
+    `datasets.load_dataset(DIR, NAME)` reads it too."""
+
+    key: str
+    features: dict[str, Any]
+    files: list[FileRecord]
+    rows: int
+    fingerprint: str
 
 
 class VariantRecord(BaseModel):
@@ -58,10 +78,15 @@ class Manifest(BaseModel):
     # What tells this build apart from other builds of its builder (`DatasetBuilder.label`),
     # e.g. M3's "w5-en.el.hi.ja.uk"; like the tasks, not part of any fingerprint.
     label: str = ""
+    # Published pools (pooled storage), by name. Their files are among `resources` unless the
+    # pool was written after the build (a blind split's own pool). Empty for inline storage.
+    pools: dict[str, PoolRecord] = {}
     fingerprint: str
 
     def all_files(self) -> list[FileRecord]:
         files = list(self.resources)
+        known = {f.file for f in files}
+        files.extend(f for p in self.pools.values() for f in p.files if f.file not in known)
         for variant in self.variants.values():
             for split in variant.splits.values():
                 files.extend(split.shards)
@@ -80,18 +105,34 @@ class Manifest(BaseModel):
 
 
 def split_fingerprint(
-    builder: str, builder_version: str, variant: str, split: str, features: dict, shards: list
+    builder: str,
+    builder_version: str,
+    variant: str,
+    split: str,
+    features: dict[str, Any],
+    shards: list[FileRecord],
+    pools: dict[str, str] | None = None,
 ) -> str:
-    """Depends only on what determines the split's content, not on sibling variants."""
+    """Depends only on what determines the split's content, not on sibling variants. Rows
+    that refer to pooled media depend on those pools too (`pools`: name -> fingerprint); for
+    inline storage there are none, and the fingerprint is what it always was."""
+    content: dict[str, Any] = {
+        "builder": builder,
+        "builder_version": builder_version,
+        "variant": variant,
+        "split": split,
+        "features": features,
+        "shards": [s.sha256 for s in shards],
+    }
+    if pools:
+        content["pools"] = pools
+    return sha256_json(content)
+
+
+def pool_fingerprint(name: str, key: str, features: dict[str, Any], files: list[FileRecord]) -> str:
+    """Names the pool's content: its key, features and the hash of every file."""
     return sha256_json(
-        {
-            "builder": builder,
-            "builder_version": builder_version,
-            "variant": variant,
-            "split": split,
-            "features": features,
-            "shards": [s.sha256 for s in shards],
-        }
+        {"pool": name, "key": key, "features": features, "files": [f.sha256 for f in files]}
     )
 
 
@@ -126,12 +167,19 @@ def read_manifest(out_dir: Store | Path) -> Manifest:
 
 
 def write_manifest(out_dir: Store | Path, manifest: Manifest) -> None:
-    # An ordinary split has no `withheld` key, so manifests of ordinary builds stay
-    # byte-identical to those written before blind builds existed.
+    # Keys of features a build does not use (a blind split's `withheld`, pooled storage's
+    # `pools` and `pool_overrides`) are left out, so manifests of ordinary inline builds stay
+    # byte-identical to those written before those features existed.
     ordinary: dict[str, Any] = {}
     for variant, rec in manifest.variants.items():
-        splits = {s: {"withheld"} for s, r in rec.splits.items() if r.withheld is None}
-        if splits:
-            ordinary[variant] = {"splits": splits}
-    text = manifest.model_dump_json(indent=2, exclude={"variants": ordinary} if ordinary else None)
+        splits = {
+            s: {k for k in ("withheld", "pool_overrides") if getattr(r, k) is None}
+            for s, r in rec.splits.items()
+        }
+        if any(splits.values()):
+            ordinary[variant] = {"splits": {s: ks for s, ks in splits.items() if ks}}
+    exclude: dict[str, Any] = {"variants": ordinary} if ordinary else {}
+    if not manifest.pools:
+        exclude["pools"] = True
+    text = manifest.model_dump_json(indent=2, exclude=exclude or None)
     as_store(out_dir).write_text(MANIFEST_NAME, text + "\n")

@@ -28,7 +28,10 @@ class _Frozen(BaseModel):
 class ModalitySpec(_Frozen):
     """One modality of a task. ``columns``: what a model's ``encode`` gets (several columns:
     one dict per row). ``meta``: side columns a batch exposes for oracles and debugging (hidden
-    with the modality). ``missing_column``: the bool column marking rows where it is missing."""
+    with the modality). ``missing_column``: the bool column marking rows where it is missing.
+    ``id_column``: the column naming each distinct medium (rows with one id show the same
+    medium, so the harness encodes it once). ``pool``: the published pool (manifest ``pools``)
+    that holds ``columns``, joined on ``id_column``: the rows hold only the id."""
 
     name: str = Field(min_length=1)
     kind: str = Field(
@@ -37,6 +40,14 @@ class ModalitySpec(_Frozen):
     columns: tuple[str, ...] = Field(min_length=1)
     meta: tuple[str, ...] = ()
     missing_column: str | None = None
+    id_column: str | None = None
+    pool: str | None = None
+
+    @model_validator(mode="after")
+    def _pool_has_key(self) -> ModalitySpec:
+        if self.pool is not None and self.id_column is None:
+            raise ValueError(f"modality {self.name!r} is pooled but names no id_column")
+        return self
 
 
 class CandidateRuleSpec(_Frozen):

@@ -29,6 +29,7 @@ from builders.m3.sampling import compose_text, draw_missing, draw_samples
 from builders.m3.task import m3_task
 from symile_bench.builder import (
     DatasetBuilder,
+    PoolSpec,
     ResourceTask,
     ShardTask,
     TaskContext,
@@ -40,6 +41,8 @@ from symile_bench.media_struct import without_paths
 from symile_bench.tasks import RetrievalTask
 
 COMPLETE = "complete"
+#: the published pools of a pooled build (configs of their own for `load_dataset`)
+AUDIO_POOL, IMAGE_POOL = "audio-pool", "image-pool"
 MASKED_SPLITS = ("train", "validation")
 
 
@@ -57,9 +60,11 @@ class M3Builder(DatasetBuilder[M3Config]):
         return [COMPLETE, *(missing_variant_name(p) for p in config.missing_prob)]
 
     def features(self, config: M3Config, variant: str) -> datasets.Features:
+        """Pooled storage: the same columns without `audio` and `image`, which the pools hold
+        (joined on `audio_id` and `image_id`)."""
         string = datasets.Value("string")
         flag = datasets.Value("bool")
-        return datasets.Features(
+        features = datasets.Features(
             {
                 "lang": string,
                 "audio": datasets.Audio(),
@@ -76,6 +81,35 @@ class M3Builder(DatasetBuilder[M3Config]):
                 "text_missing": flag,
             }
         )
+        if config.pooled:
+            del features["audio"], features["image"]
+        return features
+
+    def pools(self, config: M3Config) -> list[PoolSpec]:
+        if not config.pooled:
+            return []
+        string = datasets.Value("string")
+        names = [t.name for t in self.resources(config)]
+        return [
+            PoolSpec(
+                AUDIO_POOL,
+                "audio_id",
+                tuple(n for n in names if n.startswith("audio-")),
+                datasets.Features({"audio": datasets.Audio(), "audio_id": string}),
+            ),
+            PoolSpec(
+                IMAGE_POOL,
+                "image_id",
+                tuple(n for n in names if n.startswith("images-")),
+                datasets.Features(
+                    {
+                        "image": datasets.Image(),
+                        "image_id": string,
+                        "class_index": datasets.Value("int32"),
+                    }
+                ),
+            ),
+        ]
 
     def prepare(self, config: M3Config, warn: Callable[[str], None]) -> M3Config:
         """Fail fast on unusable sources; resolve an unreachable gTTS to espeak-ng once."""
@@ -105,7 +139,10 @@ class M3Builder(DatasetBuilder[M3Config]):
             *(
                 ResourceTask(
                     f"audio-{lang}-{chunk:03d}",
-                    min(CLIPS_PER_AUDIO_POOL, config.audio_pool - chunk * CLIPS_PER_AUDIO_POOL),
+                    min(
+                        CLIPS_PER_AUDIO_POOL,
+                        config.clips_per_language - chunk * CLIPS_PER_AUDIO_POOL,
+                    ),
                 )
                 for lang in config.languages
                 for chunk in range(audio_chunks(config))
@@ -113,7 +150,7 @@ class M3Builder(DatasetBuilder[M3Config]):
             *(
                 ResourceTask(
                     f"images-{chunk:04d}",
-                    config.image_pool
+                    config.images_per_class
                     * min(CLASSES_PER_IMAGE_POOL, table.size - chunk * CLASSES_PER_IMAGE_POOL),
                 )
                 for chunk in range(n_image_pools(table))
@@ -139,6 +176,8 @@ class M3Builder(DatasetBuilder[M3Config]):
         (deterministic: the pools are)."""
         if config.max_shard_bytes is None:
             return self.plan(config)
+        if config.pooled:  # rows hold ids and text only, a few hundred bytes
+            return self.plan(config, min(config.max_shard_bytes // 512, config.shard_rows))
         audio = [ctx.resource(t.name) for t in self.resources(config) if t.name[0] == "a"]
         images = [ctx.resource(t.name) for t in self.resources(config) if t.name[0] == "i"]
         row_bytes = (
@@ -165,13 +204,21 @@ class M3Builder(DatasetBuilder[M3Config]):
             [ctx.resource(f"audio-{lang}-{c:03d}") for c in range(audio_chunks(config))]
             for lang in config.languages
         ]
-        audio = pa.concat_tables([part for parts in audio_parts for part in parts])
+        media = [] if config.pooled else ["audio"]  # pooled rows hold ids, never bytes
+        audio = pa.concat_tables(
+            [part.select(["audio_id", *media]) for parts in audio_parts for part in parts]
+        )
         sizes = np.array([sum(p.num_rows for p in parts) for parts in audio_parts])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         audio_rows = offsets[s.lang] + (s.audio_u * sizes[s.lang]).astype(np.int64)
 
         images = pa.concat_tables(
-            [ctx.resource(f"images-{c:04d}") for c in range(n_image_pools(table))]
+            [
+                ctx.resource(f"images-{c:04d}").select(
+                    ["image_id", "class_index", *(["image"] if media else [])]
+                )
+                for c in range(n_image_pools(table))
+            ]
         )
         per_class = np.bincount(images["class_index"].to_numpy(), minlength=k)
         class_offsets = np.concatenate([[0], np.cumsum(per_class)[:-1]])
@@ -194,23 +241,28 @@ class M3Builder(DatasetBuilder[M3Config]):
 
         audio_rows_pa, image_rows_pa = pa.array(audio_rows), pa.array(image_rows)
         cls_ids = lexicon.cls_id[s.cls]
-        return pa.table(
-            {
-                "lang": pc.take(pa.array(config.languages), pa.array(s.lang)),
-                "audio": unless(missing[:, 0], pc.take(audio["audio"], audio_rows_pa)),
-                "image": unless(missing[:, 1], pc.take(images["image"], image_rows_pa)),
-                "text": unless(missing[:, 2], text),
-                "cls": pc.take(pa.array(lexicon.english), pa.array(s.cls)),
-                "cls_id": pa.array(cls_ids, pa.int64()),
-                "target_text": target,
-                "synset_id": pc.take(pa.array(lexicon.synset_id), pa.array(s.cls)),
-                "audio_id": unless(missing[:, 0], pc.take(audio["audio_id"], audio_rows_pa)),
-                "image_id": unless(missing[:, 1], pc.take(images["image_id"], image_rows_pa)),
-                "audio_missing": pa.array(missing[:, 0]),
-                "image_missing": pa.array(missing[:, 1]),
-                "text_missing": pa.array(missing[:, 2]),
-            }
-        )
+        columns = {
+            "lang": pc.take(pa.array(config.languages), pa.array(s.lang)),
+            **(
+                {
+                    "audio": unless(missing[:, 0], pc.take(audio["audio"], audio_rows_pa)),
+                    "image": unless(missing[:, 1], pc.take(images["image"], image_rows_pa)),
+                }
+                if media
+                else {}
+            ),
+            "text": unless(missing[:, 2], text),
+            "cls": pc.take(pa.array(lexicon.english), pa.array(s.cls)),
+            "cls_id": pa.array(cls_ids, pa.int64()),
+            "target_text": target,
+            "synset_id": pc.take(pa.array(lexicon.synset_id), pa.array(s.cls)),
+            "audio_id": unless(missing[:, 0], pc.take(audio["audio_id"], audio_rows_pa)),
+            "image_id": unless(missing[:, 1], pc.take(images["image_id"], image_rows_pa)),
+            "audio_missing": pa.array(missing[:, 0]),
+            "image_missing": pa.array(missing[:, 1]),
+            "text_missing": pa.array(missing[:, 2]),
+        }
+        return pa.table(columns)
 
     # -- evaluation task ---------------------------------------------------------------------
     def tasks(self, config: M3Config) -> list[RetrievalTask]:
@@ -221,6 +273,8 @@ class M3Builder(DatasetBuilder[M3Config]):
                 audio_meta=("lang", "audio_id"),
                 image_meta=("cls_id", "synset_id", "image_id"),
                 with_missing=True,
+                ids=True,
+                pools=(AUDIO_POOL, IMAGE_POOL) if config.pooled else None,
             )
         ]
 
@@ -254,8 +308,9 @@ def _check_clip_count(
     """A locale with fewer clips than the pool asks for (one without any is refused by the
     reader) gives a smaller pool, whose clips the rows then reuse more often: the sampling
     indexes the pool that exists, without bias."""
-    if clips < config.audio_pool:
+    if clips < config.clips_per_language:
         warn(
             f"Common Voice locale {locale!r} has {clips} usable validated clips, fewer than "
-            f"--audio-pool {config.audio_pool}: its pool holds those {clips}, and rows reuse them"
+            f"the {config.clips_per_language} of the audio pool (--audio-pool): its pool holds "
+            f"those {clips}, and rows reuse them"
         )

@@ -22,6 +22,21 @@ SIZES: dict[str, tuple[int, int, int]] = {
 }
 
 
+#: pool sizes at size l (11M rows); smaller builds get proportionally fewer, down to the floor
+ROWS_AT_L = sum(SIZES["l"])
+IMAGES_PER_CLASS_AT_L = 1_300
+CLIPS_PER_LANGUAGE_AT_L = 2_000
+MIN_IMAGES_PER_CLASS = 10
+MIN_CLIPS_PER_LANGUAGE = 100
+#: storage "auto" pools the media from size m's row count up
+POOLED_FROM_ROWS = sum(SIZES["m"])
+
+
+def _grown(at_l: int, floor: int, rows: int) -> int:
+    """A pool size in proportion to the build's rows, anchored at size l, never under floor."""
+    return max(floor, round(at_l * rows / ROWS_AT_L))
+
+
 def _parse_missing(text: str) -> tuple[float, float, float]:
     """'0.5' -> all three; 'audio:0.3/image:0.6/text:0.5' -> per modality (absent = 0)."""
     text = text.strip()
@@ -77,7 +92,13 @@ class M3Config(BuilderConfig):
     image_format: Literal["jpeg", "png", "webp"] = Field(
         "jpeg", description="Encoding of stored images."
     )
-    image_pool: int = Field(10, ge=1, description="Images per class drawn once per build.")
+    image_pool: int | None = Field(
+        None,
+        ge=1,
+        description="Distinct images per class, drawn once per build (default: grows with the "
+        f"build's rows, {IMAGES_PER_CLASS_AT_L:,} per class at size l as ImageNet has, "
+        f"never under {MIN_IMAGES_PER_CLASS}).",
+    )
     tts: Literal["espeak", "gtts"] = Field(
         "espeak", description="Speech backend: espeak-ng (offline) or gTTS (online)."
     )
@@ -95,7 +116,20 @@ class M3Config(BuilderConfig):
         description="Encoding of synthesised clips: mp3 (about 35 kbit/s, 1/4 the size) or "
         "lossless flac. Common Voice and gTTS clips keep their own mp3 bytes.",
     )
-    audio_pool: int = Field(100, ge=1, description="Audio clips per language drawn once per build.")
+    audio_pool: int | None = Field(
+        None,
+        ge=1,
+        description="Distinct audio clips per language, drawn once per build (default: grows "
+        f"with the build's rows, {CLIPS_PER_LANGUAGE_AT_L:,} per language at size l, never "
+        f"under {MIN_CLIPS_PER_LANGUAGE}).",
+    )
+    storage: Literal["auto", "inline", "pooled"] = Field(
+        "auto",
+        description="inline: every row holds its own image and audio bytes; pooled: each "
+        "distinct clip and image is stored once, in pool tables the rows refer to by id "
+        "(symile_bench.load joins them back). auto: inline below "
+        f"{POOLED_FROM_ROWS:,} rows (size m), pooled from there.",
+    )
     missing_prob: tuple[tuple[float, float, float], ...] = Field(
         (),
         description="Missing-modality variants for train/val (test stays complete): comma list "
@@ -152,6 +186,25 @@ class M3Config(BuilderConfig):
     @property
     def n_words(self) -> int:
         return self.words or len(self.languages)
+
+    @property
+    def images_per_class(self) -> int:
+        """`image_pool`, or its default grown with the build's rows."""
+        rows = sum(self.split_sizes.values())
+        return self.image_pool or _grown(IMAGES_PER_CLASS_AT_L, MIN_IMAGES_PER_CLASS, rows)
+
+    @property
+    def clips_per_language(self) -> int:
+        """`audio_pool`, or its default grown with the build's rows."""
+        rows = sum(self.split_sizes.values())
+        return self.audio_pool or _grown(CLIPS_PER_LANGUAGE_AT_L, MIN_CLIPS_PER_LANGUAGE, rows)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether rows refer to pooled media by id (`storage`, with auto resolved)."""
+        if self.storage == "auto":
+            return sum(self.split_sizes.values()) >= POOLED_FROM_ROWS
+        return self.storage == "pooled"
 
     @property
     def split_sizes(self) -> dict[str, int]:

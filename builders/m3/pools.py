@@ -25,14 +25,14 @@ CLIPS_PER_AUDIO_POOL = 25
 
 
 def audio_chunks(config: M3Config) -> int:
-    return -(-config.audio_pool // CLIPS_PER_AUDIO_POOL)
+    return -(-config.clips_per_language // CLIPS_PER_AUDIO_POOL)
 
 
 def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
     """Clips [chunk * 25, ...) of `lang`'s pool; their content never depends on a class.
     Each clip's randomness is keyed by (language, clip index), whatever the chunking."""
     first = chunk * CLIPS_PER_AUDIO_POOL
-    last = min(first + CLIPS_PER_AUDIO_POOL, config.audio_pool)
+    last = min(first + CLIPS_PER_AUDIO_POOL, config.clips_per_language)
     blobs: list[bytes] = []
     names: list[str] = []
     ids: list[str] = []
@@ -40,7 +40,7 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
         clips = CommonVoiceSource(config.common_voice).clips(lang)
         rng = task_rng(seed, "m3-audio", lang)
         chosen = np.sort(
-            rng.choice(len(clips), size=min(config.audio_pool, len(clips)), replace=False)
+            rng.choice(len(clips), size=min(config.clips_per_language, len(clips)), replace=False)
         )
         for i in chosen[first:last]:
             blobs.append(clips[i].read_bytes())
@@ -59,7 +59,7 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
 
 
 def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa.Table:
-    """`image_pool` images for each class of one chunk of the class table."""
+    """`images_per_class` images for each class of one chunk of the class table."""
     lexicon = table.lexicon
     first = chunk * CLASSES_PER_IMAGE_POOL
     last = min(first + CLASSES_PER_IMAGE_POOL, table.size)
@@ -72,13 +72,13 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
         if source is not None:
             files = source.files(synset)
             chosen = np.sort(
-                rng.choice(len(files), size=min(config.image_pool, len(files)), replace=False)
+                rng.choice(len(files), size=min(config.images_per_class, len(files)), replace=False)
             )
             images = [(source.load(files[i], config.image_size), files[i].name) for i in chosen]
         elif table.emoji is not None:
             images = [
                 (render_emoji_image(table.emoji[c], rng, config.image_size), f"{synset}-{j:04d}")
-                for j in range(config.image_pool)
+                for j in range(config.images_per_class)
             ]
         else:
             images = [
@@ -86,7 +86,7 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
                     render_procedural_image(int(lexicon.cls_id[c]), rng, config.image_size),
                     f"{synset}-{j:04d}",
                 )
-                for j in range(config.image_pool)
+                for j in range(config.images_per_class)
             ]
         for image, name in images:
             stem = name.rsplit(".", 1)[0]

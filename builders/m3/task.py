@@ -13,11 +13,15 @@ def m3_task(
     audio_meta: tuple[str, ...] = ("lang",),
     image_meta: tuple[str, ...] = ("cls_id",),
     with_missing: bool = False,
+    ids: bool = False,
+    pools: tuple[str, str] | None = None,
 ) -> RetrievalTask:
     """Rank the split's images for (audio, text); any image of the query's class counts.
     A pairwise model sees (audio, image) and (text, image) separately, so it can at best
     narrow the class to the w words of the text: its ceiling is 1/w. `with_missing`: the
-    dataset has `<modality>_missing` flag columns."""
+    dataset has `<modality>_missing` flag columns; `ids`: `audio_id` and `image_id` name each
+    distinct clip and image (the harness encodes each once); `pools`: the (audio, image)
+    pools that hold the media of a pooled build."""
 
     def flag(modality: str) -> str | None:
         return f"{modality}_missing" if with_missing else None
@@ -33,6 +37,8 @@ def m3_task(
                 columns=("audio",),
                 meta=audio_meta,
                 missing_column=flag("audio"),
+                id_column="audio_id" if ids else None,
+                pool=pools[0] if pools else None,
             ),
             ModalitySpec(
                 name="image",
@@ -40,6 +46,8 @@ def m3_task(
                 columns=("image",),
                 meta=image_meta,
                 missing_column=flag("image"),
+                id_column="image_id" if ids else None,
+                pool=pools[1] if pools else None,
             ),
             ModalitySpec(name="text", kind="text", columns=("text",), missing_column=flag("text")),
         ),

@@ -1,0 +1,128 @@
+"""Pooled storage read back: rows that hold a medium's id, joined with the pool that holds it.
+
+A pooled build stores each distinct clip or image once, in a published pool (manifest
+`pools`), and its rows hold the id (`ModalitySpec.id_column`). Readers join lazily: the pool
+tables stay memory-mapped, an id is found through one hash index per pool, and only the rows
+asked for are taken, so loading a split of ten million rows costs its row table and the index,
+never a copy of the media.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from symile_bench.errors import DatasetDirError
+from symile_bench.manifest import Manifest, PoolRecord
+from symile_bench.storage import Store, as_store
+from symile_bench.tasks import ModalitySpec
+
+
+def pooled_modalities(manifest: Manifest) -> list[ModalitySpec]:
+    """Every modality the manifest's tasks store in a pool, once per (pool, id column)."""
+    found: dict[tuple[str, str], ModalitySpec] = {}
+    for task in manifest.tasks:
+        for spec in task.modalities:
+            if spec.pool is not None and spec.id_column is not None:
+                found.setdefault((spec.pool, spec.id_column), spec)
+    return list(found.values())
+
+
+@dataclass
+class Pool:
+    """One published pool: its memory-mapped table and an index from key to position."""
+
+    name: str
+    record: PoolRecord
+    table: pa.Table
+
+    @cached_property
+    def index(self) -> pd.Index:
+        keys = self.table.column(self.record.key).to_pandas()
+        index = pd.Index(keys)
+        if not index.is_unique:
+            raise DatasetDirError(
+                f"pool {self.name!r}: key column {self.record.key!r} repeats a value; "
+                "rebuild the dataset"
+            )
+        return index
+
+    def positions(self, keys: pa.Array | pa.ChunkedArray | np.ndarray, where: str) -> np.ndarray:
+        """The pool row of each key (-1 for a null key: a missing medium). A key the pool
+        does not hold is an error naming `where` (the split that refers to it)."""
+        values = keys.to_pandas() if not isinstance(keys, np.ndarray) else pd.Series(keys)
+        found = np.asarray(self.index.get_indexer(values), dtype=np.int64)
+        absent = (found < 0) & values.notna().to_numpy()
+        if absent.any():
+            first = values[np.flatnonzero(absent)[0]]
+            raise DatasetDirError(
+                f"{where}: {int(absent.sum())} ids are not in pool {self.name!r} "
+                f"(e.g. {first!r}); the directory is incomplete or mixed, rebuild it"
+            )
+        return found
+
+    @cached_property
+    def dataset(self) -> datasets.Dataset:
+        """The pool as a `datasets.Dataset` (decodes media by its features), memory-mapped."""
+        features = datasets.Features.from_dict(self.record.features)
+        return datasets.Dataset(self.table, info=datasets.DatasetInfo(features=features))
+
+
+def open_pool(directory: Store | Path, manifest: Manifest, name: str) -> Pool:
+    """Memory-map the files of the published pool `name`."""
+    if name not in manifest.pools:
+        raise DatasetDirError(
+            f"{directory}: the manifest names no pool {name!r} (it has: "
+            f"{', '.join(manifest.pools) or 'none'}); rebuild the dataset"
+        )
+    store = as_store(directory)
+    record = manifest.pools[name]
+    tables = [store.read_table(f.file) for f in record.files]
+    features = datasets.Features.from_dict(record.features)
+    table = pa.concat_tables(tables) if tables else features.arrow_schema.empty_table()
+    return Pool(name, record, table)
+
+
+class PoolJoin:
+    """The `datasets` transform of a pooled split: each batch of rows gains its media,
+    decoded from the pools (the ids stay), so a row reads as it would from an inline build."""
+
+    def __init__(self, joins: Mapping[str, tuple[ModalitySpec, Pool]], where: str) -> None:
+        self.joins, self.where = joins, where
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        out = dict(batch)
+        for spec, pool in self.joins.values():
+            assert spec.id_column is not None  # pooled modalities name one (ModalitySpec)
+            rows = pool.positions(np.array(batch[spec.id_column], dtype=object), self.where)
+            have = np.flatnonzero(rows >= 0)
+            media = pool.dataset.select_columns(list(spec.columns))[rows[have].tolist()]
+            for column in spec.columns:
+                values: list[Any] = [None] * len(rows)
+                for i, value in zip(have.tolist(), media[column], strict=True):
+                    values[i] = value
+                out[column] = values
+        return out
+
+
+def join_pools(
+    directory: Path, manifest: Manifest, variant: str, split: str, rows: datasets.Dataset
+) -> datasets.Dataset:
+    """`rows` of a pooled split with its media joined lazily (unchanged for inline storage)."""
+    record = manifest.split(variant, split)
+    joins = {}
+    for spec in pooled_modalities(manifest):
+        if spec.id_column in rows.column_names and spec.columns[0] not in rows.column_names:
+            assert spec.pool is not None  # pooled_modalities keeps pooled ones only
+            joins[spec.name] = (spec, open_pool(directory, manifest, record.pool_name(spec.pool)))
+    if not joins:
+        return rows
+    return rows.with_transform(PoolJoin(joins, f"{directory} config {variant!r} split {split!r}"))
