@@ -18,7 +18,8 @@ from symile_bench.builder import instantiate
 from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
-from symile_bench.pooled import join_pools
+from symile_bench.pooled import inline_batches, inline_features, join_pools
+from symile_bench.shards import hf_schema
 from symile_bench.storage import Store, as_store
 
 
@@ -97,6 +98,7 @@ def verify(out_dir: Path | str | Store) -> tuple[Manifest, list[Mismatch]]:
 
 
 EXPORT_MARKER = ".symile-export.json"
+GROUP_ROWS = 1_000  # rows per Parquet row group of a pooled build's export (~35 MB of media)
 
 
 def export_parquet(out_dir: Path, dest: Path) -> Manifest:
@@ -114,10 +116,23 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
     target.write_text(EXPORT_MARKER, marker)
     target.remove_temps()
     variants = manifest.model_copy(deep=True).variants
-    for record in variants.values():
-        for split in record.splits.values():
-            split.shards = [_parquet_copy(source, target, shard) for shard in split.shards]
-    exported = manifest.model_copy(update={"variants": variants, "resources": []})
+    for variant, record in variants.items():
+        features = inline_features(manifest, variant)
+        for name, split in record.splits.items():
+            split.shards = [
+                _parquet_copy(source, target, shard, manifest, variant, name)
+                for shard in split.shards
+            ]
+            split.pool_overrides = None
+        record.features = features.to_dict()
+    exported = manifest.model_copy(
+        update={
+            "variants": variants,
+            "resources": [],
+            "pools": {},
+            "tasks": [task.without_pools() for task in manifest.tasks],
+        }
+    )
     write_manifest(dest, exported)
     builder = instantiate(manifest.builder_class)
     card = builder.render_card(builder.Config(**manifest.config), exported, extension="parquet")
@@ -127,8 +142,11 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
     return exported
 
 
-def _parquet_copy(source: Store, target: Store, shard: FileRecord) -> FileRecord:
-    """One shard as Parquet; a file already complete from an earlier attempt is kept."""
+def _parquet_copy(
+    source: Store, target: Store, shard: FileRecord, manifest: Manifest, variant: str, split: str
+) -> FileRecord:
+    """One shard as Parquet, pooled media inline, streamed a batch at a time; a file already
+    complete from an earlier attempt is kept."""
     relative = shard.file.removesuffix(".arrow") + ".parquet"
     if target.is_file(relative):
         return FileRecord(
@@ -139,7 +157,13 @@ def _parquet_copy(source: Store, target: Store, shard: FileRecord) -> FileRecord
         )
     table = source.read_table(shard.file)
     with target.atomic_writer(relative) as handle:
-        pq.write_table(table, handle, compression="zstd")
+        if not manifest.pools:
+            pq.write_table(table, handle, compression="zstd")
+        else:  # a row group per batch: one batch of media in memory at a time
+            schema = hf_schema(inline_features(manifest, variant))
+            with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
+                for batch in inline_batches(source, manifest, variant, split, table, GROUP_ROWS):
+                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     return FileRecord(
         file=relative, rows=shard.rows, sha256=handle.hexdigest(), bytes=handle.written
     )

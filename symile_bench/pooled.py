@@ -9,7 +9,7 @@ never a copy of the media.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -113,16 +113,57 @@ class PoolJoin:
         return out
 
 
+def _joins(
+    directory: Path | Store, manifest: Manifest, variant: str, split: str, columns: list[str]
+) -> dict[str, tuple[ModalitySpec, Pool]]:
+    """The pooled modalities of a split whose rows (`columns`) hold ids but not the media."""
+    record = manifest.split(variant, split)
+    joins = {}
+    for spec in pooled_modalities(manifest):
+        if spec.id_column in columns and spec.columns[0] not in columns:
+            assert spec.pool is not None  # pooled_modalities keeps pooled ones only
+            joins[spec.name] = (spec, open_pool(directory, manifest, record.pool_name(spec.pool)))
+    return joins
+
+
 def join_pools(
     directory: Path, manifest: Manifest, variant: str, split: str, rows: datasets.Dataset
 ) -> datasets.Dataset:
     """`rows` of a pooled split with its media joined lazily (unchanged for inline storage)."""
-    record = manifest.split(variant, split)
-    joins = {}
-    for spec in pooled_modalities(manifest):
-        if spec.id_column in rows.column_names and spec.columns[0] not in rows.column_names:
-            assert spec.pool is not None  # pooled_modalities keeps pooled ones only
-            joins[spec.name] = (spec, open_pool(directory, manifest, record.pool_name(spec.pool)))
+    joins = _joins(directory, manifest, variant, split, rows.column_names)
     if not joins:
         return rows
     return rows.with_transform(PoolJoin(joins, f"{directory} config {variant!r} split {split!r}"))
+
+
+def inline_features(manifest: Manifest, variant: str) -> datasets.Features:
+    """The features of a split with its pooled media inline (after the row columns)."""
+    features = datasets.Features.from_dict(manifest.variants[variant].features)
+    for spec in pooled_modalities(manifest):
+        if spec.id_column in features and spec.columns[0] not in features:
+            assert spec.pool is not None
+            pooled = datasets.Features.from_dict(manifest.pools[spec.pool].features)
+            features.update({c: pooled[c] for c in spec.columns})
+    return features
+
+
+def inline_batches(
+    directory: Path | Store,
+    manifest: Manifest,
+    variant: str,
+    split: str,
+    table: pa.Table,
+    batch_rows: int = 256,
+) -> Iterator[pa.RecordBatch]:
+    """A shard's rows with their pooled media inline, `batch_rows` at a time: what an export
+    for the Hub writes, in memory bounded by one batch whatever the pools' size."""
+    joins = _joins(directory, manifest, variant, split, table.column_names)
+    where = f"{directory} config {variant!r} split {split!r}"
+    for batch in table.to_batches(max_chunksize=batch_rows):
+        columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+        for spec, pool in joins.values():
+            assert spec.id_column is not None
+            found = pool.positions(batch.column(spec.id_column), where)
+            media = pool.table.select(list(spec.columns)).take(pa.array(found, mask=found < 0))
+            columns.update({c: media.column(c).combine_chunks() for c in spec.columns})
+        yield pa.RecordBatch.from_pydict(columns)

@@ -98,5 +98,10 @@ class RetrievalTask(_Frozen):
             raise ValueError(f"task {self.name!r} repeats a candidate rule name: {rules}")
         return self
 
+    def without_pools(self) -> RetrievalTask:
+        """The task of the same data with every medium inline (an export of a pooled build)."""
+        inline = tuple(m.model_copy(update={"pool": None}) for m in self.modalities)
+        return self.model_copy(update={"modalities": inline})
+
     def modality(self, name: str) -> ModalitySpec | None:
         return next((m for m in self.modalities if m.name == name), None)

@@ -208,6 +208,8 @@ class M3Builder(DatasetBuilder[M3Config]):
         audio = pa.concat_tables(
             [part.select(["audio_id", *media]) for parts in audio_parts for part in parts]
         )
+        if config.pooled:  # ids only: one array, not one chunk per pool file, for fast takes
+            audio = audio.combine_chunks()
         sizes = np.array([sum(p.num_rows for p in parts) for parts in audio_parts])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         audio_rows = offsets[s.lang] + (s.audio_u * sizes[s.lang]).astype(np.int64)
@@ -220,6 +222,8 @@ class M3Builder(DatasetBuilder[M3Config]):
                 for c in range(n_image_pools(table))
             ]
         )
+        if config.pooled:
+            images = images.combine_chunks()
         per_class = np.bincount(images["class_index"].to_numpy(), minlength=k)
         class_offsets = np.concatenate([[0], np.cumsum(per_class)[:-1]])
         image_rows = class_offsets[s.cls] + (s.image_u * per_class[s.cls]).astype(np.int64)
@@ -291,6 +295,8 @@ class M3Builder(DatasetBuilder[M3Config]):
     def blind_table(self, config: M3Config, table: pa.Table) -> pa.Table:
         """Also drop the image file names (they start with the synset id); the bytes stay."""
         table = super().blind_table(config, table)
+        if "image" not in table.column_names:  # pooled: the blind split's pool has no names
+            return table
         scrubbed = without_paths(table.column("image").combine_chunks())
         index = table.schema.get_field_index("image")
         return table.set_column(index, table.schema.field(index), scrubbed)

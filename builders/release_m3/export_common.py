@@ -14,6 +14,7 @@ from builders.m3.config import M3Config
 from builders.release_m3.schema import RELEASE_SPLITS, SCHEMA, release_config_name
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import Manifest, read_manifest
+from symile_bench.pooled import inline_batches
 from symile_bench.storage import Store
 
 IMPORTERS = ("hf-m3", "m3-csv")
@@ -36,10 +37,16 @@ class ExportSource:
         return {RELEASE_SPLITS[s]: [f.file for f in r.shards] for s, r in record.splits.items()}
 
     def batches(self, shard: str) -> Iterator[pa.RecordBatch]:
-        """The release's columns of one shard, a few rows at a time (memory-mapped)."""
-        table = Store(self.path).read_table(shard).select(SCHEMA.names)
-        for batch in table.to_batches(max_chunksize=BATCH_ROWS):
-            yield batch.cast(SCHEMA)
+        """The release's columns of one shard, a few rows at a time (memory-mapped; a
+        pooled build's media joined from its pools batch by batch)."""
+        record = self.manifest.variants[self.variant]
+        split = next(s for s, r in record.splits.items() if shard in {f.file for f in r.shards})
+        store = Store(self.path)
+        table = store.read_table(shard)
+        for batch in inline_batches(store, self.manifest, self.variant, split, table, BATCH_ROWS):
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(name) for name in SCHEMA.names], names=SCHEMA.names
+            ).cast(SCHEMA)
 
 
 def export_source(path: Path, fmt: str) -> ExportSource:
