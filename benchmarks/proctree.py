@@ -12,8 +12,14 @@ PAGE = 4096
 
 
 def _children(pid: int) -> list[int]:
+    """The children of `pid`'s threads; none once it has exited (the listing itself may
+    vanish while it is read)."""
     kids: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return kids
+    for task in tasks:
         try:
             kids += [int(c) for c in (task / "children").read_text().split()]
         except OSError:

@@ -12,6 +12,7 @@ local path or any fsspec URL (`storage.Store`).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from symile_bench.build_dir import (
     record,
     release_lock_file,
 )
+from symile_bench.build_worker import WorkItem, execute
 from symile_bench.builder import (
     BuilderConfig,
     DatasetBuilder,
@@ -39,8 +41,6 @@ from symile_bench.builder import (
     ResourceTask,
     ShardTask,
     TaskContext,
-    instantiate,
-    iter_batches,
 )
 from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import BuildInterrupted, ConfigError, DiskFullError
@@ -57,7 +57,7 @@ from symile_bench.manifest import (
     write_manifest,
 )
 from symile_bench.progress import progress_bar
-from symile_bench.shards import hf_schema, is_complete, write_shard
+from symile_bench.shards import is_complete
 from symile_bench.storage import Store, as_store
 
 Task = TypeVar("Task", ShardTask, ResourceTask)
@@ -99,43 +99,6 @@ class FinishStep(Protocol):
         store: Store,
         manifest: Manifest,
     ) -> Manifest: ...
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """Everything a worker process needs; small and picklable."""
-
-    builder_class: str
-    config: dict[str, Any]
-    seed: int
-    out_dir: str
-    task: ShardTask | ResourceTask
-
-
-_WORKER_BUILDERS: dict[str, DatasetBuilder[Any]] = {}
-
-
-def execute(item: WorkItem) -> FileRecord:
-    """Run one task and commit its file (runs in a worker process or in-process)."""
-    builder = _WORKER_BUILDERS.get(item.builder_class)
-    if builder is None:
-        builder = _WORKER_BUILDERS[item.builder_class] = instantiate(item.builder_class)
-    config = builder.Config(**item.config)
-    store = Store(item.out_dir)
-    ctx = TaskContext(seed=item.seed, store=store)
-    task = item.task
-    if isinstance(task, ResourceTask):
-        table = builder.build_resource(config, task, ctx)
-        pool = next((p for p in builder.pools(config) if task.name in p.resources), None)
-        schema = table.schema if pool is None else hf_schema(pool.features)
-        return write_shard(store, task.file, table.to_batches(), schema)
-    schema = hf_schema(builder.features(config, task.variant))
-    rec = write_shard(store, task.file, iter_batches(builder.run(config, task, ctx)), schema)
-    if rec.rows != task.rows:
-        raise RuntimeError(
-            f"{builder.name} wrote {rec.rows} rows to {task.file}, planned {task.rows}"
-        )
-    return rec
 
 
 @dataclass
@@ -303,8 +266,10 @@ class _Run:
         bar = self.progress.add_task(label, total=sum(size(t) for t in tasks), unit=unit)
         by_file = {t.file: t for t in tasks}
         cfg = self.config.model_dump(mode="json")
+        phase = uuid.uuid4().hex
         items = [
-            WorkItem(self.builder.import_path(), cfg, self.seed, str(self.store), t) for t in tasks
+            WorkItem(self.builder.import_path(), cfg, self.seed, str(self.store), t, phase)
+            for t in tasks
         ]
         try:
             for rec in self.executor.map_unordered(execute, items):

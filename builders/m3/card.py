@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from builders.m3.classes import ClassTable
-from builders.m3.config import M3Config, missing_variant_name
+from builders.m3.config import POOLED_FROM_ROWS, M3Config, missing_variant_name
 from symile_bench.lexicon import LANGUAGE_NAMES
 
 
@@ -60,6 +60,62 @@ def _missing_table(config: M3Config) -> str:
     return "\n".join(rows)
 
 
+INLINE_LOADING = """```python
+import datasets
+
+test = datasets.load_dataset("PATH/TO/THIS/DIR", "{config}", split="test")
+test[0]["audio"]  # decoded by datasets (needs torchcodec + FFmpeg)
+test[0]["image"]  # a PIL image
+```"""
+
+POOLED_LOADING = """```python
+import symile_bench
+
+test = symile_bench.load("PATH/TO/THIS/DIR", "{config}", split="test")
+test[0]["audio"], test[0]["image"]  # joined from the pools on access, decoded
+```
+
+With `datasets` alone, the rows and each pool are configs of their own; the join is one
+dictionary per pool (a pool is small next to the rows):
+
+```python
+import datasets
+
+rows = datasets.load_dataset("PATH/TO/THIS/DIR", "{config}", split="test")
+images = datasets.load_dataset("PATH/TO/THIS/DIR", "image-pool", split="pool")
+row_of = {{image_id: i for i, image_id in enumerate(images["image_id"])}}
+image = images[row_of[rows[0]["image_id"]]]["image"]  # likewise audio-pool on audio_id
+```"""
+
+
+def _storage(config: M3Config, manifest: Mapping[str, Any]) -> str:
+    """Which storage this build uses and why (`--storage`; auto decides by size)."""
+    rows = sum(config.split_sizes.values())
+    why = (
+        f"chosen with `--storage {config.storage}`"
+        if config.storage != "auto"
+        else f"the default for {rows:,} rows: inline below {POOLED_FROM_ROWS:,} rows (size m), "
+        "pooled from there"
+    )
+    if not config.pooled:
+        return (
+            f"**Inline** ({why}): every row holds its own image and audio bytes, so the rows "
+            "alone are the dataset. The pools under `pools/` are build-time tables kept so "
+            "an interrupted build resumes."
+        )
+    pools = manifest.get("pools", {})
+    sizes = ", ".join(f"`{name}` {p['rows']:,} items" for name, p in pools.items())
+    return (
+        f"**Pooled** ({why}): each distinct clip and image is stored once, in a pool of its "
+        f"own ({sizes}), and the rows hold `audio_id` and `image_id`. At this size, storing "
+        "the media in every row would repeat each image and clip many times over. Each pool "
+        "has its own fingerprint in `manifest.json`, and the split fingerprints include them. "
+        "A missing medium is a null id. `symile_bench.load` joins the media back, so rows "
+        "read as an inline build's do; `symile-bench export --format parquet` (or `hf-m3`) "
+        "writes a copy with the media inline, for a Hub upload."
+    )
+
+
 def card_variables(
     config: M3Config, table: ClassTable, manifest: Mapping[str, Any]
 ) -> dict[str, str]:
@@ -77,8 +133,12 @@ def card_variables(
         f"test {sizes['test']:,}",
         "sources_table": _sources(config, table),
         "missing_table": _missing_table(config),
-        "audio_pool": str(config.audio_pool),
-        "image_pool": str(config.image_pool),
+        "audio_pool": f"{config.clips_per_language:,}",
+        "image_pool": f"{config.images_per_class:,}",
+        "storage_section": _storage(config, manifest),
+        "loading_section": (POOLED_LOADING if config.pooled else INLINE_LOADING).format(
+            config=next(iter(manifest.get("variants", {"complete": None})))
+        ),
         "image_size": str(config.image_size),
         "image_format": config.image_format,
     }

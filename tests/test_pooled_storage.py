@@ -1,0 +1,254 @@
+"""Pooled storage (`build m3 --storage pooled`): each distinct clip and image stored once, rows
+holding ids, and every guarantee of an inline build kept: rows read the same through
+`symile_bench.load`, `datasets.load_dataset` reads rows and pools, `verify` re-hashes the pools,
+resume, `--shards` + `finalize`, `--blind` without answers in the ids, missing media as null
+ids, and exports that put the media back inline."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import symile_bench
+from builders.m3.config import M3Config
+from symile_bench.leaderboard.answerkey import answer_key_from_dataset, read_answer_key_file
+from symile_bench.manifest import read_manifest
+
+from .conftest import run_cli
+
+OPTIONS = [
+    "--languages",
+    "2",
+    "--train-n",
+    "400",
+    "--val-n",
+    "100",
+    "--test-n",
+    "120",
+    "--audio-pool",
+    "6",
+    "--image-pool",
+    "2",
+    "--image-size",
+    "32",
+    "--shard-rows",
+    "100",
+    "--missing-prob",
+    "0.5",
+]
+
+
+def build(out: Path, storage: str, *extra: str | Path) -> Path:
+    run_cli("build", "m3", *OPTIONS, "--storage", storage, "-q", *extra, "--out", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("pooled")
+    return {"pooled": build(tmp / "pooled", "pooled"), "inline": build(tmp / "inline", "inline")}
+
+
+def media_equal(a: object, b: object) -> bool:
+    """Decoded images compare by pixels, decoded clips by samples."""
+    if a is None or b is None:
+        return a is b
+    if hasattr(a, "get_all_samples"):
+        return np.array_equal(a.get_all_samples().data.numpy(), b.get_all_samples().data.numpy())
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_pooled_rows_read_like_inline_rows_through_symile_bench_load(dirs):
+    """Same config and seed: every row of every split and config reads the same from the
+    pooled build as from the inline one (media decoded from the pools; a missing medium is a
+    null id and reads as None), and batches (slices) join as single rows do."""
+    for config in ("complete", "missing0.5"):
+        for split in ("train", "validation", "test"):
+            pooled = symile_bench.load(dirs["pooled"], config, split)
+            inline = symile_bench.load(dirs["inline"], config, split)
+            assert len(pooled) == len(inline)
+            plain = [c for c in inline.column_names if c not in ("audio", "image")]
+            stored = pooled.with_format("arrow")[:].select(plain)  # no transform: ids only
+            assert stored.to_pylist() == inline.with_format("arrow")[:].select(plain).to_pylist()
+            for i in range(0, len(inline), 23):
+                a, b = pooled[i], inline[i]
+                assert a.keys() == b.keys()
+                assert media_equal(a["image"], b["image"]) and media_equal(a["audio"], b["audio"])
+            batch, whole = pooled[5:9], inline[5:9]
+            assert all(map(media_equal, batch["image"], whole["image"]))
+    masked = symile_bench.load(dirs["pooled"], "missing0.5", "train")
+    gone = [i for i, m in enumerate(masked["image_missing"]) if m]
+    assert gone and masked[gone[0]]["image"] is None and masked[gone[0]]["image_id"] is None
+
+
+def test_rows_hold_ids_and_each_medium_is_stored_once_with_its_fingerprint(dirs):
+    """Pooled rows have no media columns; the two pools are in the manifest with their own
+    fingerprints, hold each id once, and hold every id the rows use; the split fingerprints
+    change with the pools (they are named in them)."""
+    manifest = read_manifest(dirs["pooled"])
+    features = manifest.variants["complete"].features
+    assert "audio" not in features and "image" not in features
+    assert set(manifest.pools) == {"audio-pool", "image-pool"}
+    assert manifest.pools["audio-pool"].rows == 2 * 6
+    for name, pool in manifest.pools.items():
+        table = pa.concat_tables(
+            [pa.ipc.open_stream(dirs["pooled"] / f.file).read_all() for f in pool.files]
+        )
+        keys = table.column(pool.key).to_pylist()
+        assert len(set(keys)) == len(keys) == pool.rows and len(pool.fingerprint) == 64
+        used = symile_bench.load(dirs["pooled"], "complete", "train")[pool.key]
+        assert set(used) <= set(keys), name
+    inline = read_manifest(dirs["inline"])
+    assert inline.pools == {}
+    assert (
+        manifest.split("complete", "test").fingerprint
+        != inline.split("complete", "test").fingerprint
+    )
+
+
+def test_load_dataset_reads_rows_and_pools_and_the_card_join_works(dirs):
+    """`datasets.load_dataset(DIR)` loads the rows, and each pool as a config of its own; the
+    card says the build is pooled and why, and its join code, run as printed, gives the
+    image of a row."""
+    out = dirs["pooled"]
+    rows = datasets.load_dataset(str(out), "complete", split="test")
+    assert len(rows) == 120 and "image" not in rows.column_names
+    images = datasets.load_dataset(str(out), "image-pool", split="pool")
+    assert isinstance(images.features["image"], datasets.Image) and len(images) == 243 * 2
+    card = (out / "README.md").read_text()
+    assert "**Pooled** (chosen with `--storage pooled`)" in card
+    join = re.findall(r"```python\n(.*?)```", card, re.S)[-1].replace("PATH/TO/THIS/DIR", str(out))
+    scope: dict[str, object] = {}
+    exec(join, scope)
+    expected = symile_bench.load(out, "complete", "test")[0]["image"]
+    assert media_equal(scope["image"], expected)
+    assert (
+        "**Inline** (chosen with `--storage inline`)" in (dirs["inline"] / "README.md").read_text()
+    )
+
+
+def test_verify_rehashes_the_pools_and_the_build_command_repairs_them(dirs, tmp_path):
+    """A damaged pool file is named by `verify`; rerunning the build rebuilds it and the
+    fingerprint is the one of the undamaged build."""
+    out = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(dirs["pooled"]), str(out)], check=True)
+    target = out / read_manifest(out).pools["image-pool"].files[3].file
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    proc = run_cli("verify", out, check=False)
+    assert proc.returncode != 0 and target.name in proc.stdout + proc.stderr
+    build(out, "pooled")
+    assert run_cli("verify", out).returncode == 0
+    assert read_manifest(out).fingerprint == read_manifest(dirs["pooled"]).fingerprint
+
+
+def test_shard_jobs_then_finalize_and_sigkills_then_rerun_give_the_same_bytes(dirs, tmp_path):
+    """Two `--shards` jobs at once and `finalize`, and a build killed with SIGKILL then rerun,
+    both end with the uninterrupted pooled build's fingerprint (pools included)."""
+    shared = tmp_path / "shared"
+    base = [sys.executable, "-m", "symile_bench", "build", "m3", *OPTIONS, "--storage", "pooled"]
+    jobs = [
+        subprocess.Popen([*base, "-q", "--workers", "1", "--shards", part, "--out", str(shared)])
+        for part in ("0:4", "4:")
+    ]
+    assert [job.wait(timeout=600) for job in jobs] == [0, 0]
+    run_cli("finalize", shared)
+    reference = read_manifest(dirs["pooled"])
+    assert read_manifest(shared).fingerprint == reference.fingerprint
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*base, "-q", "--out", str(killed)], start_new_session=True)
+    time.sleep(4.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    build(killed, "pooled")
+    assert read_manifest(killed).model_dump() == reference.model_dump()
+
+
+def test_blind_pooled_test_ids_carry_no_class(dirs, tmp_path):
+    """`--blind` on a pooled build: the test rows refer to a pool of their own whose ids are
+    opaque (no synset, no class order), which holds only the id and the image bytes, without
+    file names; the images are the full build's, row by row; the train split and its pool
+    are unchanged; the answer key equals the full build's."""
+    out = tmp_path / "blind"
+    build(out, "pooled", "--blind", "--answer-key", tmp_path / "key.json")
+    manifest = read_manifest(out)
+    record = manifest.split("complete", "test")
+    assert record.pool_overrides == {"image-pool": "image-pool-blind"}
+    assert "image_id" not in record.withheld and "cls_id" in record.withheld
+    blind = symile_bench.load(out, "complete", "test")
+    full = symile_bench.load(dirs["pooled"], "complete", "test")
+    synsets = set(full["synset_id"])
+    ids = blind["image_id"]
+    assert all(i.startswith("image-pool-blind-") for i in ids)
+    assert not any(s in i for i in ids for s in synsets)
+    assert all(media_equal(blind[i]["image"], full[i]["image"]) for i in range(0, 120, 7))
+    pool = datasets.load_dataset(str(out), "image-pool-blind", split="pool")
+    assert (
+        pool.column_names == ["image_id", "image"]
+        and list(pool["image_id"]) == sorted(ids_set := set(ids))
+        and len(pool) == len(ids_set)
+    )
+    raw = pa.ipc.open_stream(out / manifest.pools["image-pool-blind"].files[0].file).read_all()
+    assert raw.column("image").combine_chunks().field("path").null_count == raw.num_rows
+    # new ids in pool order do not follow the classes (a class-by-class pool would)
+    class_of = dict(zip(full["image_id"], full["cls_id"], strict=True))
+    order = [
+        class_of[old]
+        for old, _ in sorted(zip(full["image_id"], ids, strict=True), key=lambda p: p[1])
+    ]
+    assert order != sorted(order)
+    assert (
+        symile_bench.load(out, "complete", "train")["image_id"]
+        == symile_bench.load(dirs["pooled"], "complete", "train")["image_id"]
+    )
+    held = read_answer_key_file(tmp_path / "key.json", "complete")
+    reference = answer_key_from_dataset(dirs["pooled"], "test", "complete")
+    for name in ("query_ids", "query_labels", "candidate_ids", "candidate_labels"):
+        assert np.array_equal(getattr(held.key, name), getattr(reference.key, name))
+    assert run_cli("verify", out).returncode == 0
+
+
+def test_exports_put_the_media_back_inline(dirs, tmp_path):
+    """`export --format parquet` of a pooled build loads with `datasets` with Audio and Image
+    columns equal to the inline build's; `--format hf-m3` writes the same Parquet bytes from
+    the pooled build as from the inline one."""
+    run_cli("export", dirs["pooled"], "--format", "parquet", "--out", tmp_path / "parquet")
+    exported = datasets.load_dataset(str(tmp_path / "parquet"), "complete", split="test")
+    inline = symile_bench.load(dirs["inline"], "complete", "test")
+    assert isinstance(exported.features["image"], datasets.Image)
+    assert all(media_equal(exported[i]["image"], inline[i]["image"]) for i in range(0, 120, 11))
+    assert json.loads((tmp_path / "parquet" / "manifest.json").read_text()).get("pools") is None
+    hub = {}
+    for name in ("pooled", "inline"):
+        run_cli("export", dirs[name], "--format", "hf-m3", "--out", tmp_path / f"hub-{name}")
+        hub[name] = {
+            p.relative_to(tmp_path / f"hub-{name}"): p.read_bytes()
+            for p in sorted((tmp_path / f"hub-{name}").rglob("*.parquet"))
+        }
+    assert hub["pooled"] == hub["inline"] and hub["pooled"]
+
+
+def test_storage_and_pool_sizes_follow_the_build_size():
+    """auto is inline below size m and pooled from there; pool sizes grow with the rows from
+    today's floor (10 images per class, 100 clips per language) to ImageNet's ~1,300 images
+    per class at size l; explicit sizes win."""
+    tiny, m, large = M3Config(), M3Config(size="m"), M3Config(size="l", languages="10")
+    assert (tiny.pooled, m.pooled, large.pooled) == (False, True, True)
+    assert (tiny.images_per_class, tiny.clips_per_language) == (10, 100)
+    assert (large.images_per_class, large.clips_per_language) == (1_300, 2_000)
+    mid = M3Config(train_n=200_000, val_n=1_000, test_n=1_000)
+    assert 5_000 <= mid.images_per_class * 243 <= 7_000
+    assert M3Config(size="l", image_pool=3, storage="inline").images_per_class == 3
+    assert not M3Config(size="l", storage="inline").pooled
