@@ -29,6 +29,9 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "reliability.py": ([], []),
     "reliability_leaderboard.py": ([], []),
     "leaderboard_latency.py": ([], ["--test-n", "30000"]),
+    "release_m3_memory.py": ([], ["--rows", "500"]),
+    "import_release.py": ([], ["--quick"]),
+    "m3_scale.py": ([], ["--size", "tiny", "--storage", "pooled", "--marginal-rows", "10000"]),
 }
 
 

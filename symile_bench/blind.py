@@ -106,7 +106,9 @@ def blind_split(
         variants[variant] = record.model_copy(update={"splits": splits})
     fingerprint = dataset_fingerprint(manifest.config, manifest.seed, variants)
     published = {f.file for pool in manifest.pools.values() for f in pool.files}
-    for resource in manifest.resources:  # build-time tables hold every medium with its class
+    if not published:  # build-time tables hold every medium with its class
+        store.remove("pools")
+    for resource in manifest.resources:
         if resource.file not in published:
             store.remove(resource.file)
     return manifest.model_copy(
