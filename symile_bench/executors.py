@@ -7,6 +7,7 @@ every executor and worker count yields byte-identical shards.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol, TypeVar
 
 from symile_bench.errors import ConfigError, MissingDependencyError
@@ -48,12 +50,22 @@ class SerialExecutor:
 PARENT_POLL_SECONDS = 0.5
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, interrupted: ctypes.c_bool | None = None) -> None:
     """Every pool worker: leaves quietly on Ctrl-C (the parent reports what was kept, once),
     and exits within a poll interval of its parent's death (a SIGKILLed build must leave no
     worker writing into its directory). A worker that exits mid-shard publishes nothing: its
-    file is renamed into place only when complete."""
-    signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
+    file is renamed into place only when complete.
+
+    Leaving on Ctrl-C first sets `interrupted` (when given), shared with the parent: the pool
+    then reports the worker's exit as broken, and that flag is how the parent tells a Ctrl-C
+    from a crash (see `ProcessExecutor.map_unordered`)."""
+
+    def leave(signum: int, frame: object) -> None:
+        if interrupted is not None:
+            interrupted.value = True
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, leave)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -72,16 +84,35 @@ class ProcessExecutor:
         self.workers = workers
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Raises KeyboardInterrupt, not BrokenProcessPool, when the pool broke because Ctrl-C
+        reached a worker: the worker can die (and the pool report it) before this process
+        raises its own KeyboardInterrupt, and a Ctrl-C must read as one, never as a crash. A
+        worker killed any other way (OOM, SIGKILL) still raises BrokenProcessPool."""
         pending_items = list(items)
         if not pending_items:
             return
         context = multiprocessing.get_context("spawn")
+        interrupted = context.RawValue(ctypes.c_bool, False)
+        try:
+            yield from self._run(context, interrupted, fn, pending_items)
+        except BrokenProcessPool:
+            if interrupted.value:
+                raise KeyboardInterrupt from None
+            raise
+
+    def _run(
+        self,
+        context: multiprocessing.context.SpawnContext,
+        interrupted: ctypes.c_bool,
+        fn: Callable[[T], R],
+        pending_items: list[T],
+    ) -> Iterator[R]:
         workers = min(self.workers, len(pending_items))
         with ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
             initializer=_worker_init,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), interrupted),
         ) as pool:
             # Keep at most 2 tasks per worker queued: bounded memory, prompt cancellation.
             queue = iter(pending_items)

@@ -146,7 +146,7 @@ def test_ctrl_c_prints_one_line_with_the_resume_command(tmp_path: Path) -> None:
     wait_for(lambda: len(list((out / ".symile-progress").glob("*"))) >= 3)
     os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     _, err = build.communicate(timeout=60)
-    assert build.returncode == 130
+    assert build.returncode == 130, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("interrupted: "), err
     assert f"--out {out}" in lines[0] and "resume" in lines[0]
