@@ -54,7 +54,7 @@ def media_floor(config, workers: int) -> float:
     for lang in config.languages:
         for chunk in range(audio_chunks(config)):
             audio_pool(config, lang, chunk, 0)
-    for chunk in range(n_image_pools(table)):
+    for chunk in range(n_image_pools(config, table)):
         image_pool(config, table, chunk, 0)
     return (time.perf_counter() - start) / workers
 

@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 from builders.m3.classes import class_table
 from builders.m3.config import M3Config, missing_variant_name
 from builders.m3.pools import (
-    CLASSES_PER_IMAGE_POOL,
     CLIPS_PER_AUDIO_POOL,
     audio_chunks,
     audio_pool,
+    classes_per_image_file,
     image_pool,
     n_image_pools,
 )
@@ -135,6 +135,7 @@ class M3Builder(DatasetBuilder[M3Config]):
 
     def resources(self, config: M3Config) -> list[ResourceTask]:
         table = class_table(config)
+        per_file = classes_per_image_file(config)
         return [
             *(
                 ResourceTask(
@@ -150,10 +151,9 @@ class M3Builder(DatasetBuilder[M3Config]):
             *(
                 ResourceTask(
                     f"images-{chunk:04d}",
-                    config.images_per_class
-                    * min(CLASSES_PER_IMAGE_POOL, table.size - chunk * CLASSES_PER_IMAGE_POOL),
+                    config.images_per_class * min(per_file, table.size - chunk * per_file),
                 )
-                for chunk in range(n_image_pools(table))
+                for chunk in range(n_image_pools(config, table))
             ),
         ]
 
@@ -219,7 +219,7 @@ class M3Builder(DatasetBuilder[M3Config]):
                 ctx.resource(f"images-{c:04d}").select(
                     ["image_id", "class_index", *(["image"] if media else [])]
                 )
-                for c in range(n_image_pools(table))
+                for c in range(n_image_pools(config, table))
             ]
         )
         if config.pooled:

@@ -4,8 +4,11 @@ language or synset, so pools do not depend on how classes are grouped into pool 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
+from PIL import Image
 
 from builders.m3.classes import ClassTable
 from builders.m3.config import M3Config
@@ -22,6 +25,13 @@ from symile_bench.media_struct import media_array
 #: pool files hold this many classes / clips: small enough to spread over every worker
 CLASSES_PER_IMAGE_POOL = 8
 CLIPS_PER_AUDIO_POOL = 25
+#: ... and at most about this many images (fewer classes a file for large pools), so that a
+#: worker holds ~30 MB of encoded images at a time, not the 140 MB of 8 x 1,300
+IMAGES_PER_FILE = 2_000
+
+
+def classes_per_image_file(config: M3Config) -> int:
+    return max(1, min(CLASSES_PER_IMAGE_POOL, IMAGES_PER_FILE // config.images_per_class))
 
 
 def audio_chunks(config: M3Config) -> int:
@@ -59,10 +69,12 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
 
 
 def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa.Table:
-    """`images_per_class` images for each class of one chunk of the class table."""
+    """`images_per_class` images for each class of one chunk of the class table
+    (`classes_per_image_file` classes)."""
     lexicon = table.lexicon
-    first = chunk * CLASSES_PER_IMAGE_POOL
-    last = min(first + CLASSES_PER_IMAGE_POOL, table.size)
+    per_file = classes_per_image_file(config)
+    first = chunk * per_file
+    last = min(first + per_file, table.size)
     source = ImageNetSource(config.imagenet) if config.imagenet is not None else None
     blobs, names, ids, classes = [], [], [], []
     ext = {"jpeg": "jpg"}.get(config.image_format, config.image_format)
@@ -74,20 +86,24 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
             chosen = np.sort(
                 rng.choice(len(files), size=min(config.images_per_class, len(files)), replace=False)
             )
-            images = [(source.load(files[i], config.image_size), files[i].name) for i in chosen]
+            images: Iterator[tuple[Image.Image, str]] = (
+                (source.load(files[i], config.image_size), files[i].name) for i in chosen
+            )
         elif table.emoji is not None:
-            images = [
+            images = (
                 (render_emoji_image(table.emoji[c], rng, config.image_size), f"{synset}-{j:04d}")
                 for j in range(config.images_per_class)
-            ]
+            )
         else:
-            images = [
+            images = (
                 (
                     render_procedural_image(int(lexicon.cls_id[c]), rng, config.image_size),
                     f"{synset}-{j:04d}",
                 )
                 for j in range(config.images_per_class)
-            ]
+            )
+        # Each image is encoded as soon as it is drawn: a class of 1,300 decoded images
+        # would hold ~200 MB (the rng draws happen in the same order either way).
         for image, name in images:
             stem = name.rsplit(".", 1)[0]
             blobs.append(encode_image(image, config.image_format))
@@ -103,5 +119,5 @@ def image_pool(config: M3Config, table: ClassTable, chunk: int, seed: int) -> pa
     )
 
 
-def n_image_pools(table: ClassTable) -> int:
-    return -(-table.size // CLASSES_PER_IMAGE_POOL)
+def n_image_pools(config: M3Config, table: ClassTable) -> int:
+    return -(-table.size // classes_per_image_file(config))
