@@ -7,8 +7,8 @@ once per distinct item and copy the embedding to every row that shows it: the sa
 as encoding every row, for any model whose embedding of an item does not depend on the other
 items of its batch.
 
-Rows marked missing, and rows with no id, are not grouped: they are encoded one by one as
-before, with their mask. A grouped item is the id's first row (its meta columns and query id
+Rows marked missing, and rows with no id, are not grouped: each is an item of its own,
+encoded with its mask as before. A grouped item is the id's first row (its meta columns and query id
 are that row's: meta describes the medium, so it is the same on every row of the id), and
 items are encoded in the order of their first rows, so batches are the same on every run.
 """
@@ -32,7 +32,7 @@ class DistinctRows:
     items: np.ndarray  # the first row of each distinct id, in order of first occurrence
     shared: np.ndarray  # the rows that have an id and are not missing: they take an item's
     codes: np.ndarray  # the item of each `shared` row (an index into `items`)
-    rest: np.ndarray  # the other rows (missing, or no id): each encoded on its own
+    rest: np.ndarray  # the other rows (missing, or no id): each an item of its own
 
     @property
     def rows(self) -> int:

@@ -39,7 +39,7 @@ class SplitData:
     table: pa.Table
     features: datasets.Features  # a pooled split's media columns included (their pool's)
     store: Store | None = None  # where the pools are read (default: `path`)
-    _pool_rows: dict[str, tuple[Pool, np.ndarray]] = field(
+    _pool_rows: dict[tuple[str, str], tuple[Pool, np.ndarray]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -111,13 +111,13 @@ class SplitData:
     def pool_positions(self, spec: ModalitySpec) -> tuple[Pool, np.ndarray]:
         """The pool of a pooled modality and, for every row, the pool row holding its medium
         (-1 where the id is null: the medium is missing). Looked up once per pool."""
-        name = self._pool_name(spec)
-        if name not in self._pool_rows:
-            pool = open_pool(self.store or self.path, self.manifest, name)
-            assert spec.id_column is not None  # pooled modalities name one (ModalitySpec)
+        assert spec.id_column is not None  # pooled modalities name one (ModalitySpec)
+        key = (self._pool_name(spec), spec.id_column)
+        if key not in self._pool_rows:
+            pool = open_pool(self.store or self.path, self.manifest, key[0])
             where = f"{self.path} config '{self.config}' split '{self.split}'"
-            self._pool_rows[name] = (pool, pool.positions(self.table.column(spec.id_column), where))
-        return self._pool_rows[name]
+            self._pool_rows[key] = (pool, pool.positions(self.table.column(key[1]), where))
+        return self._pool_rows[key]
 
     def take(self, names: Sequence[str], rows: np.ndarray) -> pa.Table:
         """Columns ``names`` of split ``rows`` (row indices) as one table, in that order; a
