@@ -22,6 +22,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "xor_build.py": ([], ["--rows", "2000000"]),
     "m3_build.py": ([], ["--rows", "200000"]),
     "harness_scoring.py": ([], ["--quick"]),
+    "harness_distinct.py": ([], ["--quick"]),
     "mimic_cohort.py": (["--sizes", "3000,20000", "--lab-rows", "100000000"], ["--sizes", "3000"]),
     "build_memory.py": ([], ["--quick"]),
     "kill_resume.py": ([], ["--quick"]),

@@ -154,6 +154,15 @@ def evaluate(
         ),
     ] = True,
     batch_size: Annotated[int, typer.Option(help="Rows per encode() call.")] = 256,
+    distinct: Annotated[
+        bool,
+        typer.Option(
+            help="Encode each distinct medium once: rows that name the same image_id or "
+            "audio_id (every row of a pooled build does) share one embedding. "
+            "--no-distinct encodes every row (the same numbers for a model whose embedding of "
+            "an item does not depend on the rest of its batch; docs/evaluation.md)."
+        ),
+    ] = True,
     backend: Annotated[str, typer.Option(help="Scoring backend: numpy or torch.")] = "numpy",
     device: Annotated[
         str | None,
@@ -190,7 +199,10 @@ def evaluate(
                 "--scoring applies to --embeddings; a model declares its own `scoring` attribute"
             )
         encoder = ModelEncoder(
-            load_model(model, parse_model_args(model_arg or [])), model, batch_size
+            load_model(model, parse_model_args(model_arg or [])),
+            model,
+            batch_size,
+            distinct=distinct,
         )
         if name:
             encoder.name = name

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import pyarrow as pa
 
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.batch import ModalityBatch
+from symile_bench.harness.distinct import distinct_rows
 from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.models import (
     call_encode,
@@ -24,6 +24,7 @@ from symile_bench.harness.models import (
 )
 from symile_bench.harness.scoring import get_scorer
 from symile_bench.harness.splitdata import ROW, SplitData
+from symile_bench.harness.vectors import check_batches
 from symile_bench.tasks import ModalitySpec
 
 Advance = Callable[[int], None]
@@ -56,12 +57,22 @@ class Encoder(Protocol):
 
 
 class ModelEncoder:
-    """Calls ``model.encode`` batch by batch."""
+    """Calls ``model.encode`` batch by batch. ``distinct``: a modality whose rows name their
+    medium (``id_column``) is encoded once per distinct medium (``harness.distinct``);
+    False encodes every row."""
 
-    def __init__(self, model: Any, spec: str, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        model: Any,
+        spec: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        distinct: bool = True,
+    ) -> None:
         if batch_size < 1:
             raise HarnessInputError(f"--batch-size must be >= 1, got {batch_size}")
         self.model, self.spec, self.batch_size = model, spec, batch_size
+        self.distinct = distinct
         self.name = model_name(model, spec)
         self.scoring = model.scoring
         self.metadata = model_metadata(model, spec)
@@ -70,53 +81,75 @@ class ModelEncoder:
         require_modalities(self.model, self.spec, modalities)
 
     def rows(self, modality, split, rows, ids, *, hidden, advance):
-        contiguous = (
-            len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (np.diff(rows) == 1).all()
-        )
         shown = tuple(c for c in modality.meta if c not in split.withheld)  # blind: no answers
-        meta = tuple(c for c in shown if c in split.table.column_names)
-        wanted = [*modality.columns, *meta]
         split.require(*modality.columns)
+        if hidden:
+            return self._batches(
+                modality.name,
+                len(rows),
+                lambda i: (
+                    ModalityBatch.hidden(modality.name, ids[i], shown),
+                    np.ones(len(i), dtype=bool),
+                ),
+                advance,
+            )
+        meta = tuple(c for c in shown if split.has(c))
         missing = split.mask(modality.missing_column)
-        out = []
-        for i0 in range(0, len(rows), self.batch_size):
-            r = rows[i0 : i0 + self.batch_size]
-            b_ids = ids[i0 : i0 + self.batch_size]
-            if hidden:
-                batch = ModalityBatch.hidden(modality.name, b_ids, shown)
-                mask: np.ndarray | None = np.ones(len(r), dtype=bool)
-            else:
-                table = (
-                    split.table.slice(int(r[0]), len(r))
-                    if contiguous
-                    else split.table.take(pa.array(r))
-                ).select(wanted)
-                batch = ModalityBatch.from_rows(
-                    modality.name, table, split.features, modality.columns, meta, b_ids
+
+        def encode(at: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            """Rows ``rows[at]`` (``weights``: how many rows each stands for, for progress)."""
+
+            def batch(i: np.ndarray) -> tuple[ModalityBatch, np.ndarray | None]:
+                r = rows[at[i]]
+                table = split.take([*modality.columns, *meta], r)
+                return (
+                    ModalityBatch.from_rows(
+                        modality.name, table, split.features, modality.columns, meta, ids[at[i]]
+                    ),
+                    missing[r] if missing[r].any() else None,
                 )
-                mask = missing[r] if missing[r].any() else None
-            out.append(call_encode(self.model, self.spec, modality.name, batch, mask))
-            advance(len(r))
-        return _stack(out, f"model {self.spec!r} encode({modality.name!r})")
+
+            return self._batches(modality.name, len(at), batch, advance, weights)
+
+        groups = distinct_rows(split, modality, rows) if self.distinct else None
+        if groups is None:
+            return encode(np.arange(len(rows)))
+        return groups.scatter(
+            encode(groups.items, groups.rows_per_item()) if len(groups.items) else None,
+            encode(groups.rest) if len(groups.rest) else None,
+            self._source(modality.name),
+        )
 
     def values(self, modality, values, ids, *, advance):
+        def batch(i: np.ndarray) -> tuple[ModalityBatch, None]:
+            return ModalityBatch.from_values(modality.name, values[i], ids[i]), None
+
+        return self._batches(modality.name, len(values), batch, advance)
+
+    def _source(self, modality: str) -> str:
+        return f"model {self.spec!r} encode({modality!r})"
+
+    def _batches(
+        self,
+        modality: str,
+        n: int,
+        batch: Callable[[np.ndarray], tuple[Sequence[Any], np.ndarray | None]],
+        advance: Advance,
+        weights: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``encode`` of items 0..n-1 in batches of ``batch_size``, stacked; ``batch(i)`` gives
+        the batch of positions ``i`` and its ``missing`` mask."""
         out = []
-        for i0 in range(0, len(values), self.batch_size):
-            batch = ModalityBatch.from_values(
-                modality.name, values[i0 : i0 + self.batch_size], ids[i0 : i0 + self.batch_size]
-            )
-            out.append(call_encode(self.model, self.spec, modality.name, batch, None))
-            advance(len(batch))
-        return _stack(out, f"model {self.spec!r} encode({modality.name!r})")
+        for i0 in range(0, n, self.batch_size):
+            i = np.arange(i0, min(i0 + self.batch_size, n))
+            items, mask = batch(i)
+            out.append(call_encode(self.model, self.spec, modality, items, mask))
+            advance(len(i) if weights is None else int(weights[i].sum()))
+        return _stack(out, self._source(modality))
 
 
 def _stack(parts: list[np.ndarray], source: str) -> np.ndarray:
-    dims = {p.shape[1] for p in parts}
-    if len(dims) > 1:
-        raise HarnessInputError(
-            f"{source}: returned different dimensions across batches "
-            f"({', '.join(map(str, sorted(dims)))})"
-        )
+    check_batches(parts, source)
     return np.concatenate(parts) if len(parts) != 1 else parts[0]
 
 

@@ -2,12 +2,15 @@
 
 The dataset directory is the only interface between building and scoring (DESIGN.md), so the
 harness sees a split as its memory-mapped Arrow table, its features and the manifest's
-fingerprint — nothing from the builder's code.
+fingerprint — nothing from the builder's code. A pooled build's rows hold media ids, not
+media (`symile_bench.pooled`): its media columns are read from the split's pools at the
+positions of the rows' ids (`take`), so a model sees the same values as from an inline build.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -20,7 +23,9 @@ from symile_bench.errors import DatasetDirError
 from symile_bench.harness.columns import column_to_numpy
 from symile_bench.harness.errors import HarnessInputError
 from symile_bench.manifest import Manifest, read_manifest
+from symile_bench.pooled import Pool, open_pool, pooled_modalities
 from symile_bench.storage import Store
+from symile_bench.tasks import ModalitySpec
 
 ROW = "row"  # the pseudo-column "row index in the split" (ids and embedding keys)
 
@@ -32,7 +37,21 @@ class SplitData:
     config: str
     split: str
     table: pa.Table
-    features: datasets.Features
+    features: datasets.Features  # a pooled split's media columns included (their pool's)
+    store: Store | None = None  # where the pools are read (default: `path`)
+    _pool_rows: dict[tuple[str, str], tuple[Pool, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        media = {
+            column: datasets.Features.from_dict(
+                self.manifest.pools[self._pool_name(spec)].features
+            )[column]
+            for column, spec in self.pooled.items()
+        }
+        if media:
+            self.features = datasets.Features({**self.features, **media})
 
     @property
     def builder(self) -> str:
@@ -60,17 +79,75 @@ class SplitData:
                 "benchmark operator); evaluate the task's default target, without --candidates "
                 "rules or embedding keys that need it, and submit the predictions"
             )
-        missing = [n for n in names if n != ROW and n not in self.table.column_names]
+        missing = [n for n in names if n != ROW and not self.has(n)]
         if missing:
-            have = ", ".join(self.table.column_names)
+            have = ", ".join([*self.table.column_names, *self.pooled])
             raise DatasetDirError(
                 f"{self.path}: config '{self.config}' split '{self.split}' has no column "
                 f"{', '.join(repr(m) for m in missing)} (it has: {have}); was it built by a "
                 "different builder version?"
             )
 
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is a column of the split: of its rows, or pooled."""
+        return name in self.table.column_names or name in self.pooled
+
+    @cached_property
+    def pooled(self) -> dict[str, ModalitySpec]:
+        """The media columns the rows do not hold, each with its pooled modality: the rows
+        hold the modality's ``id_column`` and the pool holds the column."""
+        return {
+            column: spec
+            for spec in pooled_modalities(self.manifest)
+            if spec.id_column in self.table.column_names
+            for column in spec.columns
+            if column not in self.table.column_names
+        }
+
+    def _pool_name(self, spec: ModalitySpec) -> str:
+        assert spec.pool is not None  # only pooled modalities are in `pooled`
+        return self.manifest.split(self.config, self.split).pool_name(spec.pool)
+
+    def pool_positions(self, spec: ModalitySpec) -> tuple[Pool, np.ndarray]:
+        """The pool of a pooled modality and, for every row, the pool row holding its medium
+        (-1 where the id is null: the medium is missing). Looked up once per pool."""
+        assert spec.id_column is not None  # pooled modalities name one (ModalitySpec)
+        key = (self._pool_name(spec), spec.id_column)
+        if key not in self._pool_rows:
+            pool = open_pool(self.store or self.path, self.manifest, key[0])
+            where = f"{self.path} config '{self.config}' split '{self.split}'"
+            self._pool_rows[key] = (pool, pool.positions(self.table.column(key[1]), where))
+        return self._pool_rows[key]
+
+    def take(self, names: Sequence[str], rows: np.ndarray) -> pa.Table:
+        """Columns ``names`` of split ``rows`` (row indices) as one table, in that order; a
+        pooled column's values are its pool's, read at the rows' pool positions (null where
+        the medium is missing). Consecutive rows are a zero-copy slice."""
+        self.require(*names)
+        own = self.table.select([n for n in names if n not in self.pooled])
+        contiguous = (
+            len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (np.diff(rows) == 1).all()
+        )
+        table = (
+            own.slice(int(rows[0]), len(rows))
+            if contiguous
+            else own.take(pa.array(rows, type=pa.int64()))
+        )
+        columns = {}
+        for name in names:
+            if name in self.pooled:
+                pool, positions = self.pool_positions(self.pooled[name])
+                at = positions[rows]
+                columns[name] = pool.table.column(name).take(pa.array(at, mask=at < 0))
+            else:
+                columns[name] = table.column(name)
+        return pa.table(columns)
+
     def column(self, name: str) -> pa.ChunkedArray:
+        """One column of every row (a pooled one is read from its pool: a copy of its media)."""
         self.require(name)
+        if name in self.pooled:
+            return self.take([name], self.row_index).column(0)
         return self.table.column(name)
 
     def numpy(self, name: str) -> np.ndarray:
@@ -116,4 +193,4 @@ def split_from_store(store: Store, manifest: Manifest, variant: str, split: str)
     schema = features.arrow_schema
     tables = [store.read_table(s.file) for s in record.shards]
     table = pa.concat_tables(tables) if tables else schema.empty_table()
-    return SplitData(Path(store.path()), manifest, variant, split, table, features)
+    return SplitData(Path(store.path()), manifest, variant, split, table, features, store)

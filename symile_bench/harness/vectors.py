@@ -56,6 +56,17 @@ def common_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
     return np.result_type(np.float32, *kinds) if kinds else np.dtype(np.float32)
 
 
+def check_batches(parts: Sequence[np.ndarray], source: str) -> int:
+    """The one dimension of a model's batches of one modality (``source`` names the call)."""
+    dims = {p.shape[1] for p in parts}
+    if len(dims) > 1:
+        raise HarnessInputError(
+            f"{source}: returned different dimensions across batches "
+            f"({', '.join(map(str, sorted(dims)))})"
+        )
+    return dims.pop()
+
+
 def check_dimensions(dims: Mapping[str, int], scoring: str) -> None:
     """Every modality's embeddings must have one size for a scorer that says it needs one."""
     if len(set(dims.values())) > 1 and get_scorer(scoring).needs_one_dimension:
