@@ -214,3 +214,18 @@ def test_cli_no_distinct_and_pooled_agree(builds, tmp_path):
     assert pooled["rows"] and pooled["rows"] == inline["rows"]
     assert pooled["predictions"] == inline["predictions"]
     assert pooled["dataset"]["split_fingerprint"] != inline["dataset"]["split_fingerprint"]
+
+
+def test_training_on_a_pooled_build_equals_training_on_the_inline_one(builds, tmp_path):
+    """`symile-bench train` reads a pooled build's media through its pools: the checkpoint it
+    trains embeds the test split exactly as the one trained on the inline build does."""
+    from symile_bench.baselines.model import TrainedModel
+
+    for storage in STORAGES:
+        run_cli(
+            "train", builds[storage], "--out", tmp_path / f"ckpt-{storage}", "--epochs", "1",
+            "--dim", "16", "-q",
+        )  # fmt: skip
+        model = TrainedModel(tmp_path / f"ckpt-{storage}")
+        run(builds["inline"], CASES[0], model, save=tmp_path / f"emb-{storage}", batch=512)
+    same_embeddings(saved(tmp_path / "emb-inline"), saved(tmp_path / "emb-pooled"))

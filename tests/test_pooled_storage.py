@@ -218,6 +218,16 @@ def test_blind_pooled_test_ids_carry_no_class(dirs, tmp_path):
     for name in ("query_ids", "query_labels", "candidate_ids", "candidate_labels"):
         assert np.array_equal(getattr(held.key, name), getattr(reference.key, name))
     assert run_cli("verify", out).returncode == 0
+    # the harness scores the blind split through its own pool: a model of the content ranks
+    # exactly as on the full build, and the file holds predictions only
+    model = ("-m", "symile_bench.harness.examples:content_hash", "--bootstrap", "20", "-q")
+    run_cli("evaluate", out, *model, "-o", tmp_path / "blind.json")
+    run_cli("evaluate", dirs["pooled"], *model, "-o", tmp_path / "full.json")
+    blind_run, full_run = (
+        json.loads((tmp_path / f"{n}.json").read_text()) for n in ("blind", "full")
+    )
+    [p], [q] = blind_run["predictions"], full_run["predictions"]
+    assert blind_run["rows"] == [] and p["query_ids"] and p["top_k"] == q["top_k"]
 
 
 def test_exports_put_the_media_back_inline(dirs, tmp_path):

@@ -44,11 +44,11 @@ def featurize_rows(
     settings: Settings,
     advance: Advance | None = None,
 ) -> np.ndarray:
-    wanted = [*modality.columns, *(c for c in modality.meta if c in split.table.column_names)]
+    wanted = [*modality.columns, *(c for c in modality.meta if split.has(c))]
     split.require(*modality.columns)
     parts = []
     for start in range(0, len(split), CHUNK_ROWS):
-        table = split.table.slice(start, CHUNK_ROWS).select(wanted)
+        table = split.take(wanted, split.row_index[start : start + CHUNK_ROWS])  # pooled: joined
         batch = ModalityBatch.from_rows(
             modality.name,
             table,
