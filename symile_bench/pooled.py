@@ -93,7 +93,9 @@ def open_pool(directory: Store | Path, manifest: Manifest, name: str) -> Pool:
 
 class PoolJoin:
     """The `datasets` transform of a pooled split: each batch of rows gains its media,
-    decoded from the pools (the ids stay), so a row reads as it would from an inline build."""
+    decoded from the pools (the ids stay), so a row reads as it would from an inline build.
+    `Dataset.features` lists the stored columns, and a format set afterwards
+    (`with_format("torch")`, `"arrow"`) replaces the transform: those read the stored rows."""
 
     def __init__(self, joins: Mapping[str, tuple[ModalitySpec, Pool]], where: str) -> None:
         self.joins, self.where = joins, where

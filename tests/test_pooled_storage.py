@@ -27,26 +27,12 @@ from symile_bench.manifest import read_manifest
 
 from .conftest import run_cli
 
+# small pools (6 clips a language, 2 images a class) so that rows share their media
 OPTIONS = [
-    "--languages",
-    "2",
-    "--train-n",
-    "400",
-    "--val-n",
-    "100",
-    "--test-n",
-    "120",
-    "--audio-pool",
-    "6",
-    "--image-pool",
-    "2",
-    "--image-size",
-    "32",
-    "--shard-rows",
-    "100",
-    "--missing-prob",
-    "0.5",
-]
+    "--languages", "2", "--train-n", "400", "--val-n", "100", "--test-n", "120",
+    "--audio-pool", "6", "--image-pool", "2", "--image-size", "32", "--shard-rows", "100",
+    "--missing-prob", "0.5",
+]  # fmt: skip
 
 
 def build(out: Path, storage: str, *extra: str | Path) -> Path:

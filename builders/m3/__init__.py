@@ -317,6 +317,6 @@ def _check_clip_count(
     if clips < config.clips_per_language:
         warn(
             f"Common Voice locale {locale!r} has {clips} usable validated clips, fewer than "
-            f"the {config.clips_per_language} of the audio pool (--audio-pool): its pool holds "
-            f"those {clips}, and rows reuse them"
+            f"--audio-pool {config.clips_per_language}: its pool holds those {clips}, and rows "
+            "reuse them"
         )
