@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +77,23 @@ class Pool:
 
 
 def open_pool(directory: Store | Path, manifest: Manifest, name: str) -> Pool:
-    """Memory-map the files of the published pool `name`."""
+    """Memory-map the files of the published pool `name`, once per process: `load` of every
+    split, each shard of an export and the harness all join on the same pools, and a size-l
+    pool is 1,043 files (its index ~300K keys). A pool's fingerprint names its content, so a
+    cached one is the pool the manifest describes."""
     if name not in manifest.pools:
         raise DatasetDirError(
             f"{directory}: the manifest names no pool {name!r} (it has: "
             f"{', '.join(manifest.pools) or 'none'}); rebuild the dataset"
         )
-    store = as_store(directory)
     record = manifest.pools[name]
+    return _open_pool(str(as_store(directory)), name, record.model_dump_json())
+
+
+@lru_cache(maxsize=16)
+def _open_pool(location: str, name: str, record_json: str) -> Pool:
+    store = as_store(location)
+    record = PoolRecord.model_validate_json(record_json)
     tables = [store.read_table(f.file) for f in record.files]
     features = datasets.Features.from_dict(record.features)
     table = pa.concat_tables(tables) if tables else features.arrow_schema.empty_table()

@@ -204,9 +204,13 @@ class M3Builder(DatasetBuilder[M3Config]):
             [ctx.resource(f"audio-{lang}-{c:03d}") for c in range(audio_chunks(config))]
             for lang in config.languages
         ]
-        media = [] if config.pooled else ["audio"]  # pooled rows hold ids, never bytes
+        inline = not config.pooled  # pooled rows hold ids, never bytes
         audio = pa.concat_tables(
-            [part.select(["audio_id", *media]) for parts in audio_parts for part in parts]
+            [
+                part.select(["audio_id", "audio"] if inline else ["audio_id"])
+                for parts in audio_parts
+                for part in parts
+            ]
         )
         if config.pooled:  # ids only: one array, not one chunk per pool file, for fast takes
             audio = audio.combine_chunks()
@@ -217,7 +221,7 @@ class M3Builder(DatasetBuilder[M3Config]):
         images = pa.concat_tables(
             [
                 ctx.resource(f"images-{c:04d}").select(
-                    ["image_id", "class_index", *(["image"] if media else [])]
+                    ["image_id", "class_index", *(["image"] if inline else [])]
                 )
                 for c in range(n_image_pools(config, table))
             ]
@@ -252,7 +256,7 @@ class M3Builder(DatasetBuilder[M3Config]):
                     "audio": unless(missing[:, 0], pc.take(audio["audio"], audio_rows_pa)),
                     "image": unless(missing[:, 1], pc.take(images["image"], image_rows_pa)),
                 }
-                if media
+                if inline
                 else {}
             ),
             "text": unless(missing[:, 2], text),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,11 +37,16 @@ class ExportSource:
         record = self.manifest.variants[self.variant]
         return {RELEASE_SPLITS[s]: [f.file for f in r.shards] for s, r in record.splits.items()}
 
+    @cached_property
+    def _split_of(self) -> dict[str, str]:
+        """Shard file -> its split (ours), looked up once: size l has 11,000 shards."""
+        record = self.manifest.variants[self.variant]
+        return {f.file: s for s, r in record.splits.items() for f in r.shards}
+
     def batches(self, shard: str) -> Iterator[pa.RecordBatch]:
         """The release's columns of one shard, a few rows at a time (memory-mapped; a
         pooled build's media joined from its pools batch by batch)."""
-        record = self.manifest.variants[self.variant]
-        split = next(s for s, r in record.splits.items() if shard in {f.file for f in r.shards})
+        split = self._split_of[shard]
         store = Store(self.path)
         table = store.read_table(shard)
         for batch in inline_batches(store, self.manifest, self.variant, split, table, BATCH_ROWS):
