@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from proctree import print_peak_ratio, run_or_exit
 
-from builders.release_mimic.synthetic import write_synthetic_release
+from builders.mimic.build.release.synthetic import write_synthetic_release
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from builders.m3 import M3Builder
-from builders.m3.classes import class_table
-from builders.m3.pools import audio_chunks, audio_pool, image_pool, n_image_pools
-from builders.m3.sampling import compose_text, draw_samples
+from builders.m3.build.builder import M3Builder
+from builders.m3.build.classes import class_table
+from builders.m3.build.pools import audio_chunks, audio_pool, image_pool, n_image_pools
+from builders.m3.build.sampling import compose_text, draw_samples
 from symile_bench.build import build, parse_config
 from symile_bench.executors import make_executor
 

@@ -26,7 +26,7 @@ LABS_PER_ADMISSION = 250
 
 
 def tree(workdir: Path, admissions: int, media: bool = True, labs: int = 40) -> Path:
-    from builders.mimic.fake import generate
+    from builders.mimic.build.fake import generate
 
     name = f"fake-{admissions}" if media else f"fake-tables-{admissions}x{labs}"
     root = workdir / name
@@ -47,7 +47,7 @@ def tree(workdir: Path, admissions: int, media: bool = True, labs: int = 40) -> 
 
 
 def sources(root: Path):
-    from builders.mimic.sources import locate
+    from builders.mimic.build.sources import locate
 
     return locate(root / "mimiciv/2.2", root / "mimic-iv-ecg/1.0", root / "mimic-cxr-jpg/2.0.0")
 
@@ -61,9 +61,9 @@ def count_rows(path: Path) -> int:
 
 
 def cohort_run(root: Path, threads: int | None) -> tuple[float, dict]:
-    from builders.mimic.assemble import assemble
-    from builders.mimic.cohort import select
-    from builders.mimic.config import MimicConfig
+    from builders.mimic.build.assemble import assemble
+    from builders.mimic.build.cohort import select
+    from builders.mimic.build.config import MimicConfig
 
     src = sources(root)
     began = time.perf_counter()
@@ -97,8 +97,8 @@ def lab_scale(workdir: Path, rows: int) -> None:
     script = (
         "import json, resource, sys, time\n"
         "from pathlib import Path\n"
-        "from builders.mimic.cohort import Counter, load_admissions, select_labs\n"
-        "from builders.mimic.sources import locate\n"
+        "from builders.mimic.build.cohort import Counter, load_admissions, select_labs\n"
+        "from builders.mimic.build.sources import locate\n"
         "root = Path(sys.argv[1])\n"
         "src = locate(root / 'mimiciv/2.2', root / 'mimic-iv-ecg/1.0',\n"
         "             root / 'mimic-cxr-jpg/2.0.0')\n"
@@ -156,7 +156,7 @@ def main() -> None:
             f" of {report['admissions']['total']:,} admissions"
         )
         if args.baseline:
-            from builders.mimic.reference import reference_cohort
+            from builders.mimic.build.reference import reference_cohort
 
             began = time.perf_counter()
             reference_cohort(sources(root))

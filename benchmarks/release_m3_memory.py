@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).parent))
 from proctree import run_with_peak_rss
 
-from builders.release_m3.schema import SCHEMA
+from builders.m3.build.release.schema import release_schema
 from symile_bench.media_struct import media_array
 
 PART_ROWS = 1_000
@@ -44,7 +44,7 @@ def _part(rng: np.random.Generator, n: int) -> pa.Table:
             "cls_id": pa.array(classes, pa.int64()),
             "target_text": pa.array(words),
         },
-        schema=SCHEMA,
+        schema=release_schema(),
     )
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from builders.mimic.splits import draw_candidates
-from symile_bench.baselines.xor_info import xor_info_grid
+from builders.mimic.build.splits import draw_candidates
+from builders.xor.build.info import xor_info_grid
 
 GRID = [round(0.1 * k, 1) for k in range(11)]
 

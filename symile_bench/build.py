@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from pydantic import ValidationError
-
 import symile_bench
 from symile_bench.build_dir import (
     SPEC_NAME,
@@ -65,18 +63,9 @@ Task = TypeVar("Task", ShardTask, ResourceTask)
 
 def parse_config(builder: DatasetBuilder[Any], options: dict[str, Any]) -> BuilderConfig:
     """Validate options into the builder's Config; errors name the CLI option at fault."""
-    try:
-        return builder.Config(**options)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            option = "--" + "-".join(str(p) for p in err["loc"][:1]).replace("_", "-")
-            message = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            if str(got) not in message:
-                message += f" (got {got!r})"
-            problems.append(f"{option}: {message}")
-        raise ConfigError("; ".join(problems)) from None
+    from symile_bench.options import parse_options
+
+    return parse_options(builder.Config, options)
 
 
 def check_seed(seed: object) -> int:

@@ -13,19 +13,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-import datasets
-import numpy as np
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
-from symile_bench.cards import packaged_template, render_card
-from symile_bench.croissant import croissant_text
 from symile_bench.hashing import stable_int
-from symile_bench.manifest import Manifest
-from symile_bench.storage import Store
-from symile_bench.tasks import RetrievalTask
+
+if TYPE_CHECKING:  # imported where used, so `symile-bench --help` does not load them
+    import datasets
+    import numpy as np
+    import pyarrow as pa
+
+    from symile_bench.manifest import Manifest
+    from symile_bench.storage import Store
+    from symile_bench.tasks import RetrievalTask
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
@@ -43,6 +44,8 @@ C = TypeVar("C", bound=BuilderConfig)
 
 def task_rng(seed: int, *key: str | int) -> np.random.Generator:
     """The generator for one unit of work, keyed by names and indices (never by order)."""
+    import numpy as np
+
     spawn_key = tuple(k if isinstance(k, int) else stable_int(k) for k in key)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=spawn_key))
 
@@ -211,6 +214,8 @@ class DatasetBuilder(ABC, Generic[C]):
     def blind_table(self, config: C, table: pa.Table) -> pa.Table:
         """One shard of a blind split: `table` with every answer column null (same schema).
         Override to also scrub values that leak an answer (M3: image file names)."""
+        import pyarrow as pa
+
         withheld = set(self.answer_columns(config))
         return pa.table(
             [
@@ -226,10 +231,14 @@ class DatasetBuilder(ABC, Generic[C]):
 
     def card_template(self) -> str:
         """Markdown prose of the dataset card; our builders keep theirs in `cards/<name>.md`."""
+        from symile_bench.cards import packaged_template
+
         return packaged_template(self.name)
 
     def render_card(self, config: C, manifest: Manifest, extension: str = "arrow") -> str:
         """The dataset card (`README.md`) of a build of this builder with `config`."""
+        from symile_bench.cards import render_card
+
         variables = {
             "builder": self.name,
             "builder_version": self.version,
@@ -247,6 +256,8 @@ class DatasetBuilder(ABC, Generic[C]):
     def render_croissant(self, manifest: Manifest, extension: str = "arrow") -> str:
         """The Croissant JSON-LD (`croissant.json`) written beside the card, so tools that read
         that standard find the dataset: name, description, licence, shards, fields."""
+        from symile_bench.croissant import croissant_text
+
         return croissant_text(
             manifest,
             title=self.name,
@@ -277,6 +288,8 @@ def instantiate(import_path: str) -> DatasetBuilder[Any]:
 
 
 def iter_batches(produced: pa.Table | Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
     if isinstance(produced, pa.Table):
         yield from produced.to_batches()
     else:

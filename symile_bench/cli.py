@@ -5,24 +5,25 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from typer.core import TyperGroup
 
 import symile_bench
+from symile_bench.console import DatasetDir, Location, Quiet, console, err_console, reflow_help
 from symile_bench.errors import BuildInterrupted, SymileBenchError
 
 try:  # typer >= 0.22 vendors click; older releases use the click package
+    import typer._click as click
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover - depends on the installed typer
+    import click  # type: ignore[no-redef]
     import click.exceptions as click_exc  # type: ignore[no-redef]
-from symile_bench.baselines.cli import reproduce as baselines_reproduce
+from symile_bench.baselines.cli import register_reproduce_commands
 from symile_bench.baselines.cli import train as baselines_train
-from symile_bench.baselines.cli import xor_info
 from symile_bench.cli_build import register_builder_commands, register_import_commands
-from symile_bench.cli_options import DatasetDir, Location, Quiet, console, err_console
 from symile_bench.harness.cli import evaluate
 from symile_bench.harness.cli_reports import compare, report, validate
 from symile_bench.leaderboard.cli import leaderboard_app
@@ -30,7 +31,30 @@ from symile_bench.leaderboard.cli import submit as leaderboard_submit
 from symile_bench.lexicon.cli import lexicon_app
 from symile_bench.registry import COMMANDS, builder_names, get_builder
 
+#: `--help` in the order a user meets the commands
+BUILD, CHECK, SCORE, BASELINES, LEADERBOARD = (
+    "Build and import",
+    "Load and check",
+    "Score and compare",
+    "Baselines",
+    "Leaderboard",
+)
+
+#: top-level command names in the order `--help` lists them (`_add` appends)
+ORDER: list[str] = []
+
+
+class WorkflowGroup(TyperGroup):
+    """Lists commands in the order they were added (typer lists every group after every
+    command), so each panel reads in the order a user meets its commands."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+
 app = typer.Typer(
+    cls=WorkflowGroup,
     name="symile-bench",
     help="Build, load and score multimodal benchmarks beyond two modalities (Symile vs CLIP).",
     no_args_is_help=True,
@@ -58,55 +82,65 @@ def _root(
 
 
 build_app = typer.Typer(
-    help="Build a benchmark into a dataset directory (Arrow shards + manifest + card). "
+    help="Build a benchmark into a dataset directory (Arrow shards + manifest + card).\n\n"
     "Run `symile-bench build NAME --help` for a builder's options.",
     no_args_is_help=True,
 )
-app.add_typer(build_app, name="build")
 import_app = typer.Typer(
-    help="Import a released dataset (the paper's Symile-MIMIC from PhysioNet, ...) into a "
-    "dataset directory: the same shards, manifest and card as a build, so info, verify, "
+    help="Import a released dataset (the paper's Symile-M3 or Symile-MIMIC) into a dataset "
+    "directory.\n\nThe same shards, manifest and card as a build, so info, verify, "
     "evaluate, compare, report and the leaderboard work on it unchanged. SOURCE is the "
     "release as you downloaded it; every other option is the one of `symile-bench build "
     "NAME` (an importer is also listed there). Run `symile-bench import NAME --help`.",
     no_args_is_help=True,
 )
-app.add_typer(import_app, name="import")
-app.add_typer(lexicon_app, name="lexicon")
-app.add_typer(leaderboard_app, name="leaderboard")  # symile_bench/leaderboard/cli.py
-app.command(name="submit")(leaderboard_submit)
-
+reproduce_app = typer.Typer(
+    help="Reproduce a paper's experiment: build, train Symile and CLIP (and any --objectives), "
+    "evaluate with intervals, write report.md beside the paper's numbers.\n\nPlots need the "
+    "plot extra (matplotlib). Run `symile-bench reproduce NAME --help` for a benchmark's "
+    "options.",
+    no_args_is_help=True,
+)
 register_builder_commands(build_app)
 register_import_commands(import_app)
-
-# Builder packages may add top-level commands (e.g. `fake-mimic`) through the entry-point group
-# `symile_bench.commands`: each entry point is a typer command function, registered by name.
-for _name in COMMANDS.names():
-    app.command(name=_name)(COMMANDS.get(_name))
-
-# Scoring commands (symile_bench/harness/cli.py).
-for _scoring_command in (evaluate, compare, report, validate):
-    app.command()(_scoring_command)
-# Baselines (symile_bench/baselines/cli.py): train, reproduce, xor-info.
-for _baseline in (baselines_train, baselines_reproduce, xor_info):
-    app.command(name=_baseline.__name__.removeprefix("baselines_").replace("_", "-"))(_baseline)
+register_reproduce_commands(reproduce_app)
 
 
-@app.command("list")
 def list_builders() -> None:
-    """List the installed builders (entry-point group `symile_bench.builders`)."""
-    table = Table("builder", "version", "description")
+    """List the installed builders (importers of released datasets included), the benchmark
+    each belongs to, and what else each benchmark offers: models, baseline recipes, a
+    reproduction, commands."""
+    from rich.table import Table
+
+    from symile_bench.registry import BENCHMARKS, BUILDERS
+
+    table = Table("builder", "benchmark", "version", "description")
     for name in builder_names():
+        owner = BUILDERS.benchmark_of(name) or "(standalone)"
         try:
             builder = get_builder(name)
         except Exception as exc:  # one broken package must not hide the others
-            table.add_row(name, "?", f"[red]unavailable: {type(exc).__name__}: {exc}[/]")
+            table.add_row(name, owner, "?", f"[red]unavailable: {type(exc).__name__}: {exc}[/]")
             continue
-        table.add_row(name, builder.version, builder.description)
+        table.add_row(name, owner, builder.version, builder.description)
     console.print(table)
+    for bench in BENCHMARKS.declarations():
+        offers = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("models", bench.models),
+                ("recipes for", bench.recipes),
+                ("reproduce", bench.reproductions),
+                ("commands", bench.commands),
+                ("export formats", bench.exporters),
+            )
+            if names
+        ]
+        console.print(f"[bold]{bench.name}[/]: " + ("; ".join(offers) or "builders only"))
+    for name, problem in BENCHMARKS.broken.items():
+        err_console.print(f"[red]benchmark {name!r} unavailable:[/] {escape(problem)}")
 
 
-@app.command()
 def info(path: Location) -> None:
     """Summarise a dataset directory: card title, build settings, configs, splits, rows."""
     from symile_bench.manifest import read_manifest
@@ -121,6 +155,8 @@ def info(path: Location) -> None:
         f"builder {manifest.builder} {manifest.builder_version} · toolkit "
         f"{manifest.toolkit_version} · seed {manifest.seed}\nfingerprint {manifest.fingerprint}"
     )
+    from rich.table import Table
+
     table = Table("config", "split", "rows", "shards", "fingerprint")
     for variant, record in manifest.variants.items():
         for split, rec in record.splits.items():
@@ -138,7 +174,6 @@ def info(path: Location) -> None:
     console.print("config: " + ", ".join(f"{k}={v}" for k, v in manifest.config.items()))
 
 
-@app.command()
 def finalize(
     path: Location,
     blind: Annotated[
@@ -167,7 +202,6 @@ def finalize(
         )
 
 
-@app.command()
 def verify(path: Location, quiet: Quiet = False) -> None:
     """Re-hash every shard and pool against the manifest; exit 1 naming each mismatch."""
     from symile_bench.dataset_dir import verify as verify_dir
@@ -184,7 +218,6 @@ def verify(path: Location, quiet: Quiet = False) -> None:
         console.print(f"[green]✓[/] {len(manifest.all_files())} files match the manifest")
 
 
-@app.command()
 def export(
     path: DatasetDir,
     out: Annotated[Path, typer.Option("--out", "-o", help="New directory for the copy.")],
@@ -202,6 +235,37 @@ def export(
 
     EXPORTERS.get(format)(path, out)
     console.print(f"[green]✓[/] exported {path} as {format} to {out}")
+
+
+def _add(name: str, command: Any, panel: str) -> None:
+    """Add a command (a function) or a group (a typer app) under ``panel``."""
+    ORDER.append(name)
+    if isinstance(command, typer.Typer):
+        app.add_typer(command, name=name, rich_help_panel=panel)
+    else:
+        app.command(name=name, rich_help_panel=panel)(command)
+
+
+# The commands, panel by panel in the order a user meets them.
+_add("build", build_app, BUILD)
+_add("import", import_app, BUILD)
+_add("finalize", finalize, BUILD)
+_add("export", export, BUILD)
+_add("lexicon", lexicon_app, BUILD)
+_add("list", list_builders, CHECK)
+_add("info", info, CHECK)
+_add("verify", verify, CHECK)
+for _name in COMMANDS.names():  # benchmark packages' own commands (`fake-mimic`, `xor-info`)
+    _command = COMMANDS.get(_name)
+    # a benchmark's command names its panel (`rich_help_panel`); default: with building
+    _add(_name, _command, getattr(_command, "rich_help_panel", BUILD))
+for _scoring_command in (evaluate, compare, report, validate):
+    _add(_scoring_command.__name__, _scoring_command, SCORE)
+_add("train", baselines_train, BASELINES)
+_add("reproduce", reproduce_app, BASELINES)
+_add("submit", leaderboard_submit, LEADERBOARD)
+_add("leaderboard", leaderboard_app, LEADERBOARD)
+reflow_help(app)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """`symile-bench build NAME` and `symile-bench import NAME SOURCE`: one generated subcommand
 per installed builder (for `import`: per builder that reads a release, `source_field`), with the
 options every build has (--out, --seed, --workers, --blind, ...) and the builder's own, from
-its pydantic `Config` (`cli_options`). An import is a build whose SOURCE fills the Config field
+its pydantic `Config` (`options`). An import is a build whose SOURCE fills the Config field
 the builder names, so both commands share this one code path."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from symile_bench.builder import BuilderConfig
-from symile_bench.cli_options import Quiet, console, err_console
+from symile_bench.console import Quiet, console, err_console
 from symile_bench.errors import SymileBenchError
 from symile_bench.registry import builder_names, get_builder
 
@@ -173,7 +173,7 @@ def _register_builder_command(
     build_app: typer.Typer, name: str, source_field: str | None = None
 ) -> None:
     """`build NAME`, or with `source_field` `import NAME SOURCE` (SOURCE fills that field)."""
-    from symile_bench.cli_options import config_parameters, with_parameters
+    from symile_bench.options import config_parameters, with_parameters
 
     try:
         builder = get_builder(name)

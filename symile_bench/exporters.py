@@ -2,8 +2,9 @@
 
 An exporter writes a dataset directory in another layout (Hub Parquet, a release's own
 format). It is a callable `(source, dest) -> Path` returning where it wrote; formats come
-from the entry-point group `symile_bench.exporters`, so a builder package adds the formats of
-its own releases without core knowing them (ours: `pyproject.toml`).
+from benchmark declarations (`Benchmark.exporters`) or the entry-point group
+`symile_bench.exporters`, so a benchmark package adds the formats of its own releases without
+core knowing them.
 """
 
 from __future__ import annotations
@@ -27,5 +28,10 @@ def _loaded_exporter(obj: Any) -> Exporter:
 
 
 EXPORTERS: Registry[Exporter] = Registry(
-    "export format", group="symile_bench.exporters", option="--format", load=_loaded_exporter
+    "export format",
+    group="symile_bench.exporters",
+    facet="exporters",
+    builtin={"parquet": "symile_bench.dataset_dir:export_parquet"},
+    option="--format",
+    load=_loaded_exporter,
 )

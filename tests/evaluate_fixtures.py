@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from builders.mimic.task import retrieval_task
+from builders.mimic.build.task import retrieval_task
 from symile_bench.manifest import (
     Manifest,
     SplitRecord,

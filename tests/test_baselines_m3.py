@@ -5,7 +5,7 @@ slots, and embeds a missing (all-zero) text as zeros."""
 import numpy as np
 import pytest
 
-from symile_bench.baselines.recipes.m3_features import (
+from builders.m3.models.features import (
     MAX_WORDS,
     TEXT_SHAPE,
     featurize_items,
@@ -33,7 +33,7 @@ def test_text_features_hold_one_slot_per_whole_word():
 def test_gated_bag_of_words_is_order_invariant():
     """Proves the text embedding is a sum over words: swapping word order changes nothing,
     and an all-zero (missing) text embeds to zeros before the model's missing vector."""
-    from symile_bench.baselines.recipes.m3 import RECIPE
+    from builders.m3.models.recipe import RECIPE
 
     encoder = RECIPE.encoder("text", TEXT_SHAPE, RECIPE.defaults)
     x = torch.from_numpy(featurize_items("text", ["dog_σκύλος", "σκύλος_dog", None]))

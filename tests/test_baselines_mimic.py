@@ -14,8 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
+from builders.mimic.models.features import ECG_STEP, cxr_features, ecg_features
 from symile_bench.baselines.recipes import recipe_for
-from symile_bench.baselines.recipes.mimic_features import ECG_STEP, cxr_features, ecg_features
 from symile_bench.errors import ConfigError
 
 from .conftest import run_cli
@@ -81,7 +81,7 @@ def test_encoders_map_each_modality_to_dim(settings):
 def test_paper_resnets_match_torchvision_sizes():
     """Proves the hand-written ResNets are the standard ones: torchvision's parameter counts
     for ResNet-18 (11,689,512) and ResNet-50 (25,557,032) with 3 inputs and 1,000 outputs."""
-    from symile_bench.baselines.recipes.resnet import resnet18, resnet50
+    from builders.mimic.models.resnet import resnet18, resnet50
 
     def count(m: torch.nn.Module) -> int:
         return sum(p.numel() for p in m.parameters())
@@ -94,7 +94,7 @@ def test_augmentation_only_in_training_and_seeded():
     """Proves the small encoders perturb their inputs only in training mode (evaluation is
     deterministic) and that two encoders built under the same torch seed draw the same
     perturbations (training stays reproducible for a seed)."""
-    from symile_bench.baselines.recipes.mimic_nets import Augment
+    from builders.mimic.models.nets import Augment
 
     x = {"ecg": torch.rand(4, 12, 50), "cxr": torch.rand(4, 1, 64, 64), "labs": torch.rand(4, 100)}
     for kind, value in x.items():
@@ -107,23 +107,36 @@ def test_augmentation_only_in_training_and_seeded():
         assert torch.equal(a(value), value)
 
 
+def _reproduce_mimic(out: Path, seed: int, options=None) -> Path:
+    """`reproduce mimic --quick` through the library, as the CLI calls it."""
+    from symile_bench.baselines import reproduce
+
+    declared = reproduce.REPRODUCTIONS.get("mimic")
+    request = reproduce.Request(
+        out=out,
+        seed=seed,
+        workers=1,
+        quiet=True,
+        objectives=OBJECTIVES,
+        options=options or declared.Options(),
+        quick=reproduce.quick_note(declared, OBJECTIVES),
+    )
+    return reproduce.reproduce(declared, request)
+
+
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory) -> Path:
     """`reproduce mimic --quick --objectives symile,clip,gram,triangle` through its
     synthetic-tree path, shrunk to 1,000 admissions (about 570 kept) and 3 epochs so it runs
     in seconds; the code path is the real one."""
-    from symile_bench.baselines import reproduce
+    from builders.mimic.models import reproduce as mimic
 
     out = tmp_path_factory.mktemp("repro-mimic")
     patch = pytest.MonkeyPatch()
-    patch.setitem(reproduce.MIMIC_FAKE, "quick", (1_000, 400, 60))
-    patch.setitem(
-        reproduce.MIMIC_OVERRIDES, "quick", {"epochs": 3, "patience": 0, "batch_size": 64}
-    )
+    patch.setitem(mimic.FAKE, "quick", (1_000, 400, 60))
+    patch.setitem(mimic.OVERRIDES, "quick", {"epochs": 3, "patience": 0, "batch_size": 64})
     try:
-        reproduce.REPRODUCTIONS["mimic"](
-            out, quick=True, workers=1, seed=0, quiet=True, objectives=OBJECTIVES
-        )
+        _reproduce_mimic(out, seed=0)
     finally:
         patch.undo()
     return out
@@ -209,13 +222,11 @@ def test_objectives_option_refuses_bad_lists(tmp_path):
 def test_reproduce_mimic_refuses_bad_sources(reproduced, tmp_path):
     """Proves the source options fail with one-line errors: only some of the three roots, a
     source option for another benchmark, and an OUT whose synthetic tree was made differently."""
-    from symile_bench.baselines import reproduce
+    from builders.mimic.models.reproduce import MimicOptions
 
     with pytest.raises(ConfigError, match="--mimic-iv-ecg, --mimic-cxr-jpg"):
-        reproduce.REPRODUCTIONS["mimic"](
-            tmp_path, quick=True, workers=1, seed=0, quiet=True, sources={"mimic_iv": tmp_path}
-        )
+        _reproduce_mimic(tmp_path, seed=0, options=MimicOptions(mimic_iv=tmp_path))
     bad = run_cli("reproduce", "xor", "--out", tmp_path / "x", "--mimic-iv", tmp_path, check=False)
-    assert bad.returncode != 0 and "apply to reproduce mimic only" in bad.stderr
+    assert bad.returncode != 0 and "No such option: --mimic-iv" in bad.stderr
     with pytest.raises(ConfigError, match="another"):
-        reproduce.REPRODUCTIONS["mimic"](reproduced, quick=True, workers=1, seed=1, quiet=True)
+        _reproduce_mimic(reproduced, seed=1)

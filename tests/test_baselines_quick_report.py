@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from builders.m3.models.report import write_m3_report
+from builders.mimic.models.report import MimicData, write_mimic_report
+from builders.xor.models.report import write_xor_report
 from symile_bench.baselines import reproduce
-from symile_bench.baselines.report_m3 import write_m3_report
-from symile_bench.baselines.report_mimic import MimicData, write_mimic_report
-from symile_bench.baselines.report_xor import write_xor_report
 from symile_bench.baselines.runs import Run, RunSummary
 from symile_bench.baselines.summary import NOT_JUDGED
 from symile_bench.cli import app
@@ -78,6 +78,7 @@ def _xor(out: Path, results: Path, quick) -> str:
 
 
 WRITERS = {"m3": _m3, "mimic": _mimic, "xor": _xor}
+ALL = ("symile", "clip", "gram", "triangle")
 
 
 @pytest.mark.parametrize("name", ["xor", "m3", "mimic"])
@@ -91,19 +92,16 @@ def test_quick_reports_carry_banner_and_judge_nothing(name, results_file, tmp_pa
         out.mkdir()
         return WRITERS[name](out, results, quick)
 
-    quick = reproduce.quick_run(name, True)
+    declared = reproduce.REPRODUCTIONS.get(name)
+    quick = reproduce.quick_note(declared, reproduce.REQUIRED_OBJECTIVES)
     text = write(tmp_path / "quick", results_file, quick)
     match = BANNER.search(text)
-    assert match and int(match.group(1)) == reproduce.FULL_MINUTES[name]
-    peers = reproduce.quick_run(name, True, ("symile", "clip", "gram", "triangle"))
-    assert (
-        peers is not None
-        and peers.full_minutes
-        == reproduce.full_minutes(name, ("symile", "clip", "gram", "triangle"))
-        > reproduce.FULL_MINUTES[name]
-    )  # the banner counts the objectives asked for
+    assert match and int(match.group(1)) == declared.full_minutes
+    peers = reproduce.quick_note(declared, ALL)
+    # the banner counts the objectives asked for
+    assert peers.full_minutes == declared.full_minutes + 2 * declared.peer_minutes
     assert text.splitlines()[2].startswith("> **quick smoke test")
-    full = write(tmp_path / "full", results_file, reproduce.quick_run(name, False))
+    full = write(tmp_path / "full", results_file, None)
     assert not BANNER.search(full)
     if name != "xor":  # the xor report has no verdicts, only numbers
         assert _verdicts(text) == {NOT_JUDGED}
@@ -113,7 +111,7 @@ def test_quick_reports_carry_banner_and_judge_nothing(name, results_file, tmp_pa
 def test_quick_reproduce_prints_the_banner(monkeypatch, tmp_path):
     """Proves `symile-bench reproduce m3 --quick` prints the banner on the console (and a full
     run does not), with the reproduction itself replaced by a stub that writes nothing."""
-    monkeypatch.setitem(reproduce.REPRODUCTIONS, "m3", lambda out, **kw: out / "report.md")
+    monkeypatch.setattr(reproduce, "reproduce", lambda declared, request: request.out / "r.md")
     runner = CliRunner()
     quick = runner.invoke(app, ["reproduce", "m3", "--out", str(tmp_path), "--quick"])
     assert quick.exit_code == 0, quick.output

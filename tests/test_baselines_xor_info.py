@@ -3,7 +3,7 @@
 import numpy as np
 from typer.testing import CliRunner
 
-from symile_bench.baselines.xor_info import xor_info, xor_info_grid
+from builders.xor.build.info import xor_info, xor_info_grid
 from symile_bench.cli import app
 
 GRID = [round(0.1 * k, 1) for k in range(11)]

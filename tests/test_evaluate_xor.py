@@ -20,7 +20,7 @@ from symile_bench.manifest import read_manifest
 from .conftest import run_cli
 from .evaluate_fixtures import comparable, load_json, use_test_models
 
-ORACLE = "symile_bench.harness.examples:xor_oracle"
+ORACLE = "xor-oracle"
 N, D = 2000, 5
 FAST = ("--bootstrap", "300", "-q")
 

@@ -96,7 +96,7 @@ def test_report_diagnostic_shows_where_accuracy_comes_from(xor, tmp_path):
     `report --diagnostic` prints that with the joint gain and the objective's implication."""
     oracle = tmp_path / "oracle.json"
     run_cli(
-        "evaluate", xor, "--model", "symile_bench.harness.examples:xor_oracle",
+        "evaluate", xor, "--model", "xor-oracle",
         "--query-subsets", "--out", oracle, *FAST,
     )  # fmt: skip
     rows = {r["condition"]: r for r in load_json(oracle)["rows"] if r["metric"] == "top1"}

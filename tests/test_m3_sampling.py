@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from builders.m3.sampling import distinct_excluding, draw_samples
+from builders.m3.build.sampling import distinct_excluding, draw_samples
 
 
 @pytest.mark.parametrize(("k", "m"), [(2, 1), (5, 4), (10, 9), (70, 2), (243, 9), (1000, 9)])

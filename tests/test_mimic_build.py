@@ -11,9 +11,9 @@ import datasets
 import numpy as np
 import pytest
 
-from builders.mimic.constants import LAB_ITEMIDS
-from builders.mimic.reference import reference_cohort
-from builders.mimic.sources import locate
+from builders.mimic.build.constants import LAB_ITEMIDS
+from builders.mimic.build.reference import reference_cohort
+from builders.mimic.build.sources import locate
 from symile_bench.manifest import read_manifest
 
 from .conftest import run_cli

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.mimic.constants import SYNTHETIC_MARKER
+from builders.mimic.build.constants import SYNTHETIC_MARKER
 
 from .conftest import run_cli
 from .fixtures_mimic import (

@@ -12,16 +12,16 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from builders.mimic import ecg as ecg_io
-from builders.mimic.cohort import load_admissions
-from builders.mimic.constants import ECG_LEAD_NAMES
-from builders.mimic.cxr_selection import study_datetimes
-from builders.mimic.fake import generate
-from builders.mimic.lab_selection import select_labs
-from builders.mimic.media import center_box, cxr_png, resized_size
-from builders.mimic.report_counts import Counter
-from builders.mimic.sources import locate, read_table
-from builders.mimic.splits import (
+from builders.mimic.build import ecg as ecg_io
+from builders.mimic.build.cohort import load_admissions
+from builders.mimic.build.constants import ECG_LEAD_NAMES
+from builders.mimic.build.cxr_selection import study_datetimes
+from builders.mimic.build.fake import generate
+from builders.mimic.build.lab_selection import select_labs
+from builders.mimic.build.media import center_box, cxr_png, resized_size
+from builders.mimic.build.report_counts import Counter
+from builders.mimic.build.sources import locate
+from builders.mimic.build.splits import (
     DROPPED,
     TEST,
     TRAIN,
@@ -31,8 +31,9 @@ from builders.mimic.splits import (
     split_by_admissions,
     split_by_patient,
 )
-from builders.mimic.windows import AdmissionIndex, covered, first_valid, window_ranges
+from builders.mimic.build.windows import AdmissionIndex, covered, first_valid, window_ranges
 from symile_bench.errors import SourceError
+from symile_bench.source_tables import read_table
 
 H = 3600
 
@@ -359,8 +360,8 @@ def test_planted_signal_shapes_each_modality():
     a mark: the ECG heart rate, the labs' values, the CXR's bright opacities."""
     from scipy.stats import chi2_contingency
 
-    from builders.mimic import synth
-    from builders.mimic.fake_bulk import bulk_labs
+    from builders.mimic.build import synth
+    from builders.mimic.build.fake_bulk import bulk_labs
 
     rng = np.random.default_rng(0)
     weights = 1 << np.arange(4)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pytest
 
 import symile_bench
-from builders.m3.config import M3Config
+from builders.m3.build.config import M3Config
 from symile_bench.leaderboard.answerkey import answer_key_from_dataset, read_answer_key_file
 from symile_bench.manifest import read_manifest
 

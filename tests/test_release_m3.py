@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import symile_bench
-from builders.release_m3.schema import release_config_name
+from builders.m3.build.release.schema import release_config_name
 
 from .conftest import run_cli
 from .fixtures_release_m3 import HUB_FEATURES, N_CLASSES, write_csv_release, write_hub_repo

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import symile_bench
-from builders.release_mimic.layout import retrieval_groups
+from builders.mimic.build.release.layout import retrieval_groups
 from symile_bench.errors import SourceError
 
 from .conftest import run_cli

@@ -1,21 +1,20 @@
-"""`symile-bench train`, `reproduce` and `xor-info` (typer functions registered by
-``symile_bench.cli``). Thin: parse options, call the baselines library, render with rich."""
+"""`symile-bench train` and `symile-bench reproduce NAME` (one subcommand per reproduction a
+benchmark declares, its options generated from the reproduction's ``Options``), registered by
+``symile_bench.cli``. Thin: parse options, call the baselines library, render with rich."""
 
 from __future__ import annotations
 
-import sys
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import TaskID
-from rich.table import Table
 
-from symile_bench.errors import ConfigError
+from symile_bench.console import Quiet, console, err_console
 
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def train(
@@ -133,121 +132,137 @@ def train(
         )
 
 
-def reproduce(
-    benchmark: Annotated[str, typer.Argument(help="Benchmark: xor, m3 or mimic.")],
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-o", help="Directory for data, checkpoints, results, report.md and plots."
+def _common_reproduce_parameters() -> list[inspect.Parameter]:
+    def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+        return inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+        )
+
+    return [
+        option(
+            "out",
+            Annotated[
+                Path,
+                typer.Option(
+                    "--out",
+                    "-o",
+                    help="Directory for data, checkpoints, results, report.md and plots (a "
+                    "rerun reuses what is there).",
+                ),
+            ],
+            ...,
         ),
-    ],
-    quick: Annotated[
-        bool, typer.Option(help="A smaller run (fewer p values / rows / epochs) for a smoke test.")
-    ] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Processes (builds and independent trainings); default: all cores."),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for data, training and bootstrap.")] = 0,
-    mimic_iv: Annotated[
-        Path | None,
-        typer.Option(
-            help="mimic only: root of your MIMIC-IV 2.2 download (with --mimic-iv-ecg and "
-            "--mimic-cxr-jpg; split by the builder's default patient fractions). Without the "
-            "three, reproduce mimic writes a SYNTHETIC tree (fake-mimic --signal higher-order) to "
-            "OUT/sources and says so in report.md."
+        option(
+            "quick",
+            Annotated[
+                bool,
+                typer.Option(
+                    help="A smaller run (fewer configs / rows / epochs) for a smoke test; its "
+                    "report says it judges nothing."
+                ),
+            ],
+            False,
         ),
-    ] = None,
-    mimic_iv_ecg: Annotated[
-        Path | None, typer.Option(help="mimic only: root of your MIMIC-IV-ECG 1.0 download.")
-    ] = None,
-    mimic_cxr_jpg: Annotated[
-        Path | None, typer.Option(help="mimic only: root of your MIMIC-CXR-JPG 2.0.0 download.")
-    ] = None,
-    objectives: Annotated[
-        str,
-        typer.Option(
-            help="Objectives to train and score on the same data, comma-separated: symile and "
-            "clip always, plus any of gram, triangle (report.md then compares all of them: "
-            "intervals, paired differences against Symile with p-values, one plot)."
+        option(
+            "workers",
+            Annotated[
+                int | None,
+                typer.Option(
+                    help="Processes (builds and independent trainings); default: all cores."
+                ),
+            ],
+            None,
         ),
-    ] = "symile,clip",
-    quiet: Quiet = False,
+        option(
+            "seed",
+            Annotated[int, typer.Option(help="Seed for data, training and bootstrap.")],
+            0,
+        ),
+        option(
+            "objectives",
+            Annotated[
+                str,
+                typer.Option(
+                    help="Objectives to train and score on the same data, comma-separated: "
+                    "symile and clip always, plus any of gram, triangle (report.md then "
+                    "compares all of them: intervals, paired differences against Symile with "
+                    "p-values, one plot)."
+                ),
+            ],
+            "symile,clip",
+        ),
+        option("quiet", Quiet, False),
+    ]
+
+
+def register_reproduce_commands(reproduce_app: typer.Typer) -> None:
+    """One `reproduce NAME` per reproduction a benchmark declares (`Benchmark.reproductions`);
+    a reproduction that fails to load is listed, unavailable, with the reason."""
+    from symile_bench.baselines.reproduce import REPRODUCTIONS
+    from symile_bench.errors import SymileBenchError
+    from symile_bench.options import config_parameters, with_parameters
+
+    def unavailable(message: str) -> Callable[[], None]:
+        def command() -> None:
+            raise SymileBenchError(message)
+
+        return command
+
+    def runner(name: str) -> Callable[..., None]:
+        def command(**kwargs: Any) -> None:
+            _reproduce(name, **kwargs)
+
+        return command
+
+    for name in REPRODUCTIONS.names():
+        try:
+            reproduction = REPRODUCTIONS.get(name)
+        except Exception as exc:  # one broken package must not break every other command
+            message = f"reproduction {name!r} could not be loaded: {type(exc).__name__}: {exc}"
+            reproduce_app.command(name=name, help=f"(unavailable) {message}")(unavailable(message))
+            continue
+        own = config_parameters(reproduction.Options, panel=f"{name} options")
+        params = [*_common_reproduce_parameters(), *own]
+        reproduce_app.command(name=name, help=reproduction.description)(
+            with_parameters(runner(name), params)
+        )
+
+
+def _reproduce(
+    name: str,
+    *,
+    out: Path,
+    quick: bool,
+    workers: int | None,
+    seed: int,
+    objectives: str,
+    quiet: bool,
+    **options: Any,
 ) -> None:
-    """Build what the benchmark needs, train Symile and CLIP (and any --objectives beside
-    them), evaluate with intervals, and write report.md with our numbers beside the paper's
-    (plots need the plot extra: matplotlib)."""
     from symile_bench.baselines.reproduce import (
         REPRODUCTIONS,
-        TAKES_SOURCES,
+        Request,
         parse_objectives,
-        quick_run,
+        quick_note,
+        reproduce,
     )
+    from symile_bench.options import parse_options
 
-    if benchmark not in REPRODUCTIONS:
-        raise ConfigError(f"unknown benchmark {benchmark!r}; choose {', '.join(REPRODUCTIONS)}")
-    sources = {
-        name: path
-        for name, path in (
-            ("mimic_iv", mimic_iv),
-            ("mimic_iv_ecg", mimic_iv_ecg),
-            ("mimic_cxr_jpg", mimic_cxr_jpg),
-        )
-        if path
-    }
-    extra = {"sources": sources} if benchmark in TAKES_SOURCES else {}
-    if sources and not extra:
-        raise ConfigError(
-            f"--mimic-iv, --mimic-iv-ecg and --mimic-cxr-jpg apply to reproduce "
-            f"mimic only, not {benchmark}"
-        )
+    reproduction = REPRODUCTIONS.get(name)
     chosen = parse_objectives(objectives)
-    report = REPRODUCTIONS[benchmark](
-        out, quick=quick, workers=workers, seed=seed, quiet=quiet, objectives=chosen, **extra
+    request = Request(
+        out=out,
+        seed=seed,
+        workers=workers,
+        quiet=quiet,
+        objectives=chosen,
+        options=parse_options(
+            reproduction.Options, {k: v for k, v in options.items() if v is not None}
+        ),
+        quick=quick_note(reproduction, chosen) if quick else None,
     )
-    smoke = quick_run(benchmark, quick, chosen)
-    if smoke is not None and not quiet:
-        console.print(f"[bold yellow]{smoke.banner()}[/]")
+    report = reproduce(reproduction, request)
+    if request.quick is not None and not quiet:
+        err_console.print(f"[bold yellow]{request.quick.banner()}[/]")
     if not quiet:
         console.print(f"[green]✓[/] {report}")
-
-
-def xor_info(
-    d: Annotated[int, typer.Option("--d", help="Vector length.")] = 5,
-    p: Annotated[
-        str, typer.Option("--p", help="Comma list of switch probabilities.")
-    ] = "0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0",
-) -> None:
-    """Exact information terms (bits) of the XOR benchmark, by enumerating the joint law."""
-    from symile_bench.baselines.xor_info import xor_info_grid
-
-    try:
-        ps = [float(x) for x in p.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"--p {p!r}: expected numbers separated by commas") from None
-    table = Table(
-        "p",
-        "I(a;b)",
-        "I(a;c)",
-        "I(b;c)",
-        "I(a;b|c)",
-        "I(b;c|a)",
-        "TC(a,b,c)",
-        title=f"XOR information terms, d = {d} (bits, exact)",
-    )
-    for r in xor_info_grid(d, ps):
-        table.add_row(
-            f"{r.p:g}",
-            *(
-                f"{abs(v) if abs(v) < 1e-12 else v:.4f}"
-                for v in (
-                    r.i_ab,
-                    r.i_ac,
-                    r.i_bc,
-                    r.i_ab_given_c,
-                    r.i_bc_given_a,
-                    r.total_correlation,
-                )
-            ),
-        )
-    console.print(table)

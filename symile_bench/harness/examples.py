@@ -1,10 +1,8 @@
-"""Example models following the model protocol: known answers that check the harness end to
-end, and templates for writing a model. Usable as ``--model symile_bench.harness.examples:NAME``
-or by entry-point name (``xor-oracle``, ``m3-oracle``, ``constant``).
+"""Example models that know no benchmark, following the model protocol: templates for writing
+a model, and known answers that check the harness end to end. Usable by name (``--model
+constant``, ``--model content-hash``) or as ``--model symile_bench.harness.examples:NAME``.
+Each benchmark's own oracles live on its model side (``builders/<name>/models/``).
 
-* ``xor_oracle``: exact for XOR at p = 1 (top-1 = 1.0).
-* ``m3_oracle``: exact for Symile-M3 from metadata (a perfect language identifier for audio, a
-  perfect image classifier for images, and the lexicon for text).
 * ``constant``: every embedding identical; all scores tie, so the tie rule ranks candidates
   uniformly at random and it scores chance.
 * ``content_hash``: every item embeds to a hash of its decoded content (pixels, samples,
@@ -27,42 +25,16 @@ import numpy as np
 from symile_bench.harness.errors import HarnessInputError
 
 
-def _with_missing(out: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+def missing_as_ones(out: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+    """``out`` with the rows of missing items set to all ones (MIP's neutral element)."""
     if missing is not None:
         out[np.asarray(missing, dtype=bool)] = 1.0
     return out
 
 
-def _hidden(batch: Sequence[Any], missing: np.ndarray | None) -> bool:
+def all_missing(missing: np.ndarray | None) -> bool:
+    """Whether every item of a batch is missing (the model then never sees a value)."""
     return missing is not None and bool(np.all(missing))
-
-
-class XorOracle:
-    """With s(x) = 1 − 2x (bits to ±1), b = a XOR c  ⇔  s(b) = s(a)·s(c) coordinate-wise, so
-    embedding every modality as s(x) makes MIP(a, c, b) = Σ_k s(a)_k s(c)_k s(b)_k equal to d
-    exactly when b = a XOR c, and at most d − 2 otherwise: the top candidate is a XOR c."""
-
-    scoring = "mip"
-    name = "xor-oracle"
-    modalities = ("a", "b", "c")
-
-    def __init__(self, d: int | None = None) -> None:
-        self.d = d
-
-    def encode(self, modality: str, batch: Sequence[Any], *, missing=None) -> np.ndarray:
-        if modality not in self.modalities:
-            raise KeyError(modality)
-        if _hidden(batch, missing):
-            if self.d is None:
-                raise HarnessInputError("xor-oracle: pass --model-arg d=<vector length>")
-            return np.ones((len(batch), self.d), dtype=np.float32)
-        bits = np.asarray(batch, dtype=np.float32)
-        self.d = bits.shape[1]
-        return _with_missing(1.0 - 2.0 * bits, missing)
-
-
-def xor_oracle(d: int | None = None) -> XorOracle:
-    return XorOracle(d)
 
 
 class Constant:
@@ -121,67 +93,3 @@ def _content(item: Any) -> bytes:
 
 def content_hash(dim: int = 16, scoring: str = "mip") -> ContentHash:
     return ContentHash(dim, scoring)
-
-
-class M3Oracle:
-    """Coordinates are (language, class) pairs. Audio in language L: ones on L's block. Text:
-    a one at (language, class) for each word (the lexicon has no word in two languages). Image
-    of class C: ones on C's column. MIP = [the text's word in language L names C], so the
-    query's class ranks first."""
-
-    scoring = "mip"
-    name = "m3-oracle"
-    modalities = ("audio", "image", "text")
-
-    def __init__(self, lexicon: str | None = None) -> None:
-        from pathlib import Path
-
-        from symile_bench.lexicon import load_lexicon
-
-        lex = load_lexicon(Path(lexicon) if lexicon else None)
-        self.languages = tuple(lex.words)
-        self.class_index = {int(c): k for k, c in enumerate(lex.cls_id)}
-        self.word_index = {
-            word: (li, k)
-            for li, lang in enumerate(self.languages)
-            for k, word in enumerate(lex.words[lang])
-            if word
-        }
-        self.dim = len(self.languages) * len(self.class_index)
-        self.metadata = {"lexicon": lexicon or "default", "dim": self.dim}
-
-    def _meta(self, batch: Any, column: str) -> Sequence[Any]:
-        meta = getattr(batch, "meta", None)
-        if meta is None or column not in meta:
-            raise HarnessInputError(f"m3-oracle needs batch.meta[{column!r}] (a ModalityBatch)")
-        return meta[column]
-
-    def encode(self, modality: str, batch: Sequence[Any], *, missing=None) -> np.ndarray:
-        k = len(self.class_index)
-        out = np.zeros((len(batch), len(self.languages), k), dtype=np.float32)
-        if _hidden(batch, missing):
-            return np.ones((len(batch), self.dim), dtype=np.float32)
-        if modality == "audio":
-            for i, lang in enumerate(self._meta(batch, "lang")):
-                if lang is not None:
-                    out[i, self.languages.index(lang), :] = 1.0
-        elif modality == "image":
-            for i, cls_id in enumerate(self._meta(batch, "cls_id")):
-                if cls_id is not None:
-                    out[i, :, self.class_index[int(cls_id)]] = 1.0
-        elif modality == "text":
-            for i, text in enumerate(batch):
-                for word in (text or "").split("_"):
-                    if word not in self.word_index:
-                        raise HarnessInputError(
-                            f"m3-oracle: word {word!r} is not in the lexicon; pass "
-                            "--model-arg lexicon=PATH (the build's --translations file)"
-                        )
-                    out[i, self.word_index[word][0], self.word_index[word][1]] = 1.0
-        else:
-            raise KeyError(modality)
-        return _with_missing(out.reshape(len(batch), -1), missing)
-
-
-def m3_oracle(lexicon: str | None = None) -> M3Oracle:
-    return M3Oracle(lexicon)

@@ -8,7 +8,9 @@ encode; checked before any work starts).
 
 ``--model`` takes ``package.module:factory`` (``factory`` may be dotted, e.g. ``mod:Class.load``;
 the current directory is importable, so ``my_model:make`` finds ``./my_model.py``) or the name
-of an entry point in the group ``symile_bench.models``. The object found is used
+registered by name: the built-in examples (``constant``, ``content-hash``), a benchmark's
+models (``Benchmark.models``: ``xor-oracle``, ...) or an entry point in the group
+``symile_bench.models``. The object found is used
 as the model when it is an instance with ``encode``; a class or another callable is called with
 the ``--model-arg`` values.
 """
@@ -43,7 +45,15 @@ class RetrievalModel(Protocol):
 
 
 MODELS: Registry[Any] = Registry(
-    "model", group="symile_bench.models", option="--model", error=ModelError
+    "model",
+    group="symile_bench.models",
+    facet="models",
+    builtin={
+        "constant": "symile_bench.harness.examples:constant",
+        "content-hash": "symile_bench.harness.examples:content_hash",
+    },
+    option="--model",
+    error=ModelError,
 )
 
 

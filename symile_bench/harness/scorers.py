@@ -162,6 +162,11 @@ def _loaded_scorer(obj: object) -> Scorer:
 SCORERS: Registry[Scorer] = Registry(
     "scorer",
     group="symile_bench.scorers",
+    # GRAM and TRIANGLE are loaded lazily like a third-party package's scorer would be
+    builtin={
+        "gram": "symile_bench.harness.volumes:GRAM",
+        "triangle": "symile_bench.harness.volumes:TRIANGLE",
+    },
     option="scoring",
     load=_loaded_scorer,
     error=HarnessInputError,

@@ -8,7 +8,7 @@ the report with rich. Exit codes: 0 clean, 1 missing entries / collisions / unus
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,8 +17,9 @@ from rich.table import Table
 from symile_bench.errors import SymileBenchError
 
 from .languages import LANGUAGES, resolve_languages
-from .readers import load_lexicon
-from .report import LexiconReport
+
+if TYPE_CHECKING:
+    from .report import LexiconReport
 
 lexicon_app = typer.Typer(
     help="Inspect the class lexicon (ImageNet classes x languages) that names Symile-M3's text.",
@@ -58,6 +59,8 @@ def check(
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
+        from .readers import load_lexicon
+
         langs = resolve_languages(languages) if languages is not None else None
         lexicon = load_lexicon(None if path == "default" else Path(path))
         report = lexicon.check(langs)
