@@ -1,7 +1,7 @@
 """Errors a user can fix.
 
 Every error here carries a message that names the file, column or option at fault and the fix,
-so the CLI can print it as one line without a traceback (DESIGN.md, Conventions).
+so the CLI can print it as one line without a traceback (CONTRIBUTING.md, "Where code goes").
 """
 
 from __future__ import annotations

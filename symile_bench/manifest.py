@@ -137,7 +137,8 @@ def pool_fingerprint(name: str, key: str, features: dict[str, Any], files: list[
 
 
 def dataset_fingerprint(config: dict, seed: int, variants: dict[str, VariantRecord]) -> str:
-    """sha256 over the canonical config and every shard hash (DESIGN.md, Fingerprint)."""
+    """sha256 over the canonical config and every shard hash (docs/architecture.md,
+    "Fingerprints")."""
     return sha256_json(
         {
             "config": config,

@@ -10,9 +10,9 @@ GRID = [round(0.1 * k, 1) for k in range(11)]
 
 
 def test_information_structure_of_the_xor_benchmark():
-    """Proves REFERENCE.md's information structure exactly: I(a;b) = I(b;c) = 0 for every p,
-    I(a;b|c) = 0 at p = 0, = d bits at p = 1 and strictly increasing in between; computed for
-    the whole grid at d = 5 (its speed: benchmarks/small_timings.py)."""
+    """Proves the paper's information structure (docs/paper.md) exactly: I(a;b) = I(b;c) = 0 for
+    every p, I(a;b|c) = 0 at p = 0, = d bits at p = 1 and strictly increasing in between;
+    computed for the whole grid at d = 5 (its speed: benchmarks/small_timings.py)."""
     rows = xor_info_grid(5, GRID)
     for r in rows:
         assert abs(r.i_ab) < 1e-12 and abs(r.i_bc) < 1e-12

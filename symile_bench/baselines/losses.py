@@ -1,5 +1,5 @@
 """Contrastive objectives: Symile (multilinear inner product, O(N) or O(N^M-1) negatives, any
-number of modalities), pairwise CLIP (REFERENCE.md, "The method"), GRAM (Cicchetti et al.,
+number of modalities), pairwise CLIP (docs/paper.md, "The method"), GRAM (Cicchetti et al.,
 ICLR 2025: the volume of the parallelotope the modality embeddings span) and TRIANGLE
 (Cicchetti et al., NeurIPS 2025: the area of the triangle they form).
 

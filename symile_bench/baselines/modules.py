@@ -1,6 +1,6 @@
 """Small torch building blocks shared by every recipe: the learned temperature, feature
 standardisation, an MLP, and the wrapper that turns per-modality encoders into one model with
-learned "missing" embeddings (REFERENCE.md: missing modalities get an indicator)."""
+learned "missing" embeddings (docs/paper.md, "The method": missing modalities get an indicator)."""
 
 from __future__ import annotations
 

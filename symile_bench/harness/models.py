@@ -1,18 +1,17 @@
 """The model protocol and how ``--model`` finds a model.
 
 A model is any object with ``encode(modality, batch, *, missing=None) -> array [n, d]`` and a
-``scoring`` attribute (``"mip"`` for Symile, ``"pairwise"`` for CLIP, or a registered scorer) —
-no base class, no framework (DESIGN.md, Model). Optional attributes: ``name`` (default: the
+``scoring`` attribute (``"mip"`` for Symile, ``"pairwise"`` for CLIP, or a registered scorer) — no
+base class, no framework (docs/evaluation.md, "Way 1"). Optional attributes: ``name`` (default: the
 spec), ``metadata`` (a JSON-able dict stored in results) and ``modalities`` (the names it can
 encode; checked before any work starts).
 
 ``--model`` takes ``package.module:factory`` (``factory`` may be dotted, e.g. ``mod:Class.load``;
-the current directory is importable, so ``my_model:make`` finds ``./my_model.py``) or the name
-registered by name: the built-in examples (``constant``, ``content-hash``), a benchmark's
-models (``Benchmark.models``: ``xor-oracle``, ...) or an entry point in the group
-``symile_bench.models``. The object found is used
-as the model when it is an instance with ``encode``; a class or another callable is called with
-the ``--model-arg`` values.
+the current directory is importable, so ``my_model:make`` finds ``./my_model.py``) or a
+registered name: the built-in examples (``constant``, ``content-hash``), a benchmark's models
+(``Benchmark.models``: ``xor-oracle``, ...) or an entry point in the group
+``symile_bench.models``. The object found is used as the model when it is an instance with
+``encode``; a class or another callable is called with the ``--model-arg`` values.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """One split of one config of a built dataset directory, as the harness reads it.
 
-The dataset directory is the only interface between building and scoring (DESIGN.md), so the
-harness sees a split as its memory-mapped Arrow table, its features and the manifest's
-fingerprint — nothing from the builder's code. A pooled build's rows hold media ids, not
-media (`symile_bench.pooled`): its media columns are read from the split's pools at the
-positions of the rows' ids (`take`), so a model sees the same values as from an inline build.
+The dataset directory is the only interface between building and scoring (docs/architecture.md,
+"Layers"), so the harness sees a split as its memory-mapped Arrow table, its features and the
+manifest's fingerprint — nothing from the builder's code. A pooled build's rows hold media ids, not
+media (`symile_bench.pooled`): its media columns are read from the split's pools at the positions of
+the rows' ids (`take`), so a model sees the same values as from an inline build.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exact information terms of the binary XOR benchmark (REFERENCE.md, "Binary XOR benchmark").
+"""Exact information terms of the binary XOR benchmark (docs/paper.md, "Binary XOR").
 
 The joint law has a small support: for every (a, b) in {0,1}^d x {0,1}^d (each with
 probability 4^-d), c = a XOR b with probability p and c = a otherwise. So every entropy is a

@@ -11,7 +11,8 @@ from symile_bench.harness.batch import ModalityBatch
 
 class XorRecipe:
     name = "xor"
-    # REFERENCE.md: 100 epochs, batch 1000, lr 0.1, weight decay 0.01, log-temperature −0.3
+    # the paper's (docs/paper.md, "Binary XOR"): 100 epochs, batch 1000, lr 0.1, weight decay
+    # 0.01, log-temperature −0.3
     defaults = Settings(
         dim=16, epochs=100, batch_size=1000, lr=0.1, weight_decay=0.01, log_temperature=-0.3
     )
