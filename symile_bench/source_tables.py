@@ -168,6 +168,7 @@ def stream_table(
     header = require_columns(path, list(types))
     read, parse, convert = _options(types, block_size)
     source = _Counted(path)
+    reader = None
     try:
         reader = pacsv.open_csv(
             source, read_options=read, parse_options=parse, convert_options=convert
@@ -181,6 +182,10 @@ def stream_table(
     except (pa.ArrowInvalid, OSError, EOFError) as exc:
         raise _parse_error(path, header, exc) from None
     finally:
+        # stop the reader's read-ahead thread before the error travels on: one still running
+        # when the process exits aborts it ("terminate called without an active exception")
+        if reader is not None:
+            reader.close()
         source.close()
     _check_quotes(source, path, header)
 

@@ -1,12 +1,9 @@
 """The `gram` and `triangle` scorers (symile_bench/harness/volumes.py): their scores equal a
 direct, slow computation from the normalised vectors (a determinant of their Gram matrix; the
 triangle's area from its vertices), and they rank exactly like a full sort of those scores for
-every candidate plan, target, chunking, thread count and backend. They reach the harness only
-through the entry points pyproject.toml declares, as a third-party scorer would.
-
-Until `pip install -e .` is rerun, the installed metadata predates those entry points, so the
-tests load them from pyproject.toml itself, and the CLI test writes that metadata into a
-temporary site directory ahead of the installed one (the way tests/plugin's test does).
+every candidate plan, target, chunking, thread count and backend. They reach the harness
+through the scorer registry's lazy built-in entries (`module:attribute`, imported when first
+named), the way a third-party scorer's entry point would.
 """
 
 from __future__ import annotations
@@ -15,11 +12,8 @@ import importlib.util
 import itertools
 import json
 import math
-import os
 import subprocess
 import sys
-import tomllib
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +25,14 @@ from symile_bench.harness.scoring import Scorer, rank_candidate_sets, rank_candi
 from .test_harness_scoring import brute_rank
 
 ROOT = Path(__file__).resolve().parents[1]
-ENTRY_POINTS = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"][
-    "entry-points"
-]
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def declared_scorer(name: str) -> Scorer:
-    """The scorer pyproject.toml's entry point ``name`` loads (the registry loads the same)."""
-    point = EntryPoint(name, ENTRY_POINTS["symile_bench.scorers"][name], "symile_bench.scorers")
-    scorer = point.load()
+    """The scorer the registry finds under ``name``."""
+    from symile_bench.harness.scorers import SCORERS
+
+    scorer = SCORERS.get(name)
     assert isinstance(scorer, Scorer)
     return scorer
 
@@ -77,8 +69,18 @@ def slow_scores(name, queries, cands):
     )
 
 
-def test_pyproject_declares_both_as_entry_points_of_the_scorer_group():
-    """Registered exactly as a plugin's scorer: through the entry-point group, not in code."""
+def test_both_load_lazily_by_name_like_a_plugins_scorer():
+    """Proves the registry knows both names without importing their module, and imports it
+    (a `module:attribute` entry, as an entry point is) only when a name is asked for."""
+    code = (
+        "import sys\n"
+        "from symile_bench.harness.scorers import SCORERS\n"
+        "assert {'gram', 'triangle'} <= set(SCORERS.names())\n"
+        "assert 'symile_bench.harness.volumes' not in sys.modules\n"
+        "SCORERS.get('gram')\n"
+        "assert 'symile_bench.harness.volumes' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     for name in ("gram", "triangle"):
         scorer = declared_scorer(name)
         assert scorer.name == name and scorer.score_block is not None
@@ -182,31 +184,14 @@ def test_embeddings_of_different_sizes_are_one_clear_error():
         )
 
 
-def installed_metadata(site: Path) -> None:
-    """symile-bench's distribution metadata as `pip install -e .` would write it now, with
-    every entry point of pyproject.toml, placed ahead of the installed one."""
-    dist = site / "symile_bench-0.1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: symile-bench\nVersion: 0.1.0\n")
-    lines = []
-    for group, points in ENTRY_POINTS.items():
-        lines += [f"[{group}]", *(f"{k} = {v}" for k, v in points.items()), ""]
-    (dist / "entry_points.txt").write_text("\n".join(lines))
-
-
 def test_cli_evaluates_an_xor_build_with_each_scoring(tmp_path: Path):
-    """`symile-bench evaluate --scoring gram|triangle` finds the scorers through the registry's
-    entry points and writes results whose model.scoring names them."""
-    site = tmp_path / "site"
-    site.mkdir()
-    installed_metadata(site)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    """`symile-bench evaluate --scoring gram|triangle` finds the scorers through the registry
+    and writes results whose model.scoring names them."""
 
     def cli(*args: str) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "symile_bench", *args],
             cwd=tmp_path,
-            env=env,
             capture_output=True,
             text=True,
             timeout=300,

@@ -1,4 +1,4 @@
-"""Binary XOR (docs/baselines.md, "XOR"; the paper's Section 5.1): b is recoverable from (a, c)
+"""Binary XOR (docs/paper.md, "Binary XOR"): b is recoverable from (a, c)
 only jointly.
 
 a_j, b_j ~ Bernoulli(0.5); one switch i ~ Bernoulli(p) per sample; c = a XOR b if i else a.
