@@ -18,7 +18,8 @@ from symile_bench.builder import instantiate
 from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
-from symile_bench.pooled import inline_batches, inline_features, join_pools
+from symile_bench.pooled import inline_batches, inline_features
+from symile_bench.pooled_dataset import join_pools
 from symile_bench.shards import hf_schema
 from symile_bench.storage import Store, as_store
 
@@ -48,11 +49,12 @@ def _split_dataset(out_dir: Path, manifest: Manifest, variant: str, split: str) 
 
 
 def load(
-    path: str | Path, config: str | None = None, split: str | None = None
+    path: str | Path, config: str | None = None, split: str | None = None, *, join: bool = True
 ) -> datasets.Dataset | datasets.DatasetDict:
     """Memory-map the shards directly (no copy into the HF cache, unlike `load_dataset`).
     A pooled build's rows come with their media joined from the pools on access
-    (`symile_bench.pooled`), so they read like an inline build's."""
+    (`symile_bench.pooled_dataset`), so they read like an inline build's; `join=False` gives
+    the rows as stored (ids, no media), which is what reading ids or scoring needs."""
     if "://" in str(path):
         raise DatasetDirError(
             f"{path}: symile_bench.load reads local directories; for a remote one use "
@@ -66,14 +68,16 @@ def load(
             f"config '{variant}' is not in {out_dir}; it has: {', '.join(manifest.variants)}"
         )
     if split is not None:
-        return _joined(out_dir, manifest, variant, split)
+        return _joined(out_dir, manifest, variant, split, join)
     splits = manifest.variants[variant].splits
-    return datasets.DatasetDict({s: _joined(out_dir, manifest, variant, s) for s in splits})
+    return datasets.DatasetDict({s: _joined(out_dir, manifest, variant, s, join) for s in splits})
 
 
-def _joined(out_dir: Path, manifest: Manifest, variant: str, split: str) -> datasets.Dataset:
+def _joined(
+    out_dir: Path, manifest: Manifest, variant: str, split: str, join: bool
+) -> datasets.Dataset:
     rows = _split_dataset(out_dir, manifest, variant, split)
-    return join_pools(out_dir, manifest, variant, split, rows)
+    return join_pools(out_dir, manifest, variant, split, rows) if join else rows
 
 
 @dataclass(frozen=True)
