@@ -1,12 +1,14 @@
-"""Run a builder into a dataset directory: plan, resume, execute, then manifest and card.
+"""Run a builder into a dataset directory: plan, resume, execute, then card and manifest.
 
-Order of commits: `.symile-build.json` (what is being built) first; each pool and shard is
-moved into place when complete and recorded under `.symile-progress/` (`build_dir`);
-`manifest.json` and the card last. A killed build therefore leaves only complete files plus a
-record of them, and the same command resumes it; a different config is refused rather than
-mixed in; a second build into the same directory at the same time is refused at start. A
-start that fails before its first file leaves the directory as it was. The directory may be a
-local path or any fsspec URL (`storage.Store`).
+Before anything is written, `preflight` checks that the builder can finish (its card template,
+card, croissant and manifest render on a dry run of the plan). Order of commits:
+`.symile-build.json` (what is being built) first; each pool and shard is moved into place when
+complete and recorded under `.symile-progress/` (`build_dir`); the card (`README.md`) and
+`croissant.json`, then `manifest.json`, the marker of a complete build, last. A killed build
+therefore leaves only complete files plus a record of them, and the same command resumes it;
+a different config is refused rather than mixed in; a second build into the same directory at
+the same time is refused at start. A start that fails before its first file leaves the
+directory as it was. The directory may be a local path or any fsspec URL (`storage.Store`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import symile_bench
 from symile_bench.build_dir import (
     SPEC_NAME,
     build_lock,
@@ -31,29 +32,21 @@ from symile_bench.build_dir import (
     record,
     release_lock_file,
 )
+from symile_bench.build_manifest import assemble_manifest
 from symile_bench.build_worker import WorkItem, execute
 from symile_bench.builder import (
     BuilderConfig,
     DatasetBuilder,
-    PoolSpec,
     ResourceTask,
     ShardTask,
     TaskContext,
 )
+from symile_bench.cards import CARD_NAME
 from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import BuildInterrupted, ConfigError, DiskFullError
 from symile_bench.executors import Executor
-from symile_bench.manifest import (
-    FileRecord,
-    Manifest,
-    PoolRecord,
-    SplitRecord,
-    VariantRecord,
-    dataset_fingerprint,
-    pool_fingerprint,
-    split_fingerprint,
-    write_manifest,
-)
+from symile_bench.manifest import FileRecord, Manifest, write_manifest
+from symile_bench.preflight import preflight
 from symile_bench.progress import progress_bar
 from symile_bench.shards import is_complete
 from symile_bench.storage import Store, as_store
@@ -157,6 +150,7 @@ def build(
             )
         finish_step.check(builder, config, store)
     config = builder.prepare(config, warn)
+    preflight(builder, config)  # a builder that could not finish fails before its first file
     spec = build_spec(builder, config, seed)
     check_out_path(store)
     created = not store.exists()
@@ -294,69 +288,14 @@ def finish(
     records: dict[str, FileRecord],
     finish_step: FinishStep | None = None,
 ) -> Manifest:
-    """`finish_step` (a blind release), manifest, card, then drop the in-progress files: the
-    build is now complete."""
-    manifest = _assemble_manifest(builder, config, seed, shards, resources, records)
+    """`finish_step` (a blind release), the card and `croissant.json`, then `manifest.json`,
+    the marker of a complete build, and last the in-progress files are dropped. A build
+    stopped before the manifest is one `verify` refuses and the same command finishes."""
+    manifest = assemble_manifest(builder, config, seed, shards, resources, records)
     if finish_step is not None:
         manifest = finish_step(builder, config, store, manifest)
-    write_manifest(store, manifest)
-    store.write_text("README.md", builder.render_card(config, manifest))
+    store.write_text(CARD_NAME, builder.render_card(config, manifest))
     store.write_text(CROISSANT_NAME, builder.render_croissant(manifest))
+    write_manifest(store, manifest)
     forget(store, created=False)
     return manifest
-
-
-def _assemble_manifest(
-    builder: DatasetBuilder[Any],
-    config: BuilderConfig,
-    seed: int,
-    shards: list[ShardTask],
-    resources: list[ResourceTask],
-    records: dict[str, FileRecord],
-) -> Manifest:
-    pools = {
-        p.name: pool_record(p, [records[ResourceTask(r).file] for r in p.resources])
-        for p in builder.pools(config)
-    }
-    pool_prints = {name: rec.fingerprint for name, rec in pools.items()}
-    variants: dict[str, VariantRecord] = {}
-    for variant in builder.variants(config):
-        features = builder.features(config, variant).to_dict()
-        splits: dict[str, SplitRecord] = {}
-        for split in dict.fromkeys(t.split for t in shards if t.variant == variant):
-            files = [records[t.file] for t in shards if t.variant == variant and t.split == split]
-            splits[split] = SplitRecord(
-                rows=sum(f.rows for f in files),
-                shards=files,
-                fingerprint=split_fingerprint(
-                    builder.name, builder.version, variant, split, features, files, pool_prints
-                ),
-            )
-        variants[variant] = VariantRecord(features=features, splits=splits)
-    cfg = config.model_dump(mode="json")
-    return Manifest(
-        builder=builder.name,
-        builder_version=builder.version,
-        builder_class=builder.import_path(),
-        toolkit_version=symile_bench.__version__,
-        config=cfg,
-        seed=seed,
-        variants=variants,
-        resources=[records[r.file] for r in resources],
-        tasks=builder.tasks(config),
-        label=builder.label(config),
-        pools=pools,
-        fingerprint=dataset_fingerprint(cfg, seed, variants),
-    )
-
-
-def pool_record(pool: PoolSpec, files: list[FileRecord]) -> PoolRecord:
-    """The manifest's record of a published pool made of `files`."""
-    features = pool.features.to_dict()
-    return PoolRecord(
-        key=pool.key,
-        features=features,
-        files=files,
-        rows=sum(f.rows for f in files),
-        fingerprint=pool_fingerprint(pool.name, pool.key, features, files),
-    )

@@ -9,7 +9,8 @@
   is refused at start naming the holder. The lock is a kernel advisory lock (`flock`), released
   when its process dies, so a lock file left by a killed build is simply taken over.
 
-All three are removed when the manifest is written.
+All three are removed after the card, croissant and manifest are written (the manifest last:
+it marks a complete build, and `verify` refuses a directory that still holds the first two).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from symile_bench.builder import BuilderConfig, DatasetBuilder
+from symile_bench.cards import CARD_NAME
 from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import MANIFEST_NAME, FileRecord, read_manifest
@@ -32,7 +34,7 @@ from symile_bench.storage import TMP_PREFIX, Store
 SPEC_NAME = ".symile-build.json"
 PROGRESS_DIR = ".symile-progress"
 LOCK_NAME = ".symile-lock"
-OWNED = ("data", "pools", MANIFEST_NAME, "README.md", CROISSANT_NAME, SPEC_NAME, PROGRESS_DIR)
+OWNED = ("data", "pools", MANIFEST_NAME, CARD_NAME, CROISSANT_NAME, SPEC_NAME, PROGRESS_DIR)
 
 
 def build_spec(builder: DatasetBuilder[Any], config: BuilderConfig, seed: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ SYMILE_BIBTEX = """@inproceedings{saporta2024symile,
   archivePrefix = {arXiv}
 }"""
 
+CARD_NAME = "README.md"  # the card of a dataset directory, as the Hub reads it
 POOL_SPLIT = "pool"  # the one split of a published pool's config
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 

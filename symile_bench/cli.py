@@ -203,7 +203,8 @@ def finalize(
 
 
 def verify(path: Location, quiet: Quiet = False) -> None:
-    """Re-hash every shard and pool against the manifest; exit 1 naming each mismatch."""
+    """Check the directory is complete (manifest, card and croissant whole, no unfinished build)
+    and re-hash every shard and pool against the manifest; exit 1, one line per problem."""
     from symile_bench.dataset_dir import verify as verify_dir
     from symile_bench.storage import Store
 
@@ -211,8 +212,8 @@ def verify(path: Location, quiet: Quiet = False) -> None:
     manifest, problems = verify_dir(store)
     for problem in problems:
         where = escape(store.path(problem.file))
-        err_console.print(f"[red]✗[/] {where}: {escape(problem.problem)}")
-    if problems:
+        err_console.print(f"[red]✗[/] {where}: {escape(problem.problem)}", soft_wrap=True)
+    if problems or manifest is None:
         raise typer.Exit(1)
     if not quiet:
         console.print(f"[green]✓[/] {len(manifest.all_files())} files match the manifest")

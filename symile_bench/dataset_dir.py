@@ -7,7 +7,6 @@ so everything downstream goes through here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
@@ -15,10 +14,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symile_bench.builder import instantiate
+from symile_bench.cards import CARD_NAME
+from symile_bench.completeness import EXPORT_MARKER, Mismatch, completeness
 from symile_bench.croissant import CROISSANT_NAME
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import FileRecord, Manifest, read_manifest, write_manifest
-from symile_bench.pooled import inline_batches, inline_features, join_pools
+from symile_bench.pooled import inline_batches, inline_features
+from symile_bench.pooled_dataset import join_pools
 from symile_bench.shards import hf_schema
 from symile_bench.storage import Store, as_store
 
@@ -48,11 +50,12 @@ def _split_dataset(out_dir: Path, manifest: Manifest, variant: str, split: str) 
 
 
 def load(
-    path: str | Path, config: str | None = None, split: str | None = None
+    path: str | Path, config: str | None = None, split: str | None = None, *, join: bool = True
 ) -> datasets.Dataset | datasets.DatasetDict:
     """Memory-map the shards directly (no copy into the HF cache, unlike `load_dataset`).
     A pooled build's rows come with their media joined from the pools on access
-    (`symile_bench.pooled`), so they read like an inline build's."""
+    (`symile_bench.pooled_dataset`), so they read like an inline build's; `join=False` gives
+    the rows as stored (ids, no media), which is what reading ids or scoring needs."""
     if "://" in str(path):
         raise DatasetDirError(
             f"{path}: symile_bench.load reads local directories; for a remote one use "
@@ -66,27 +69,28 @@ def load(
             f"config '{variant}' is not in {out_dir}; it has: {', '.join(manifest.variants)}"
         )
     if split is not None:
-        return _joined(out_dir, manifest, variant, split)
+        return _joined(out_dir, manifest, variant, split, join)
     splits = manifest.variants[variant].splits
-    return datasets.DatasetDict({s: _joined(out_dir, manifest, variant, s) for s in splits})
+    return datasets.DatasetDict({s: _joined(out_dir, manifest, variant, s, join) for s in splits})
 
 
-def _joined(out_dir: Path, manifest: Manifest, variant: str, split: str) -> datasets.Dataset:
+def _joined(
+    out_dir: Path, manifest: Manifest, variant: str, split: str, join: bool
+) -> datasets.Dataset:
     rows = _split_dataset(out_dir, manifest, variant, split)
-    return join_pools(out_dir, manifest, variant, split, rows)
+    return join_pools(out_dir, manifest, variant, split, rows) if join else rows
 
 
-@dataclass(frozen=True)
-class Mismatch:
-    file: str
-    problem: str
-
-
-def verify(out_dir: Path | str | Store) -> tuple[Manifest, list[Mismatch]]:
-    """Re-hash every file named in the manifest (local or at an fsspec URL)."""
+def verify(out_dir: Path | str | Store) -> tuple[Manifest | None, list[Mismatch]]:
+    """Check that the directory (local or at an fsspec URL) is complete (`completeness`: its
+    manifest, card and croissant whole, no build or export left unfinished) and re-hash every
+    file the manifest names. The manifest is None when it is missing or unreadable."""
     store = as_store(out_dir)
-    manifest = read_manifest(store)
-    problems = []
+    if not store.is_dir():
+        raise DatasetDirError(f"{store} is not a directory; give a dataset directory")
+    manifest, problems = completeness(store)
+    if manifest is None:
+        return None, problems
     for rec in manifest.all_files():
         if not store.is_file(rec.file):
             problems.append(Mismatch(rec.file, "missing"))
@@ -97,16 +101,16 @@ def verify(out_dir: Path | str | Store) -> tuple[Manifest, list[Mismatch]]:
     return manifest, problems
 
 
-EXPORT_MARKER = ".symile-export.json"
 GROUP_ROWS = 1_000  # rows per Parquet row group of a pooled build's export (~35 MB of media)
 
 
 def export_parquet(out_dir: Path, dest: Path) -> Manifest:
     """A Hub-ready Parquet copy: one Parquet file per shard, same features, same card.
 
-    Resumable like a build: `dest` gets a marker naming the source first and the manifest and
-    card last; each Parquet file is renamed into place only when complete. An export stopped
-    midway (a full disk, a kill) is continued by the same command, keeping the files done."""
+    Resumable like a build: `dest` gets a marker naming the source first; then the Parquet
+    files, each renamed into place only when complete; then the card and croissant, the
+    manifest, and last the marker's removal. An export stopped midway (a full disk, a kill)
+    is continued by the same command, keeping the files done."""
     manifest = read_manifest(out_dir)
     source, target = as_store(out_dir), as_store(dest)
     marker = json.dumps({"source_fingerprint": manifest.fingerprint}) + "\n"
@@ -133,11 +137,11 @@ def export_parquet(out_dir: Path, dest: Path) -> Manifest:
             "tasks": [task.without_pools() for task in manifest.tasks],
         }
     )
-    write_manifest(dest, exported)
     builder = instantiate(manifest.builder_class)
     card = builder.render_card(builder.Config(**manifest.config), exported, extension="parquet")
-    target.write_text("README.md", card)
+    target.write_text(CARD_NAME, card)
     target.write_text(CROISSANT_NAME, builder.render_croissant(exported, extension="parquet"))
+    write_manifest(dest, exported)
     target.remove(EXPORT_MARKER)
     return exported
 

@@ -19,6 +19,11 @@ class DatasetDirError(SymileBenchError):
     """A dataset directory is missing, incomplete, corrupt or built with another config."""
 
 
+class BuilderError(SymileBenchError):
+    """A builder (often a third-party plugin) lacks something every build needs: a card
+    template, coherent configs and features. Raised before the first file is written."""
+
+
 class SourceError(SymileBenchError):
     """A user-supplied source (ImageNet, Common Voice, MIMIC, a lexicon file) is unusable."""
 

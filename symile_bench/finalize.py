@@ -3,7 +3,7 @@
 Every pool and shard the plan names must be present and intact; files without a progress
 record (written by a job killed before it could record them) are accepted after a row count
 check, since a file under its final name was renamed into place only when complete. Then the
-manifest and card are written as a lone build would write them.
+card, croissant and, last, the manifest are written as a lone build would write them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from symile_bench.build_dir import SPEC_NAME, build_lock, load_progress, release
 from symile_bench.builder import ResourceTask, ShardTask, TaskContext
 from symile_bench.errors import DatasetDirError
 from symile_bench.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest
+from symile_bench.preflight import preflight
 from symile_bench.registry import get_builder
 from symile_bench.shards import is_complete
 from symile_bench.storage import Store, as_store
@@ -56,6 +57,7 @@ def _finalize_started(store: Store, finish_step: FinishStep | None) -> Manifest:
             f"{builder.version}; finish it with the same version"
         )
     config, seed = builder.Config(**spec["config"]), spec["seed"]
+    preflight(builder, config)
     if finish_step is not None:
         finish_step.check(builder, config, store)
     resources = builder.resources(config)

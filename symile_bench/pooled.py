@@ -4,13 +4,14 @@ A pooled build stores each distinct clip or image once, in a published pool (man
 `pools`), and its rows hold the id (`ModalitySpec.id_column`). Readers join lazily: the pool
 tables stay memory-mapped, an id is found through one hash index per pool, and only the rows
 asked for are taken, so loading a split of ten million rows costs its row table and the index,
-never a copy of the media.
+never a copy of the media. `symile_bench.pooled_dataset` attaches the join to the
+`datasets.Dataset` that `symile_bench.load` returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,28 @@ def pooled_modalities(manifest: Manifest) -> list[ModalitySpec]:
     return list(found.values())
 
 
-@dataclass
+@dataclass(eq=False)
 class Pool:
-    """One published pool: its memory-mapped table and an index from key to position."""
+    """One published pool: its memory-mapped table and an index from key to position.
+
+    A pool is read-only, so a copy is the pool itself and a pickle names it (location, name,
+    record) instead of holding its media: a `datasets` fingerprint hashes it in microseconds
+    and a DataLoader worker reopens it memory-mapped, whatever the pool's size."""
 
     name: str
-    record: PoolRecord
-    table: pa.Table
+    record: PoolRecord = field(repr=False)
+    table: pa.Table = field(repr=False)
+    location: str
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Pool:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str, str]]:
+        return _open_pool, (self.location, self.name, self.record.model_dump_json())
+
+    @cached_property
+    def features(self) -> datasets.Features:
+        return datasets.Features.from_dict(self.record.features)
 
     @cached_property
     def index(self) -> pd.Index:
@@ -58,9 +74,9 @@ class Pool:
     def positions(self, keys: pa.Array | pa.ChunkedArray | np.ndarray, where: str) -> np.ndarray:
         """The pool row of each key (-1 for a null key: a missing medium). A key the pool
         does not hold is an error naming `where` (the split that refers to it)."""
-        values = keys.to_pandas() if not isinstance(keys, np.ndarray) else pd.Series(keys)
+        values = keys if isinstance(keys, np.ndarray) else keys.to_numpy(zero_copy_only=False)
         found = np.asarray(self.index.get_indexer(values), dtype=np.int64)
-        absent = (found < 0) & values.notna().to_numpy()
+        absent = (found < 0) & ~pd.isna(values)
         if absent.any():
             first = values[np.flatnonzero(absent)[0]]
             raise DatasetDirError(
@@ -69,11 +85,17 @@ class Pool:
             )
         return found
 
+    def take(
+        self, keys: pa.Array | pa.ChunkedArray, columns: Sequence[str], where: str
+    ) -> pa.Table:
+        """`columns` of the pool at each key, in the keys' order (null for a null key)."""
+        found = self.positions(keys, where)
+        return self.table.select(list(columns)).take(pa.array(found, mask=found < 0))
+
     @cached_property
     def dataset(self) -> datasets.Dataset:
         """The pool as a `datasets.Dataset` (decodes media by its features), memory-mapped."""
-        features = datasets.Features.from_dict(self.record.features)
-        return datasets.Dataset(self.table, info=datasets.DatasetInfo(features=features))
+        return datasets.Dataset(self.table, info=datasets.DatasetInfo(features=self.features))
 
 
 def open_pool(directory: Store | Path, manifest: Manifest, name: str) -> Pool:
@@ -97,54 +119,21 @@ def _open_pool(location: str, name: str, record_json: str) -> Pool:
     tables = [store.read_table(f.file) for f in record.files]
     features = datasets.Features.from_dict(record.features)
     table = pa.concat_tables(tables) if tables else features.arrow_schema.empty_table()
-    return Pool(name, record, table)
+    return Pool(name, record, table, location)
 
 
-class PoolJoin:
-    """The `datasets` transform of a pooled split: each batch of rows gains its media,
-    decoded from the pools (the ids stay), so a row reads as it would from an inline build.
-    `Dataset.features` lists the stored columns, and a format set afterwards
-    (`with_format("torch")`, `"arrow"`) replaces the transform: those read the stored rows."""
-
-    def __init__(self, joins: Mapping[str, tuple[ModalitySpec, Pool]], where: str) -> None:
-        self.joins, self.where = joins, where
-
-    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        out = dict(batch)
-        for spec, pool in self.joins.values():
-            assert spec.id_column is not None  # pooled modalities name one (ModalitySpec)
-            rows = pool.positions(np.array(batch[spec.id_column], dtype=object), self.where)
-            have = np.flatnonzero(rows >= 0)
-            media = pool.dataset.select_columns(list(spec.columns))[rows[have].tolist()]
-            for column in spec.columns:
-                values: list[Any] = [None] * len(rows)
-                for i, value in zip(have.tolist(), media[column], strict=True):
-                    values[i] = value
-                out[column] = values
-        return out
-
-
-def _joins(
+def media_joins(
     directory: Path | Store, manifest: Manifest, variant: str, split: str, columns: list[str]
-) -> dict[str, tuple[ModalitySpec, Pool]]:
-    """The pooled modalities of a split whose rows (`columns`) hold ids but not the media."""
+) -> list[tuple[ModalitySpec, Pool]]:
+    """The pooled modalities of a split whose rows (`columns`) hold ids but not the media,
+    each with the pool that holds its media for this split."""
     record = manifest.split(variant, split)
-    joins = {}
+    joins = []
     for spec in pooled_modalities(manifest):
         if spec.id_column in columns and spec.columns[0] not in columns:
             assert spec.pool is not None  # pooled_modalities keeps pooled ones only
-            joins[spec.name] = (spec, open_pool(directory, manifest, record.pool_name(spec.pool)))
+            joins.append((spec, open_pool(directory, manifest, record.pool_name(spec.pool))))
     return joins
-
-
-def join_pools(
-    directory: Path, manifest: Manifest, variant: str, split: str, rows: datasets.Dataset
-) -> datasets.Dataset:
-    """`rows` of a pooled split with its media joined lazily (unchanged for inline storage)."""
-    joins = _joins(directory, manifest, variant, split, rows.column_names)
-    if not joins:
-        return rows
-    return rows.with_transform(PoolJoin(joins, f"{directory} config {variant!r} split {split!r}"))
 
 
 def inline_features(manifest: Manifest, variant: str) -> datasets.Features:
@@ -168,13 +157,12 @@ def inline_batches(
 ) -> Iterator[pa.RecordBatch]:
     """A shard's rows with their pooled media inline, `batch_rows` at a time: what an export
     for the Hub writes, in memory bounded by one batch whatever the pools' size."""
-    joins = _joins(directory, manifest, variant, split, table.column_names)
+    joins = media_joins(directory, manifest, variant, split, table.column_names)
     where = f"{directory} config {variant!r} split {split!r}"
     for batch in table.to_batches(max_chunksize=batch_rows):
         columns = dict(zip(batch.schema.names, batch.columns, strict=True))
-        for spec, pool in joins.values():
+        for spec, pool in joins:
             assert spec.id_column is not None
-            found = pool.positions(batch.column(spec.id_column), where)
-            media = pool.table.select(list(spec.columns)).take(pa.array(found, mask=found < 0))
+            media = pool.take(batch.column(spec.id_column), spec.columns, where)
             columns.update({c: media.column(c).combine_chunks() for c in spec.columns})
         yield pa.RecordBatch.from_pydict(columns)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
+import torch
 
 import symile_bench
 from builders.m3.build.config import M3Config
@@ -65,7 +68,7 @@ def test_pooled_rows_read_like_inline_rows_through_symile_bench_load(dirs):
             inline = symile_bench.load(dirs["inline"], config, split)
             assert len(pooled) == len(inline)
             plain = [c for c in inline.column_names if c not in ("audio", "image")]
-            stored = pooled.with_format("arrow")[:].select(plain)  # no transform: ids only
+            stored = pooled.with_format("arrow")[:].select(plain)  # the stored columns
             assert stored.to_pylist() == inline.with_format("arrow")[:].select(plain).to_pylist()
             for i in range(0, len(inline), 23):
                 a, b = pooled[i], inline[i]
@@ -76,6 +79,133 @@ def test_pooled_rows_read_like_inline_rows_through_symile_bench_load(dirs):
     masked = symile_bench.load(dirs["pooled"], "missing0.5", "train")
     gone = [i for i, m in enumerate(masked["image_missing"]) if m]
     assert gone and masked[gone[0]]["image"] is None and masked[gone[0]]["image_id"] is None
+
+
+def same(a: object, b: object) -> bool:
+    """Equal values in any `datasets` format: dicts and frames column by column, media by
+    pixels or samples, arrays and tensors element-wise, nulls (pandas' NaN too) alike."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, pd.DataFrame) and isinstance(b, pd.DataFrame):
+        return list(a) == list(b) and all(same(list(a[c]), list(b[c])) for c in a)
+    if isinstance(a, pa.Table) and isinstance(b, pa.Table):
+        return a.column_names == b.column_names and a.to_pylist() == b.to_pylist()
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, (list, tuple, np.ndarray)) and isinstance(b, (list, tuple, np.ndarray)):
+        if isinstance(a, np.ndarray) and a.dtype != object:
+            return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+        return len(a) == len(b) and all(map(same, a, b))
+    if hasattr(a, "get_all_samples") or hasattr(a, "getpixel"):
+        return media_equal(a, b)
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
+        return True  # pandas' null
+    return bool(a == b)
+
+
+def inline_order(pooled: dict, inline: dict) -> dict:
+    """A pooled row's columns in the inline row's order (the join appends the media)."""
+    return {k: pooled[k] for k in inline} if set(pooled) == set(inline) else pooled
+
+
+def test_column_operations_join_only_the_media_whose_ids_remain(dirs):
+    """`select_columns`, `remove_columns` and `rename_column` work on a pooled split (they
+    raised KeyError inside the join): a medium is joined where its id column is, under its
+    own name, so keeping `image_id` alone reads the id and the image and no audio; removing
+    `image_id` drops the image; a media column can be selected, removed or renamed by name;
+    renaming the id keeps its image. Rows equal the inline build's after the same operation
+    (for `image_id` alone, the inline row plus its image)."""
+    pooled = symile_bench.load(dirs["pooled"], "missing0.5", "train")
+    inline = symile_bench.load(dirs["inline"], "missing0.5", "train")
+    rows = [0, 7, 151, 399]
+    alone = pooled.select_columns(["image_id"])
+    assert alone.column_names == ["image_id"]
+    for i in rows:
+        assert list(alone[i]) == ["image_id", "image"]
+        assert same(alone[i], inline.select_columns(["image_id", "image"])[i])
+    assert same(alone[5:9]["image"], inline[5:9]["image"])
+    alike = [  # the same operation on both builds
+        lambda d: d.remove_columns("image"),  # a medium by name: no join, ids kept
+        lambda d: d.rename_column("text", "caption"),
+        lambda d: d.rename_column("image_id", "img"),  # the image stays joined
+        lambda d: d.rename_column("image", "picture"),
+        lambda d: d.rename_columns({"audio_id": "clip", "lang": "language"}),
+    ]
+    pairs = [(op, op) for op in alike] + [  # (pooled, inline): the id brings its medium
+        (
+            lambda d: d.select_columns(["image", "text"]),
+            lambda d: d.select_columns(["image_id", "image", "text"]),
+        ),
+        (
+            lambda d: d.remove_columns(["image_id"]),
+            lambda d: d.remove_columns(["image_id", "image"]),
+        ),
+    ]
+    for on_pooled, on_inline in pairs:
+        a, b = on_pooled(pooled), on_inline(inline)
+        for i in rows:
+            assert same(inline_order(a[i], b[i]), b[i]), (i, list(a[i]), list(b[i]))
+    with pytest.raises(ValueError, match="'image'"):
+        pooled.rename_column("text", "image")
+
+
+def test_every_format_keeps_the_join(dirs):
+    """`with_format` ("numpy", "torch", "pandas", "arrow", back to Python), `with_transform`,
+    format columns, row operations (`shuffle`, `select`, `filter`) and a DataLoader keep the
+    media: each reads exactly as the inline build does in the same format (Arrow: the
+    media's stored structs), for a row, a slice and a list of rows."""
+    pooled = symile_bench.load(dirs["pooled"], "missing0.5", "validation")
+    inline = symile_bench.load(dirs["inline"], "missing0.5", "validation")
+    for fmt in ("numpy", "torch", "pandas", "arrow", None):
+        a, b = pooled.with_format(fmt), inline.with_format(fmt)
+        assert a.format["type"] == b.format["type"]
+        for key in (3, slice(5, 9), [11, 2, 40]):
+            x, y = a[key], b[key]
+            if isinstance(x, dict):
+                x = inline_order(x, y)
+            elif isinstance(x, pa.Table):
+                x = x.select(y.column_names)
+            else:
+                x = x[list(y)]
+            assert same(x, y), (fmt, key)
+    columns = ["image", "cls_id"]
+    a = pooled.with_format("torch", columns=columns)[0:4]
+    b = inline.with_format("torch", columns=columns)[0:4]
+    assert same(a["image"], b["image"]) and same(a["cls_id"], b["cls_id"])
+    sizes = pooled.with_transform(lambda batch: {"size": [im and im.size for im in batch["image"]]})
+    assert sizes[0:9]["size"] == [im and im.size for im in inline[0:9]["image"]]
+    order = list(range(len(inline)))[::-1][:10]
+    a = pooled.shuffle(seed=3).select(order).with_format("numpy")[0:5]
+    b = inline.shuffle(seed=3).select(order).with_format("numpy")[0:5]
+    assert same(inline_order(a, b), b)
+    kept = pooled.filter(lambda row: row["image"] is not None, keep_in_memory=True)
+    assert len(kept) == len(
+        inline.filter(lambda row: row["image"] is not None, keep_in_memory=True)
+    )
+    assert isinstance(kept.with_format("torch")[0]["image"], torch.Tensor)
+    complete = symile_bench.load(dirs["pooled"], "complete", "validation").with_format("torch")
+    images = complete.select_columns(["image_id"])  # each image, decoded in a worker
+    batch = next(iter(torch.utils.data.DataLoader(images, batch_size=4, num_workers=1)))
+    reference = symile_bench.load(dirs["inline"], "complete", "validation").with_format("torch")
+    assert torch.equal(batch["image"], reference[0:4]["image"])
+
+
+def test_pooled_splits_copy_and_pickle_without_their_pools(dirs, tmp_path):
+    """A pooled split copies and pickles in bytes of its own, not its pools' media (a format
+    change, a `datasets` fingerprint or a DataLoader worker never copies a pool), and reads
+    the same after unpickling; `join=False` reads the stored rows: ids, no media;
+    `save_to_disk`, which would keep the ids and lose the media, refuses naming `export`."""
+    pooled = symile_bench.load(dirs["pooled"], "complete", "test")
+    blob = pickle.dumps(pooled)
+    pool_bytes = sum(
+        f.bytes or 0 for p in read_manifest(dirs["pooled"]).pools.values() for f in p.files
+    )
+    assert len(blob) < pool_bytes / 20
+    assert same(pickle.loads(blob)[4], pooled[4])
+    stored = symile_bench.load(dirs["pooled"], "complete", "test", join=False)
+    assert "image" not in stored[0] and "image_id" in stored[0]
+    with pytest.raises(ValueError, match="symile-bench export"):
+        pooled.save_to_disk(tmp_path / "saved")
 
 
 def test_rows_hold_ids_and_each_medium_is_stored_once_with_its_fingerprint(dirs):

@@ -180,7 +180,7 @@ def open_split(path: Path, config: str | None, split: str) -> SplitData:
             f"--split {split!r} is not in config '{variant}' of {path}; it has: "
             f"{', '.join(manifest.variants[variant].splits)}"
         )
-    ds = load(path, config=variant, split=split)
+    ds = load(path, config=variant, split=split, join=False)  # pooled media: `take` joins them
     table = ds.with_format("arrow")[:]
     return SplitData(path, manifest, variant, split, table, ds.features)
 

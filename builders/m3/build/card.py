@@ -111,8 +111,10 @@ def _storage(config: M3Config, manifest: Mapping[str, Any]) -> str:
         "the media in every row would repeat each image and clip many times over. Each pool "
         "has its own fingerprint in `manifest.json`, and the split fingerprints include them. "
         "A missing medium is a null id. `symile_bench.load` joins the media back, so rows "
-        "read as an inline build's do; `symile-bench export --format parquet` (or `hf-m3`) "
-        "writes a copy with the media inline, for a Hub upload."
+        "read as an inline build's do, in every format (`with_format`), and a medium follows "
+        "its id column through `select_columns`, `remove_columns` and `rename_column`; "
+        "`symile-bench export --format parquet` (or `hf-m3`) writes a copy with the media "
+        "inline, for a Hub upload."
     )
 
 
