@@ -104,4 +104,3 @@ def shard_rows(
         "text_missing": pa.array(missing[:, 2]),
     }
     return pa.table(columns)
-

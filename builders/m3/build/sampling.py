@@ -4,9 +4,9 @@ Everything is drawn per shard with numpy over whole columns (no per-row Python),
 generation runs at millions of rows per second; the release's row-by-row generator managed
 about 3,500.
 
-Text construction (docs/paper.md, "Symile-M3"): the text holds `n_words` words in random order: the class's
-name in the sample's language L, plus `n_words - 1` distractors whose classes are distinct from
-C and from each other. Their languages are
+Text construction (docs/paper.md, "Symile-M3"): the text holds `n_words` words in random
+order: the class's name in the sample's language L, plus `n_words - 1` distractors whose classes
+are distinct from C and from each other. Their languages are
   - disjoint (the paper's): distinct from L and from each other (so n_words <= #languages);
   - overlap: drawn independently and uniformly from the languages other than L, so they may
     repeat among themselves (allows n_words > #languages).

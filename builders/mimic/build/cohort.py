@@ -23,10 +23,10 @@ from builders.mimic.build.ecg_selection import EcgChoice, select_ecg
 from builders.mimic.build.lab_selection import LabChoice, select_labs
 from builders.mimic.build.report_counts import Counter
 from builders.mimic.build.sources import MimicSources
-from symile_bench.source_tables import read_table
 from builders.mimic.build.windows import AdmissionIndex
 from symile_bench.errors import SourceError
 from symile_bench.executors import available_cores
+from symile_bench.source_tables import read_table
 
 __all__ = ["FUNNEL", "Selection", "load_admissions", "select"]
 

@@ -1,4 +1,5 @@
-"""Fixed facts of the three PhysioNet releases and of the Symile-MIMIC release (docs/paper.md, "Symile-MIMIC")."""
+"""Fixed facts of the three PhysioNet releases and of the Symile-MIMIC release (docs/paper.md,
+"Symile-MIMIC")."""
 
 from __future__ import annotations
 

@@ -18,9 +18,9 @@ from builders.mimic.build.columns import NULL, TS, fill, int64, seconds
 from builders.mimic.build.constants import CHEXPERT_LABELS, CXR_VIEWS, CXR_WINDOW
 from builders.mimic.build.report_counts import EXAMPLES, Counter
 from builders.mimic.build.sources import MimicSources
-from symile_bench.source_tables import read_table, resolve_under
 from builders.mimic.build.windows import AdmissionIndex, covered, first_valid, window_ranges
 from symile_bench.errors import SourceError
+from symile_bench.source_tables import read_table, resolve_under
 
 __all__ = [
     "JPEG_ERRORS",

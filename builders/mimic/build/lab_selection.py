@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 
 from builders.mimic.build.columns import TS, int64, seconds
 from builders.mimic.build.constants import LAB_ITEMIDS, LAB_WINDOW, N_LABS
-from symile_bench.source_tables import stream_table
 from builders.mimic.build.windows import AdmissionIndex
+from symile_bench.source_tables import stream_table
 
 __all__ = ["LabChoice", "select_labs"]
 

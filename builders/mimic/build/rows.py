@@ -42,13 +42,10 @@ def shard_rows(
     with ThreadPoolExecutor(max_workers=MEDIA_THREADS) as pool:  # PIL releases the GIL
         images = list(pool.map(lambda p: cxr_png(p, config.cxr_size, crop), cxr_files))
         ecgs = np.stack(list(pool.map(ecg_scaled, ecg_files)))
-    columns: dict[str, Any] = {
-        name: rows[name] for name in features if name in rows.column_names
-    }
+    columns: dict[str, Any] = {name: rows[name] for name in features if name in rows.column_names}
     columns["ecg"] = _array2d(ecgs, features.arrow_schema.field("ecg").type)
     columns["cxr"] = media_array(images)
     return pa.table({name: columns[name] for name in features})
-
 
 
 def _array2d(values: np.ndarray, ext_type: pa.DataType) -> pa.Array:
@@ -62,5 +59,3 @@ def _array2d(values: np.ndarray, ext_type: pa.DataType) -> pa.Array:
         pa.array(np.arange(0, n * rows + 1, rows, dtype=np.int32)), inner
     )
     return pa.ExtensionArray.from_storage(ext_type, outer)
-
-

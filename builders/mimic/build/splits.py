@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builders.mimic.build.constants import SPLIT_NAMES
 from symile_bench.errors import ConfigError
 
 TRAIN, VALIDATION, TEST, DROPPED = 0, 1, 2, -1

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict
 
+from builders.m3.build.release.schema import LICENSE, RELEASE_ID, RELEASE_SPLITS, release_features
 from builders.m3.build.task import m3_task
-from builders.m3.build.release.schema import release_features, LICENSE, RELEASE_ID, RELEASE_SPLITS
 from symile_bench.builder import BuilderConfig, DatasetBuilder
 from symile_bench.tasks import RetrievalTask
 

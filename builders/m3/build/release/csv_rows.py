@@ -31,7 +31,6 @@ TYPES = {
 BATCH_ROWS = 64
 
 
-
 def scan(
     csv_dir: Path, roots: dict[str, Path]
 ) -> tuple[list[SourceFile], np.ndarray, str | None, Path]:
@@ -55,9 +54,7 @@ def scan(
     return files, classes, first_text, csvs["test"]
 
 
-def shard_batches(
-    path: Path, roots: dict[str, Path], task: ShardTask
-) -> Iterator[pa.RecordBatch]:
+def shard_batches(path: Path, roots: dict[str, Path], task: ShardTask) -> Iterator[pa.RecordBatch]:
     """Rows [start, stop) of the CSV at ``path``, with the media files' bytes. The CSV is
     parsed from its start (pyarrow, fast) up to the shard's rows: its text is small next
     to the media it names, which are read only for the shard's own rows."""
@@ -134,4 +131,5 @@ def _release_batch(rows: pa.RecordBatch, roots: dict[str, Path]) -> pa.RecordBat
         "image": media("image_path"),
         **{name: rows[name] for name in ("text", "cls", "cls_id", "target_text")},
     }
-    return pa.RecordBatch.from_arrays([columns[n] for n in release_schema().names], schema=release_schema())
+    schema = release_schema()
+    return pa.RecordBatch.from_arrays([columns[n] for n in schema.names], schema=schema)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from builders.m3.build.release.base import RECORDED, ReleaseConfig, ReleaseM3Builder, checking
+from builders.m3.build.release.base import RECORDED, ReleaseConfig, ReleaseM3Builder
 from builders.m3.build.release.schema import release_config_name, words_of
 from symile_bench.builder import ShardTask, TaskContext, split_tasks
 from symile_bench.errors import SourceError

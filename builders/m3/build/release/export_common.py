@@ -49,10 +49,11 @@ class ExportSource:
         split = self._split_of[shard]
         store = Store(self.path)
         table = store.read_table(shard)
+        schema = release_schema()
         for batch in inline_batches(store, self.manifest, self.variant, split, table, BATCH_ROWS):
             yield pa.RecordBatch.from_arrays(
-                [batch.column(name) for name in release_schema().names], names=release_schema().names
-            ).cast(release_schema())
+                [batch.column(name) for name in schema.names], names=schema.names
+            ).cast(schema)
 
 
 def export_source(path: Path, fmt: str) -> ExportSource:

@@ -47,6 +47,7 @@ def release_schema() -> pa.Schema:
     schema: pa.Schema = release_features().arrow_schema
     return schema
 
+
 #: the release's split name -> ours (the harness and `datasets` call it "validation")
 SPLITS: dict[str, str] = {"train": "train", "val": "validation", "test": "test"}
 RELEASE_SPLITS: dict[str, str] = {ours: theirs for theirs, ours in SPLITS.items()}
