@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symile_bench.harness.errors import ResultsFileError
+from symile_bench.errors import ResultsFileError
 from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
     SCHEMA_VERSION,

@@ -9,8 +9,8 @@ import itertools
 import numpy as np
 import pytest
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.bootstrap import bootstrap_mean
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import outcomes
 from symile_bench.harness.scoring import (
     SCORERS,

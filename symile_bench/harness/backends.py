@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.correct import BestCorrect, CorrectIndex, merge_gathered
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.groupplan import block_stats
 from symile_bench.harness.inputs import check_backend, check_block
 from symile_bench.harness.scorers import Scorer

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.backends import make_engine
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.inputs import check_budget, check_embeddings, check_tie_seed, check_top_k
 from symile_bench.harness.pool import DEFAULT_MEMORY_BUDGET, DEFAULT_TOP_K
 from symile_bench.harness.ranking import Ranking

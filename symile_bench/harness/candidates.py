@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.plans import CandidatePlan, PerQuerySets, SharedPool
 from symile_bench.harness.splitdata import SplitData
 from symile_bench.registry import Registry

@@ -216,7 +216,7 @@ def validate(
 ) -> None:
     """Check results files: schema version and fields, rows consistent with the stored
     predictions, and (with --dataset) the predictions against the dataset's answer key."""
-    from symile_bench.harness.errors import ResultsFileError
+    from symile_bench.errors import ResultsFileError
     from symile_bench.harness.results import load_results
     from symile_bench.harness.verify import Rescored, check_consistency, rescore
 

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 
 
 def _single(array: pa.Array | pa.ChunkedArray) -> pa.Array:

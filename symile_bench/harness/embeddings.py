@@ -27,9 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from symile_bench.errors import MissingDependencyError
+from symile_bench.errors import HarnessInputError, MissingDependencyError
 from symile_bench.harness.columns import column_to_numpy
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.vectors import check_matrix
 
 EXTENSIONS = (".npy", ".parquet", ".safetensors")

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.batch import ModalityBatch
 from symile_bench.harness.distinct import distinct_rows
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.models import (
     call_encode,
     model_metadata,

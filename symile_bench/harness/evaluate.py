@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from symile_bench.harness.diagnostic import subset_conditions
 from symile_bench.harness.encoders import Advance, Encoder
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import DEFAULT_METRICS
 from symile_bench.harness.missing import (
     PROTOCOL_VERSION,

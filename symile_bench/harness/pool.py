@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.backends import BlockEngine, make_engine
 from symile_bench.harness.correct import BestCorrect, CorrectIndex
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.inputs import (
     as_int_vector,
     check_budget,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.bootstrap import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -14,7 +15,6 @@ from symile_bench.harness.bootstrap import (
     bootstrap_mean,
     paper_style,
 )
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import (
     DEFAULT_METRICS,
     chance_outcomes,

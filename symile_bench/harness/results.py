@@ -43,7 +43,7 @@ from pydantic import (
 )
 
 from symile_bench.atomic import write_text_atomic
-from symile_bench.harness.errors import ResultsFileError
+from symile_bench.errors import ResultsFileError
 from symile_bench.tasks import ReferenceLevel
 
 SCHEMA_VERSION = 1

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.inputs import check_embeddings
 from symile_bench.registry import Registry
 

@@ -19,9 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from symile_bench.dataset_dir import load
-from symile_bench.errors import DatasetDirError
+from symile_bench.errors import DatasetDirError, HarnessInputError
 from symile_bench.harness.columns import column_to_numpy
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.manifest import Manifest, read_manifest
 from symile_bench.pooled import Pool, open_pool, pooled_modalities
 from symile_bench.storage import Store

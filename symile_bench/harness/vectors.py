@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.scorers import get_scorer
 
 
