@@ -15,9 +15,13 @@ The one import for callers; each job lives in its own module, which documents it
 
 from __future__ import annotations
 
-from symile_bench.harness.candidate_sets import rank_candidate_sets
-from symile_bench.harness.pool import DEFAULT_MEMORY_BUDGET, DEFAULT_TOP_K, rank_candidates
-from symile_bench.harness.ranking import Ranking
+from symile_bench.harness.pool import (
+    DEFAULT_MEMORY_BUDGET,
+    DEFAULT_TOP_K,
+    Ranking,
+    rank_candidate_sets,
+    rank_candidates,
+)
 from symile_bench.harness.scorers import (
     SCORERS,
     BlockFn,
