@@ -15,7 +15,7 @@ The one import for callers; each job lives in its own module, which documents it
 
 from __future__ import annotations
 
-from symile_bench.harness.pool import (
+from symile_bench.harness.ranking import (
     DEFAULT_MEMORY_BUDGET,
     DEFAULT_TOP_K,
     Ranking,
