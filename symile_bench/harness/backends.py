@@ -23,7 +23,10 @@ import numpy as np
 
 from symile_bench.errors import HarnessInputError
 from symile_bench.harness.correct import BestCorrect, CorrectIndex, merge_gathered
-from symile_bench.harness.groupplan import (
+from symile_bench.harness.inputs import check_backend, check_block
+from symile_bench.harness.scorers import Scorer
+from symile_bench.harness.ties import tie_keys
+from symile_bench.harness.topk import (
     BlockStats,
     TopK,
     block_stats,
@@ -31,9 +34,6 @@ from symile_bench.harness.groupplan import (
     pad,
     sorted_topk,
 )
-from symile_bench.harness.inputs import check_backend, check_block
-from symile_bench.harness.scorers import Scorer
-from symile_bench.harness.ties import tie_keys
 
 if TYPE_CHECKING:
     import torch

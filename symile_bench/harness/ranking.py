@@ -38,7 +38,6 @@ import numpy as np
 from symile_bench.errors import HarnessInputError
 from symile_bench.harness.backends import BlockEngine, make_engine
 from symile_bench.harness.correct import BestCorrect, CorrectIndex
-from symile_bench.harness.groupplan import TopK, merge, order_rows
 from symile_bench.harness.inputs import (
     as_int_vector,
     check_budget,
@@ -50,6 +49,7 @@ from symile_bench.harness.inputs import (
 from symile_bench.harness.metrics import chance_outcomes
 from symile_bench.harness.scorers import Queries, Scorer, get_scorer
 from symile_bench.harness.ties import tie_keys
+from symile_bench.harness.topk import TopK, merge, order_rows
 
 DEFAULT_TOP_K = 10
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
