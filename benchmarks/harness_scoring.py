@@ -62,13 +62,8 @@ import numpy as np
 
 from symile_bench.harness.bootstrap import bootstrap_mean, paired_bootstrap
 from symile_bench.harness.metrics import outcomes
-from symile_bench.harness.scoring import (
-    DEFAULT_MEMORY_BUDGET,
-    Ranking,
-    Scorer,
-    get_scorer,
-    rank_candidates,
-)
+from symile_bench.harness.ranking import DEFAULT_MEMORY_BUDGET, Ranking, rank_candidates
+from symile_bench.harness.scorers import Scorer, get_scorer
 from symile_bench.harness.volumes import GRAM, TRIANGLE
 
 OLD_REV = "9e16c18"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from symile_bench.errors import ResultsFileError
+from symile_bench.harness.ranking import rank_candidates
 from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
     SCHEMA_VERSION,
@@ -21,7 +22,6 @@ from symile_bench.harness.results import (
     load_results,
     save_results,
 )
-from symile_bench.harness.scoring import rank_candidates
 
 
 def make_results() -> Results:

@@ -12,14 +12,14 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "Ranking": "scoring",
-    "Scorer": "scoring",
-    "get_scorer": "scoring",
-    "rank_candidate_sets": "scoring",
-    "rank_candidates": "scoring",
-    "register_scorer": "scoring",
-    "score_matrix": "scoring",
-    "tie_keys": "scoring",
+    "Ranking": "ranking",
+    "rank_candidate_sets": "ranking",
+    "rank_candidates": "ranking",
+    "Scorer": "scorers",
+    "get_scorer": "scorers",
+    "register_scorer": "scorers",
+    "score_matrix": "scorers",
+    "tie_keys": "ties",
     "DEFAULT_METRICS": "metrics",
     "PRIMARY_METRIC": "metrics",
     "compute_metrics": "metrics",

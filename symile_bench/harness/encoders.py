@@ -22,7 +22,7 @@ from symile_bench.harness.models import (
     model_name,
     require_modalities,
 )
-from symile_bench.harness.scoring import get_scorer
+from symile_bench.harness.scorers import get_scorer
 from symile_bench.harness.splitdata import ROW, SplitData
 from symile_bench.harness.vectors import check_batches
 from symile_bench.tasks import ModalitySpec

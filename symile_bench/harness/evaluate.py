@@ -29,6 +29,7 @@ from symile_bench.harness.missing import (
     training_ref,
 )
 from symile_bench.harness.plans import CandidatePlan
+from symile_bench.harness.ranking import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
     DatasetRef,
@@ -38,7 +39,6 @@ from symile_bench.harness.results import (
     Results,
     RunSettings,
 )
-from symile_bench.harness.scoring import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.splitdata import SplitData, open_split
 from symile_bench.harness.tasks import ResolvedTask, resolve
 from symile_bench.harness.vectors import check_dimensions, common_dtype

@@ -25,7 +25,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 import numpy as np
 
 from symile_bench.errors import HarnessInputError
-from symile_bench.harness.scoring import get_scorer
+from symile_bench.harness.scorers import get_scorer
 from symile_bench.harness.vectors import check_matrix
 from symile_bench.registry import Registry
 

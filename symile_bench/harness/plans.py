@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from symile_bench.harness.scoring import Queries, Ranking, rank_candidate_sets, rank_candidates
+from symile_bench.harness.ranking import Ranking, rank_candidate_sets, rank_candidates
+from symile_bench.harness.scorers import Queries
 
 
 @dataclass(frozen=True)

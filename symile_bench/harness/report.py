@@ -22,13 +22,13 @@ from symile_bench.harness.metrics import (
     group_indices,
     outcomes,
 )
+from symile_bench.harness.ranking import Ranking
 from symile_bench.harness.results import (
     BootstrapSettings,
     PaperStyle,
     Predictions,
     ResultRow,
 )
-from symile_bench.harness.scoring import Ranking
 
 
 def summarize(
