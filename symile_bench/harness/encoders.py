@@ -16,6 +16,7 @@ from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.batch import ModalityBatch
 from symile_bench.harness.distinct import distinct_rows
+from symile_bench.harness.embeddings import check_batches, check_matrix
 from symile_bench.harness.models import (
     ModelError,
     model_metadata,
@@ -24,7 +25,6 @@ from symile_bench.harness.models import (
 )
 from symile_bench.harness.scorers import get_scorer
 from symile_bench.harness.splitdata import ROW, SplitData
-from symile_bench.harness.vectors import check_batches, check_matrix
 from symile_bench.tasks import ModalitySpec
 
 Advance = Callable[[int], None]

@@ -20,6 +20,7 @@ from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from symile_bench.harness.diagnostic import subset_conditions
+from symile_bench.harness.embeddings import check_dimensions, common_dtype
 from symile_bench.harness.encoders import Advance, Encoder
 from symile_bench.harness.metrics import DEFAULT_METRICS
 from symile_bench.harness.missing import (
@@ -41,7 +42,6 @@ from symile_bench.harness.results import (
 )
 from symile_bench.harness.splitdata import SplitData, open_split
 from symile_bench.harness.tasks import ResolvedTask, resolve
-from symile_bench.harness.vectors import check_dimensions, common_dtype
 
 Track = Callable[[str, int, str], Advance]
 
