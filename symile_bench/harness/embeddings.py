@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symile_bench.errors import HarnessInputError, MissingDependencyError
-from symile_bench.harness.columns import column_to_numpy
 from symile_bench.harness.scorers import get_scorer
+from symile_bench.harness.splitdata import column_to_numpy
 
 EXTENSIONS = (".npy", ".parquet", ".safetensors")
 VECTOR = "embedding"
