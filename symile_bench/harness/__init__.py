@@ -45,8 +45,8 @@ _EXPORTS = {
     "ResolvedTask": "tasks",
     "resolve": "tasks",
     "CANDIDATE_RULES": "candidates",
-    "SharedPool": "plans",
-    "PerQuerySets": "plans",
+    "SharedPool": "candidates",
+    "PerQuerySets": "candidates",
     "compare_results": "compare",
     "rescore": "verify",
 }

@@ -19,6 +19,7 @@ import numpy as np
 from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
+from symile_bench.harness.candidates import CandidatePlan
 from symile_bench.harness.diagnostic import subset_conditions
 from symile_bench.harness.embeddings import check_dimensions, common_dtype
 from symile_bench.harness.encoders import Advance, Encoder
@@ -29,7 +30,6 @@ from symile_bench.harness.missing import (
     conditions,
     training_ref,
 )
-from symile_bench.harness.plans import CandidatePlan
 from symile_bench.harness.ranking import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
