@@ -10,7 +10,6 @@ import pytest
 
 from symile_bench.errors import ResultsFileError
 from symile_bench.harness.ranking import rank_candidates
-from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
     SCHEMA_VERSION,
     CandidateSet,
@@ -22,6 +21,7 @@ from symile_bench.harness.results import (
     load_results,
     save_results,
 )
+from symile_bench.harness.summary import predictions_block, summarize
 
 
 def make_results() -> Results:

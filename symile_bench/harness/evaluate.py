@@ -31,7 +31,6 @@ from symile_bench.harness.missing import (
     training_ref,
 )
 from symile_bench.harness.ranking import DEFAULT_TOP_K, Ranking
-from symile_bench.harness.report import predictions_block, summarize
 from symile_bench.harness.results import (
     DatasetRef,
     ModelRef,
@@ -41,6 +40,7 @@ from symile_bench.harness.results import (
     RunSettings,
 )
 from symile_bench.harness.splitdata import SplitData, open_split
+from symile_bench.harness.summary import predictions_block, summarize
 from symile_bench.harness.tasks import ResolvedTask, resolve
 
 Track = Callable[[str, int, str], Advance]

@@ -1,4 +1,6 @@
-"""From ranks to ``results.json`` rows and predictions (glue for ``symile-bench evaluate``)."""
+"""A ``Ranking`` summarised for ``results.json``: one row per metric (and per language where the
+task groups) with its bootstrap interval and chance level, and the per-query predictions
+(what ``symile-bench evaluate`` writes for each condition)."""
 
 from __future__ import annotations
 
