@@ -160,7 +160,7 @@ def report(
     if diagnostic:
         _print_diagnostic(loaded, metrics[0])
     if plot is not None:
-        from symile_bench.harness.plot import plot_results
+        from symile_bench.harness.overview import plot_results
 
         plot_results(loaded, plot, metrics[0])
         console.print(f"[green]✓[/] plot written to {plot}")
