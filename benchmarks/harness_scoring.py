@@ -62,13 +62,8 @@ import numpy as np
 
 from symile_bench.harness.bootstrap import bootstrap_mean, paired_bootstrap
 from symile_bench.harness.metrics import outcomes
-from symile_bench.harness.scoring import (
-    DEFAULT_MEMORY_BUDGET,
-    Ranking,
-    Scorer,
-    get_scorer,
-    rank_candidates,
-)
+from symile_bench.harness.ranking import DEFAULT_MEMORY_BUDGET, Ranking, rank_candidates
+from symile_bench.harness.scorers import Scorer, get_scorer
 from symile_bench.harness.volumes import GRAM, TRIANGLE
 
 OLD_REV = "9e16c18"
@@ -119,7 +114,8 @@ def floor_matmul_torch(v: np.ndarray, cand: np.ndarray, qblock: int, device: str
 def load_old_scoring(rev: str) -> ModuleType:
     """``symile_bench/harness/scoring.py`` as of ``rev``, importable beside today's: it and its
     ``rowstats.py`` are written into a temporary package (removed at exit) whose rowstats
-    import is pointed at the copy; everything else it imports is today's."""
+    import is pointed at the copy; everything else it imports is today's (its errors from
+    ``symile_bench.errors``, where the harness's errors now live)."""
     root = Path(tempfile.mkdtemp(prefix="symile-old-scoring-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     package = root / "_old_scoring"
@@ -133,6 +129,7 @@ def load_old_scoring(rev: str) -> ModuleType:
             check=True,
         ).stdout
         text = text.replace("symile_bench.harness.rowstats", "_old_scoring.rowstats")
+        text = text.replace("symile_bench.harness.errors", "symile_bench.errors")
         (package / f"{name}.py").write_text(text)
     sys.path.insert(0, str(root))
     return importlib.import_module("_old_scoring.scoring")

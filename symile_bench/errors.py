@@ -42,3 +42,12 @@ class DiskFullError(DatasetDirError):
 
 class BuildInterrupted(SymileBenchError):
     """Ctrl-C during a build: what was kept, and how to resume (one line, no traceback)."""
+
+
+class HarnessInputError(ConfigError):
+    """Embeddings, labels or an option passed to the scoring harness are inconsistent or
+    invalid."""
+
+
+class ResultsFileError(SymileBenchError):
+    """A results.json file is missing, unreadable, of an unsupported schema version or invalid."""

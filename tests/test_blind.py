@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import symile_bench
-from symile_bench.harness.errors import ResultsFileError
+from symile_bench.errors import ResultsFileError
 from symile_bench.harness.results import load_results
 from symile_bench.leaderboard.answerkey import answer_key_from_dataset, read_answer_key_file
 from symile_bench.manifest import read_manifest

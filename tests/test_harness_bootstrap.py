@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness import bootstrap as bs
 from symile_bench.harness.bootstrap import bootstrap_mean, paired_bootstrap, paper_style
-from symile_bench.harness.errors import HarnessInputError
 
 
 def test_percentile_interval_covers_p_in_about_95_percent_of_simulations():

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symile_bench.harness.errors import ResultsFileError
-from symile_bench.harness.report import predictions_block, summarize
+from symile_bench.errors import ResultsFileError
+from symile_bench.harness.ranking import rank_candidates
 from symile_bench.harness.results import (
     SCHEMA_VERSION,
     CandidateSet,
@@ -21,7 +21,7 @@ from symile_bench.harness.results import (
     load_results,
     save_results,
 )
-from symile_bench.harness.scoring import rank_candidates
+from symile_bench.harness.summary import predictions_block, summarize
 
 
 def make_results() -> Results:

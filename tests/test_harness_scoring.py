@@ -9,20 +9,19 @@ import itertools
 import numpy as np
 import pytest
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.bootstrap import bootstrap_mean
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import outcomes
-from symile_bench.harness.scoring import (
+from symile_bench.harness.ranking import rank_candidate_sets, rank_candidates
+from symile_bench.harness.scorers import (
     SCORERS,
     Scorer,
     get_scorer,
-    rank_candidate_sets,
-    rank_candidates,
     register_scorer,
     score_matrix,
     scorer_names,
-    tie_keys,
 )
+from symile_bench.harness.ties import tie_keys
 
 # ---------------------------------------------------------------------------- brute force
 

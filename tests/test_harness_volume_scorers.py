@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.scoring import Scorer, rank_candidate_sets, rank_candidates
+from symile_bench.errors import HarnessInputError
+from symile_bench.harness.ranking import rank_candidate_sets, rank_candidates
+from symile_bench.harness.scorers import Scorer
 
 from .test_harness_scoring import brute_rank
 

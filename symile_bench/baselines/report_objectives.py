@@ -13,9 +13,9 @@ from symile_bench.baselines.losses import SCORING
 from symile_bench.baselines.plots import pyplot
 from symile_bench.baselines.runs import RunSummary
 from symile_bench.baselines.summary import top1_of
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.compare import compare_results
 from symile_bench.harness.diagnostic import diagnostics, interaction_of, interaction_text
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.overview import chance_text
 from symile_bench.harness.results import Results, load_results
 

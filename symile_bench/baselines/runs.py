@@ -41,8 +41,8 @@ def execute(run: Run) -> RunSummary:
 
     from symile_bench.baselines.model import load
     from symile_bench.baselines.train import MODEL_FILE, train
+    from symile_bench.errors import ResultsFileError
     from symile_bench.harness.encoders import ModelEncoder
-    from symile_bench.harness.errors import ResultsFileError
     from symile_bench.harness.evaluate import EvalOptions, evaluate
     from symile_bench.harness.results import save_results
     from symile_bench.harness.verify import check_consistency, rescore

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.compare import compare_results
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.results import Results, load_results
 
 

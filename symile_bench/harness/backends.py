@@ -21,13 +21,19 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.correct import BestCorrect, CorrectIndex, merge_gathered
-from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.groupplan import block_stats
 from symile_bench.harness.inputs import check_backend, check_block
 from symile_bench.harness.scorers import Scorer
 from symile_bench.harness.ties import tie_keys
-from symile_bench.harness.topk import BlockStats, TopK, exact_row_topk, pad, sorted_topk
+from symile_bench.harness.topk import (
+    BlockStats,
+    TopK,
+    block_stats,
+    exact_row_topk,
+    pad,
+    sorted_topk,
+)
 
 if TYPE_CHECKING:
     import torch

@@ -33,8 +33,8 @@ import numpy as np
 import pyarrow as pa
 
 from symile_bench.audio_codec import decode_audio
-from symile_bench.harness.columns import column_to_numpy
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
+from symile_bench.harness.splitdata import column_to_numpy
 from symile_bench.media_struct import media_bytes
 
 

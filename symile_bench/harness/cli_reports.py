@@ -94,6 +94,7 @@ def report(
     the query-subset diagnostic."""
     from symile_bench.harness.overview import (
         chance_text,
+        plot_results,
         reference_levels,
         report_lines,
         training_curves,
@@ -160,8 +161,6 @@ def report(
     if diagnostic:
         _print_diagnostic(loaded, metrics[0])
     if plot is not None:
-        from symile_bench.harness.plot import plot_results
-
         plot_results(loaded, plot, metrics[0])
         console.print(f"[green]✓[/] plot written to {plot}")
 
@@ -216,7 +215,7 @@ def validate(
 ) -> None:
     """Check results files: schema version and fields, rows consistent with the stored
     predictions, and (with --dataset) the predictions against the dataset's answer key."""
-    from symile_bench.harness.errors import ResultsFileError
+    from symile_bench.errors import ResultsFileError
     from symile_bench.harness.results import load_results
     from symile_bench.harness.verify import Rescored, check_consistency, rescore
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.bootstrap import PairedBootstrapResult, paired_bootstrap
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import check_metric, outcomes
 from symile_bench.harness.results import Predictions, Results
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.ties import NO_KEY, U64, Keys, tie_keys
 
 GATHER_CHUNK = 1 << 22  # max correct (query, candidate) pairs gathered at once

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.missing import Condition
 from symile_bench.harness.overview import dataset_label
 from symile_bench.harness.results import ResultRow, Results

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from symile_bench.harness.embeddings import check_batches
 from symile_bench.harness.splitdata import SplitData
-from symile_bench.harness.vectors import check_batches
 from symile_bench.tasks import ModalitySpec
 
 

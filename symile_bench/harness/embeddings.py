@@ -1,4 +1,5 @@
-"""Precomputed embeddings on disk: one file per modality in a directory (``--embeddings DIR``).
+"""Embeddings: precomputed files on disk, one per modality in a directory (``--embeddings DIR``),
+and the checks every embedding matrix passes.
 
 File names (``<stem>.npy``, ``<stem>.parquet`` or ``<stem>.safetensors``; exactly one per stem):
 
@@ -15,22 +16,28 @@ tensor ``embedding`` ``[n, d]`` and optionally one 1-D integer key tensor. The k
 what it matches: ``row`` (row index in the split), ``candidate`` (candidate id), or any column of
 the split (e.g. ``hadm_id`` for MIMIC, ``image_id`` for M3 images: rows sharing an image_id then
 share one embedding). Keys must be unique and cover every row asked for; extra keys are ignored.
+
+Every embedding matrix, whichever way it came in (a file here or a model's ``encode``), passes
+the same checks (``check_matrix``, ``check_batches``, ``check_dimensions``) and is cast by the
+same rule (``common_dtype``): both ways must reject the same bad input with the same clear
+message and cast to the same dtype, so the model path and the embeddings path give identical
+numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from symile_bench.errors import MissingDependencyError
-from symile_bench.harness.columns import column_to_numpy
-from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.vectors import check_matrix
+from symile_bench.errors import HarnessInputError, MissingDependencyError
+from symile_bench.harness.scorers import get_scorer
+from symile_bench.harness.splitdata import column_to_numpy
 
 EXTENSIONS = (".npy", ".parquet", ".safetensors")
 VECTOR = "embedding"
@@ -189,3 +196,65 @@ def write_parquet(
     columns[VECTOR] = pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
     pq.write_table(pa.table(columns), path)
     return path
+
+
+def check_matrix(values: Any, source: str, rows: int | None = None, ids: Any = None) -> np.ndarray:
+    """``values`` as a finite numeric ``[n, d]`` array; ``source`` names the file or the model
+    call in errors, ``ids`` (optional, one per row) names the bad row's id."""
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # a framework tensor that numpy cannot read
+        raise HarnessInputError(
+            f"{source}: cannot be read as an array ({type(exc).__name__}: {exc}); return a "
+            "numpy array (e.g. tensor.detach().cpu().numpy())"
+        ) from None
+    if arr.dtype.kind not in "fiub":
+        raise HarnessInputError(f"{source}: embeddings must be numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise HarnessInputError(
+            f"{source}: embeddings must be 2-D [rows, dimension], got shape {arr.shape}"
+        )
+    if rows is not None and len(arr) != rows:
+        raise HarnessInputError(
+            f"{source}: has {len(arr)} rows of embeddings, expected {rows} (one per row of the "
+            "split, in its order, or keyed by an id column; see docs/evaluation.md)"
+        )
+    if arr.shape[1] == 0:
+        raise HarnessInputError(f"{source}: embeddings have dimension 0")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr).all(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            which = f" (id {np.asarray(ids)[i]})" if ids is not None else ""
+            raise HarnessInputError(
+                f"{source}: {int(bad.sum())} rows contain NaN or inf, first row {i}{which}; "
+                "embeddings must be finite"
+            )
+    return arr
+
+
+def common_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
+    """float32 unless an input is float64 (integers and bools become float32)."""
+    kinds = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return np.result_type(np.float32, *kinds) if kinds else np.dtype(np.float32)
+
+
+def check_batches(parts: Sequence[np.ndarray], source: str) -> int:
+    """The one dimension of a model's batches of one modality (``source`` names the call)."""
+    dims = {p.shape[1] for p in parts}
+    if len(dims) > 1:
+        raise HarnessInputError(
+            f"{source}: returned different dimensions across batches "
+            f"({', '.join(map(str, sorted(dims)))})"
+        )
+    return dims.pop()
+
+
+def check_dimensions(dims: Mapping[str, int], scoring: str) -> None:
+    """Every modality's embeddings must have one size for a scorer that says it needs one."""
+    if len(set(dims.values())) > 1 and get_scorer(scoring).needs_one_dimension:
+        listing = ", ".join(f"{name} {d}" for name, d in dims.items())
+        raise HarnessInputError(
+            f"embedding dimensions differ ({listing}); scoring {scoring!r} needs one dimension "
+            "for every modality"
+        )

@@ -12,19 +12,19 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.batch import ModalityBatch
 from symile_bench.harness.distinct import distinct_rows
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.harness.embeddings import check_batches, check_matrix
 from symile_bench.harness.models import (
-    call_encode,
+    ModelError,
     model_metadata,
     model_name,
     require_modalities,
 )
-from symile_bench.harness.scoring import get_scorer
+from symile_bench.harness.scorers import get_scorer
 from symile_bench.harness.splitdata import ROW, SplitData
-from symile_bench.harness.vectors import check_batches
 from symile_bench.tasks import ModalitySpec
 
 Advance = Callable[[int], None]
@@ -151,6 +151,27 @@ class ModelEncoder:
 def _stack(parts: list[np.ndarray], source: str) -> np.ndarray:
     check_batches(parts, source)
     return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+def call_encode(
+    model: Any, spec: str, modality: str, batch: Sequence[Any], missing: np.ndarray | None
+) -> np.ndarray:
+    """``model.encode`` for one batch, its output checked. A model that does not know the
+    modality (KeyError / NotImplementedError / LookupError) is a one-line error; any other
+    exception is a bug in the model and keeps its traceback."""
+    try:
+        out = model.encode(modality, batch, missing=missing)
+    except (KeyError, NotImplementedError, LookupError) as exc:
+        raise ModelError(
+            f"model {spec!r} cannot encode modality {modality!r} ({type(exc).__name__}: {exc}); "
+            "pick another --target or a model for this modality"
+        ) from None
+    return check_matrix(
+        out,
+        f"model {spec!r} encode({modality!r})",
+        rows=len(batch),
+        ids=getattr(batch, "ids", None),
+    )
 
 
 class FileEncoder:

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
+from symile_bench.harness.candidates import CandidatePlan
 from symile_bench.harness.diagnostic import subset_conditions
+from symile_bench.harness.embeddings import check_dimensions, common_dtype
 from symile_bench.harness.encoders import Advance, Encoder
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import DEFAULT_METRICS
 from symile_bench.harness.missing import (
     PROTOCOL_VERSION,
@@ -28,8 +30,7 @@ from symile_bench.harness.missing import (
     conditions,
     training_ref,
 )
-from symile_bench.harness.plans import CandidatePlan
-from symile_bench.harness.report import predictions_block, summarize
+from symile_bench.harness.ranking import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.results import (
     DatasetRef,
     ModelRef,
@@ -38,10 +39,9 @@ from symile_bench.harness.results import (
     Results,
     RunSettings,
 )
-from symile_bench.harness.scoring import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.splitdata import SplitData, open_split
+from symile_bench.harness.summary import predictions_block, summarize
 from symile_bench.harness.tasks import ResolvedTask, resolve
-from symile_bench.harness.vectors import check_dimensions, common_dtype
 
 Track = Callable[[str, int, str], Advance]
 

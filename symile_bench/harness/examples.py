@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 
 
 def missing_as_ones(out: np.ndarray, missing: np.ndarray | None) -> np.ndarray:

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.executors import available_cores
-from symile_bench.harness.errors import HarnessInputError
 
 BACKENDS = ("numpy", "torch")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 
 PRIMARY_METRIC = "top1"
 DEFAULT_METRICS: tuple[str, ...] = ("top1", "top5", "top10", "mrr")

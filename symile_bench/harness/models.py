@@ -24,9 +24,8 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.scoring import get_scorer
-from symile_bench.harness.vectors import check_matrix
+from symile_bench.errors import HarnessInputError
+from symile_bench.harness.scorers import get_scorer
 from symile_bench.registry import Registry
 
 
@@ -151,24 +150,3 @@ def require_modalities(model: Any, spec: str, needed: Collection[str]) -> None:
             f"encodes: {', '.join(sorted(declared))}); the task needs {', '.join(needed)} — pick "
             "another --target or a model for these modalities"
         )
-
-
-def call_encode(
-    model: Any, spec: str, modality: str, batch: Sequence[Any], missing: np.ndarray | None
-) -> np.ndarray:
-    """``model.encode`` for one batch, its output checked. A model that does not know the
-    modality (KeyError / NotImplementedError / LookupError) is a one-line error; any other
-    exception is a bug in the model and keeps its traceback."""
-    try:
-        out = model.encode(modality, batch, missing=missing)
-    except (KeyError, NotImplementedError, LookupError) as exc:
-        raise ModelError(
-            f"model {spec!r} cannot encode modality {modality!r} ({type(exc).__name__}: {exc}); "
-            "pick another --target or a model for this modality"
-        ) from None
-    return check_matrix(
-        out,
-        f"model {spec!r} encode({modality!r})",
-        rows=len(batch),
-        ids=getattr(batch, "ids", None),
-    )

@@ -10,16 +10,15 @@ Per-query predictions (needed to verify a leaderboard entry) are stored column-w
 (split, condition): query ids, rank of the first correct candidate, top-k candidate ids.
 
 Versioning: ``schema_version`` is an integer, currently 1. A reader refuses versions it does not
-know (``load_results`` names the file, the version found and the versions supported). Any
-change that removes, renames or re-types a field, or changes a field's meaning, bumps it.
-Optional fields added within v1 (absent = ``None``): ``dataset.split`` and
-``dataset.split_fingerprint`` (the manifest's fingerprint of the split scored),
-``task.candidates.rule`` (the task's candidate option, e.g. ``per-class``),
-``task.missing_protocol`` (version of ``docs/missing_modality_protocol.md`` that named the
-``condition`` rows) and ``model.trained_on`` (the training data, for the train-time protocol).
-A file on a blind split (``build --blind``) sets ``dataset.blind`` to true, has no ``rows`` and
-predictions without ``ranks`` (only the leaderboard, holding the answer key, can score it);
-``blind`` and ``ranks`` are omitted from the JSON when unset, so other files are unchanged.
+know (``load_results`` names the file, the version found and the versions supported). Any change
+that removes, renames or re-types a field, or changes a field's meaning, bumps it. Optional fields
+added within v1 (absent = ``None``): ``dataset.split`` and ``dataset.split_fingerprint`` (the
+manifest's fingerprint of the split scored), ``task.candidates.rule`` (the task's candidate option,
+e.g. ``per-class``), ``task.missing_protocol`` (version of ``docs/missing_modality_protocol.md``
+that named the ``condition`` rows) and ``model.trained_on`` (the training data, for the train-time
+protocol). A file on a blind split (``build --blind``) sets ``dataset.blind`` to true, has no
+``rows`` and predictions without ``ranks`` (only the leaderboard, holding the answer key, can score
+it); ``blind`` and ``ranks`` are omitted from the JSON when unset, so other files are unchanged.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ from pydantic import (
 )
 
 from symile_bench.atomic import write_text_atomic
-from symile_bench.harness.errors import ResultsFileError
+from symile_bench.errors import ResultsFileError
 from symile_bench.tasks import ReferenceLevel
 
 SCHEMA_VERSION = 1

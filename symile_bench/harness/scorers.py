@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.inputs import check_embeddings
 from symile_bench.registry import Registry
 
@@ -154,7 +154,7 @@ def _loaded_scorer(obj: object) -> Scorer:
     if not isinstance(obj, Scorer):
         raise HarnessInputError(
             "an entry point of group symile_bench.scorers must load a "
-            f"symile_bench.harness.scoring.Scorer, got {type(obj).__name__}"
+            f"symile_bench.harness.scorers.Scorer, got {type(obj).__name__}"
         )
     return obj
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from symile_bench.harness.candidates import CandidateRule, rule_from_spec
-from symile_bench.harness.errors import HarnessInputError
-from symile_bench.harness.plans import CandidatePlan
+from symile_bench.errors import HarnessInputError
+from symile_bench.harness.candidates import CandidatePlan, CandidateRule, rule_from_spec
 from symile_bench.harness.results import CandidateSet, TaskSpec
 from symile_bench.manifest import Manifest
 from symile_bench.tasks import ModalitySpec, RetrievalTask

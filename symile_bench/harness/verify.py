@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symile_bench.harness.errors import ResultsFileError
+from symile_bench.errors import ResultsFileError
 from symile_bench.harness.metrics import outcomes
 from symile_bench.harness.results import Predictions, Results
 from symile_bench.harness.splitdata import open_split

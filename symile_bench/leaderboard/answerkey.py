@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from symile_bench.harness.plans import SharedPool
+from symile_bench.harness.candidates import SharedPool
 from symile_bench.harness.splitdata import SplitData, open_split
 from symile_bench.harness.tasks import ResolvedTask, resolve
 from symile_bench.leaderboard.errors import LeaderboardError

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from symile_bench.harness.errors import HarnessInputError
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.examples import all_missing, missing_as_ones
 
 

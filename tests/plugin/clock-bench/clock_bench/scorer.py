@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from symile_bench.harness.scoring import Scorer
+from symile_bench.harness.scorers import Scorer
 
 
 def _normalised_product(queries: Sequence[np.ndarray]) -> np.ndarray:

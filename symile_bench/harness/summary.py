@@ -1,4 +1,6 @@
-"""From ranks to ``results.json`` rows and predictions (glue for ``symile-bench evaluate``)."""
+"""A ``Ranking`` summarised for ``results.json``: one row per metric (and per language where the
+task groups) with its bootstrap interval and chance level, and the per-query predictions
+(what ``symile-bench evaluate`` writes for each condition)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from symile_bench.errors import HarnessInputError
 from symile_bench.harness.bootstrap import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -14,7 +17,6 @@ from symile_bench.harness.bootstrap import (
     bootstrap_mean,
     paper_style,
 )
-from symile_bench.harness.errors import HarnessInputError
 from symile_bench.harness.metrics import (
     DEFAULT_METRICS,
     chance_outcomes,
@@ -22,13 +24,13 @@ from symile_bench.harness.metrics import (
     group_indices,
     outcomes,
 )
+from symile_bench.harness.ranking import Ranking
 from symile_bench.harness.results import (
     BootstrapSettings,
     PaperStyle,
     Predictions,
     ResultRow,
 )
-from symile_bench.harness.scoring import Ranking
 
 
 def summarize(
