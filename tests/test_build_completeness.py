@@ -24,7 +24,7 @@ from .conftest import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = '''
 from symile_bench.builder import DatasetBuilder
-from symile_example.builder import ClockBuilder
+from clock_bench.build import ClockBuilder
 
 
 class NoCard(ClockBuilder):
@@ -56,7 +56,7 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: cardless-plugin\nVersion: 0.1.0\n")
     (dist / "entry_points.txt").write_text(ENTRY_POINTS)
     (site / "cardless_plugin.py").write_text(PLUGIN)
-    path = [str(site), str(ROOT / "tests" / "plugin"), str(ROOT)]
+    path = [str(site), str(ROOT / "tests" / "plugin" / "clock-bench"), str(ROOT)]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(path), "COLUMNS": "200"}
 
 

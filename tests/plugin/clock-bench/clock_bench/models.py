@@ -1,16 +1,31 @@
-"""An adapter: any object with `encode(modality, batch, *, missing)` and `scoring` is a model.
-This one knows the `clock` dataset exactly, on a grid of (a, b) hour pairs: start s -> 1 on
-row a = s, step t -> 1 on column b = t, end e -> 1 where (a + b) mod hours = e. Then
-Σ start·step·end is 1 for the right end hour only, while start·end = step·end = 1 for every
-end hour: the multilinear inner product finds it, a pairwise sum cannot (it ties every
-candidate, so it scores chance)."""
+"""`clock`, model side: an oracle and the baseline recipe.
+
+`ClockOracle` is an adapter: any object with `encode(modality, batch, *, missing)` and
+`scoring` is a model. It knows the `clock` dataset exactly, on a grid of (a, b) hour pairs:
+start s -> 1 on row a = s, step t -> 1 on column b = t, end e -> 1 where (a + b) mod hours = e.
+Then Σ start·step·end is 1 for the right end hour only, while start·end = step·end = 1 for
+every end hour: the multilinear inner product finds it, a pairwise sum cannot (it ties every
+candidate, so it scores chance).
+
+`RECIPE` tells `symile-bench train` how to turn each modality into features (a one-hot hour)
+and which encoder reads them (a linear map to R^dim).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from symile_bench.baselines.recipes import Settings
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from symile_bench.harness.batch import ModalityBatch
+
+MAX_HOURS = 64  # the largest --hours: one-hot features of this length fit every build
 
 
 class ClockOracle:
@@ -36,3 +51,25 @@ class ClockOracle:
         else:
             raise KeyError(modality)
         return grid.reshape(len(values), -1).astype(np.float32)
+
+
+class ClockRecipe:
+    name = "clock"
+    defaults = Settings(dim=48, epochs=40, batch_size=256, lr=0.05, weight_decay=0.0)
+
+    def feature_key(self, modality: str, settings: Settings) -> str:
+        return "one-hot-v1"  # change it whenever featurize's output would change
+
+    def featurize(self, modality: str, batch: ModalityBatch, settings: Settings) -> np.ndarray:
+        hours = np.asarray(batch.numpy(), dtype=np.int64)
+        return np.eye(MAX_HOURS, dtype=np.float32)[hours]
+
+    def encoder(
+        self, modality: str, feature_shape: tuple[int, ...], settings: Settings
+    ) -> nn.Module:
+        from torch import nn
+
+        return nn.Linear(feature_shape[0], settings.dim)
+
+
+RECIPE = ClockRecipe()
