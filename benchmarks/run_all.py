@@ -32,6 +32,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "leaderboard_latency.py": ([], ["--test-n", "30000"]),
     "release_m3_memory.py": ([], ["--rows", "500"]),
     "import_release.py": ([], ["--quick"]),
+    "mimic_release_checkpoint.py": ([], ["--quick"]),
     "m3_scale.py": ([], ["--size", "tiny", "--storage", "pooled", "--marginal-rows", "10000"]),
 }
 

@@ -225,6 +225,29 @@ def test_results_without_predictions_are_reported_apart(server):
     assert "unverifiable" not in [e["model"] for e in data["verified"]]
 
 
+def test_an_entry_shows_the_protocol_of_its_numbers(server):
+    """Pages and the JSON show each entry's protocol: a verified entry's numbers are always the
+    server's own (default protocol), also from an `evaluate --protocol release` file, whose
+    top-1 row (a mean of 10 redrawn samples) is not held against the predictions; a reported
+    entry shows the file's own numbers and protocol."""
+    url, tokens, results = server
+    release = named(results, "release-verified")
+    release["protocol"] = "release"
+    release["rows"][0]["value"] = 0.987  # the release's statistic, not the whole split's
+    resp = post(url, json.dumps(release), tokens[0])
+    assert resp.status_code == 201 and resp.json()["status"] == "verified", resp.text
+    reported = dict(named(results, "release-reported"), predictions=[], protocol="release")
+    reported["rows"] = [dict(reported["rows"][0], value=0.9876, ci_low=0.98, ci_high=0.99)]
+    assert post(url, json.dumps(reported), tokens[0]).json()["status"] == "reported"
+    data = httpx.get(f"{url}/api/v1/leaderboard/{BOARD}").json()
+    shown = {e["model"]: (e["protocol"], e["top1"]) for e in data["verified"] + data["reported"]}
+    assert shown["release-verified"] == ("default", 1.0)
+    assert shown["release-reported"] == ("release", 0.9876)
+    page = httpx.get(f"{url}/b/{BOARD}").text
+    assert '<th class="sortable" data-type="text">protocol</th>' in page
+    assert '<td data-value="release">release</td>' in page
+
+
 def test_100_concurrent_valid_submissions_are_all_stored(server):
     """100 distinct valid submissions from 4 tokens, 25 at a time: all 201, all stored."""
     url, tokens, results = server

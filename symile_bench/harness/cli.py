@@ -60,7 +60,9 @@ def evaluate(
         typer.Option(
             "--model-arg",
             help="KEY=VALUE passed to the model factory (repeatable; VALUE is read "
-            "as JSON when it parses, else as text).",
+            "as JSON when it parses, else as text). E.g. the Symile-MIMIC release's checkpoint: "
+            "--model symile-mimic-release --model-arg path=symile_mimic_model.ckpt "
+            "[device=cuda, batch_size=32, cxr_size=320] (docs/releases.md).",
         ),
     ] = None,
     embeddings: Annotated[
@@ -138,6 +140,17 @@ def evaluate(
             "(`report --diagnostic`; docs/evaluation.md).",
         ),
     ] = False,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="How rows are computed. 'default': the metric on the whole split with a seeded "
+            "percentile-bootstrap interval (--bootstrap resamples). 'release': what the paper's "
+            "code reports, the mean of 10 bootstrap samples ± its SE, drawn as that code draws "
+            "them (MIMIC: queries redrawn, candidate sets fixed, ties at random; M3: queries and "
+            "candidate bank redrawn independently; XOR: 10 fresh test sets, the split cut into "
+            "10 blocks). docs/evaluation.md says when to use which."
+        ),
+    ] = "default",
     trained_on: Annotated[
         str | None,
         typer.Option(
@@ -182,11 +195,13 @@ def evaluate(
     from symile_bench.harness.evaluate import EvalOptions
     from symile_bench.harness.evaluate import evaluate as run_evaluate
     from symile_bench.harness.models import load_model, parse_model_args
+    from symile_bench.harness.protocols import check_protocol
     from symile_bench.harness.results import save_results
     from symile_bench.progress import progress_bar
 
     if bootstrap < 2:
         raise ConfigError(f"--bootstrap must be at least 2 resamples, got {bootstrap}")
+    check_protocol(protocol)  # before a model loads
     if (model is None) == (embeddings is None):
         raise ConfigError(
             "give exactly one of --model (a model object) or --embeddings (a "
@@ -227,6 +242,7 @@ def evaluate(
         backend=backend,
         device=device,
         batch_size=batch_size if model is not None else None,
+        protocol=protocol,
     )
     with progress_bar(quiet) as progress:
 
@@ -252,7 +268,9 @@ def evaluate(
 
 
 def _print_rows(results: Results, metrics: tuple[str, ...]) -> None:
-    table = Table("condition", "language", "metric", "value", "95% CI", "n")
+    release = results.protocol == "release"
+    spread = "± SE (release: 10 samples)" if release else "95% CI"
+    table = Table("condition", "language", "metric", "value", spread, "n")
     for row in results.rows:
         if row.metric in metrics:
             table.add_row(
@@ -260,7 +278,7 @@ def _print_rows(results: Results, metrics: tuple[str, ...]) -> None:
                 row.language or "all",
                 row.metric,
                 f"{row.value:.4f}",
-                format_ci(row.ci_low, row.ci_high),
+                f"± {row.se:.4f}" if release else format_ci(row.ci_low, row.ci_high),
                 f"{row.n:,}",
             )
     console.print(table)

@@ -4,7 +4,8 @@ scored, bootstrapped and written as a ``Results`` object.
 Steps: open the split -> resolve the task (builder's task, ``--target``, ``--candidates``) ->
 plan the candidates -> encode queries, candidates (and, under the missing-modality protocol,
 each query modality as missing) -> for each condition rank, summarize (percentile bootstrap
-per metric, per language where the task groups) and keep per-query predictions.
+per metric, per language where the task groups; or, with ``protocol="release"``, the release's
+10-sample mean ± SE, ``protocols.py``) and keep per-query predictions.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from symile_bench.harness.missing import (
     Condition,
     conditions,
     training_ref,
+)
+from symile_bench.harness.protocols import (
+    RELEASE_SAMPLES,
+    check_protocol,
+    release_rows,
+    release_samples,
 )
 from symile_bench.harness.ranking import DEFAULT_TOP_K, Ranking
 from symile_bench.harness.results import (
@@ -69,6 +76,7 @@ class EvalOptions:
     device: str | None = None
     metrics: tuple[str, ...] = DEFAULT_METRICS
     batch_size: int | None = None  # recorded in the results (the model path's batch size)
+    protocol: str = "default"  # "release": the release's 10-sample mean ± SE (protocols.py)
 
 
 @dataclass
@@ -88,6 +96,7 @@ def evaluate(
 ) -> Results:
     """Score ``encoder`` on the task of the dataset at ``dataset_dir`` (see module docstring)."""
     opts = options or EvalOptions()
+    check_protocol(opts.protocol)
     split = open_split(dataset_dir, opts.config, opts.split)
     if not len(split):
         raise HarnessInputError(f"--split {split.split!r} of {dataset_dir} has no rows to score")
@@ -112,6 +121,11 @@ def evaluate(
             f"config '{split.config}' split '{split.split}' of {dataset_dir} is blind: its "
             "answers are withheld, so predictions are all a run can produce; drop "
             "--no-predictions"
+        )
+    if blind and opts.protocol != "default":
+        raise HarnessInputError(
+            f"--protocol {opts.protocol} needs the answers, which config '{split.config}' split "
+            f"'{split.split}' of {dataset_dir} withholds (a blind split): drop --protocol"
         )
     if blind and opts.top_k < 1:
         raise HarnessInputError(
@@ -151,7 +165,26 @@ def evaluate(
             device=opts.device,
             on_progress=track(label, len(split), "queries"),
         )
-        if not blind:
+        if not blind and opts.protocol == "release":
+            samples = release_samples(
+                plan,
+                queries,
+                encoded.candidates,
+                encoder.scoring,
+                opts.seed,
+                track(label.replace("score", "release samples"), RELEASE_SAMPLES, "samples"),
+            )
+            rows += release_rows(
+                samples,
+                ranking,
+                split=split.split,
+                condition=cond.name,
+                languages=groups,
+                metrics=opts.metrics,
+                confidence=opts.confidence,
+                seed=opts.seed,
+            )
+        elif not blind:
             rows += summarize(
                 ranking,
                 split=split.split,
@@ -197,6 +230,7 @@ def evaluate(
             batch_size=opts.batch_size,
             tie_seed=ranking.tie_seed,
         ),
+        protocol="release" if opts.protocol == "release" else "default",
     )
 
 

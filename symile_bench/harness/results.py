@@ -4,19 +4,18 @@ One file describes one model scored on one task of one dataset build (named by f
 ``rows`` hold one value each, keyed by separate fields — ``split``, ``condition`` (e.g. a
 missingness variant; ``None`` = the default/complete condition), ``language`` (``None`` = all
 queries pooled) and ``metric`` (``top1``, ``top5``, ``top10``, ``mrr``) — never by a packed
-string. Each row carries its percentile-bootstrap interval, SE, n and the bootstrap settings,
-plus the release-style "mean of 10 bootstrap samples ± SE" for comparison with the paper.
-Per-query predictions (needed to verify a leaderboard entry) are stored column-wise per
-(split, condition): query ids, rank of the first correct candidate, top-k candidate ids.
+string. Each row carries its interval, SE, n and bootstrap settings (and, by default, the release-
+style 10-sample mean ± SE); predictions: per (split, condition) query ids, ranks, top-k ids.
 
 Versioning: ``schema_version`` is an integer, currently 1. A reader refuses versions it does not
 know (``load_results`` names the file, the version found and the versions supported). Any change
 that removes, renames or re-types a field, or changes a field's meaning, bumps it. Optional fields
-added within v1 (absent = ``None``): ``dataset.split`` and ``dataset.split_fingerprint`` (the
-manifest's fingerprint of the split scored), ``task.candidates.rule`` (the task's candidate option,
-e.g. ``per-class``), ``task.missing_protocol`` (version of ``docs/missing_modality_protocol.md``
-that named the ``condition`` rows) and ``model.trained_on`` (the training data, for the train-time
-protocol). A file on a blind split (``build --blind``) sets ``dataset.blind`` to true, has no
+added within v1 (absent = ``None``): ``dataset.split``, ``dataset.split_fingerprint`` (the split
+scored), ``task.candidates.rule`` (the candidate option, e.g. ``per-class``),
+``task.missing_protocol`` (the version of ``docs/missing_modality_protocol.md`` naming the
+``condition`` rows), ``model.trained_on`` (the training data, for the train-time protocol) and
+``protocol`` (``default``/``release``: how the rows were computed, ``protocols.py``; absent =
+``default``). A file on a blind split (``build --blind``) sets ``dataset.blind`` to true, has no
 ``rows`` and predictions without ``ranks`` (only the leaderboard, holding the answer key, can score
 it); ``blind`` and ``ranks`` are omitted from the JSON when unset, so other files are unchanged.
 """
@@ -246,6 +245,7 @@ class Results(_Strict):
     rows: list[ResultRow] = Field(description="at least one, except on a blind split (none)")
     predictions: list[Predictions] = Field(default_factory=list)
     run: RunSettings = Field(default_factory=RunSettings)
+    protocol: Literal["default", "release"] | None = None  # how rows were computed; None: default
 
     @field_validator("schema_version")
     @classmethod

@@ -34,6 +34,7 @@ def public_entry(e: dict[str, Any], rank: tuple[int, int]) -> dict[str, Any]:
         "rank_best": rank[0],
         "rank_worst": rank[1],
         "objective": e["objective"],
+        "protocol": e.get("protocol") or "default",  # NULL: stored before --protocol existed
         "parameters": e["parameters"],
         "link": e["link"],
         "submitted_at": e["submitted_at"].isoformat() if e["submitted_at"] else None,

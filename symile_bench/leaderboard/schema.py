@@ -74,6 +74,8 @@ entries = Table(
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     # what the server verified (NULL for entries stored before migration 0002)
     Column("content_sha256", String(64), nullable=True),
+    # the protocol of the numbers shown (migration 0004; NULL before it: default)
+    Column("protocol", String(20), nullable=True),
     # set on a duplicate the operator accepted (`leaderboard allow-duplicate`)
     Column(
         "duplicate_of",

@@ -89,6 +89,7 @@ def check(db: Database, body: bytes) -> Checked:
         claimed_top1=verdict.claimed_top1,
         body_sha256=hashlib.sha256(body).hexdigest(),
         content_sha256=verdict.content_sha256,
+        protocol=verdict.protocol,
         summary=json.dumps(summary),
     )
     return Checked(b, entry)

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from builders.mimic.build.media import center_box, resized_size
+from builders.mimic.build.media import release_cxr
 from builders.mimic.build.release.arrays import to_numpy
 from builders.mimic.build.release.layout import (
     CANDIDATES,
@@ -50,8 +50,6 @@ from symile_bench.media_struct import media_bytes
 from symile_bench.progress import progress_bar
 from symile_bench.storage import as_store
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)[:, None, None]
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)[:, None, None]
 BATCH_ROWS = 16
 LABELS = ["label_hadm_id", "label"]
 
@@ -262,10 +260,4 @@ def _cxr(data: bytes | None) -> np.ndarray:
     if data is None:
         raise DatasetDirError("a row has no CXR; the release needs one per admission")
     with Image.open(io.BytesIO(data)) as opened:
-        image = opened.convert("RGB")
-    target = resized_size(image.width, image.height, CXR_SIZE)
-    if target != image.size:
-        image = image.resize(target, Image.Resampling.BILINEAR)
-    image = image.crop(center_box(image.width, image.height, CXR_SIZE))
-    pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0
-    return (pixels - IMAGENET_MEAN) / IMAGENET_STD
+        return release_cxr(opened, CXR_SIZE)
