@@ -47,8 +47,9 @@ DEFAULTS = Settings(
 def feature_key(modality: str, settings: Settings) -> str:
     """Names the cached features: the vectors file's identity (its json), or the tokenizer."""
     if modality == "text":
-        tokenizer = model_dir(text_encoder_spec(settings), "--recipe-arg text_encoder")
-        source = str(tokenizer.resolve())
+        folder = model_dir(text_encoder_spec(settings), "--recipe-arg text_encoder").resolve()
+        files = sorted(p for p in folder.iterdir() if p.name.startswith(("tokenizer", "sentence")))
+        source = str(folder) + "".join(hashlib.sha256(p.read_bytes()).hexdigest() for p in files)
     else:
         source = json.dumps(vectors(settings, modality).info, sort_keys=True)
     return f"paper-{hashlib.sha256(source.encode()).hexdigest()[:16]}"
