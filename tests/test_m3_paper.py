@@ -256,3 +256,41 @@ def test_paper_arch_errors_are_one_line(paper, tmp_path):
         assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     proc = run_cli("train", paper["data"], "--arch", "huge", "--out", tmp_path / "m", check=False)
     assert "--arch for m3 must be one of small, paper" in proc.stderr
+
+
+def test_paper_model_trains_under_mixed_precision(paper):
+    """Proves the `--device cuda` code path's arithmetic on the CPU: the paper model's
+    encoders under bfloat16 autocast (with a missing text and a missing image in the batch)
+    and the float32 Symile loss give a finite loss and finite gradients in every trained
+    part, and the trainer's checkpoint copy is on the CPU whatever the device."""
+    from builders.m3.models import paper_recipe
+    from builders.m3.models.paper_features import special_tokens, tokenizer_for
+    from symile_bench.baselines.device import autocast, mixed_precision
+    from symile_bench.baselines.losses import contrastive_loss
+    from symile_bench.baselines.recipes import Settings
+    from symile_bench.baselines.train import _cpu_state
+
+    assert mixed_precision(torch.device("cpu")) is None
+    settings = Settings(arch="paper", dim=16, extra={"text_encoder": str(paper["xlmr"])})
+    extra = {**settings.extra, "missingness": True, "special_tokens": special_tokens(settings)}
+    settings = settings.with_overrides(extra=extra)
+    torch.manual_seed(0)
+    model = paper_recipe.model({"audio": (24,), "image": (20,), "text": (24,)}, settings)
+    tokenizer = tokenizer_for(str(paper["xlmr"]))
+    texts = ["tench_μπανάνα", "lemon_orange", "goldfish_λεμόνι", "[MISSING]"]
+    ids = tokenizer(texts, padding="max_length", max_length=24, return_tensors="pt")["input_ids"]
+    missing = {
+        "audio": torch.tensor([False, False, False, False]),
+        "image": torch.tensor([False, True, False, False]),
+        "text": torch.tensor([False, False, False, True]),
+    }
+    inputs = {"audio": torch.randn(4, 24), "image": torch.randn(4, 20), "text": ids.float()}
+    with autocast(torch.device("cpu"), torch.bfloat16):
+        reps = [model.embed(m, inputs[m], missing[m]) for m in ("audio", "image", "text")]
+    loss = contrastive_loss("symile", [r.float() for r in reps], model.logit_scale)
+    loss.backward()
+    assert torch.isfinite(loss)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert model.encoders["text"].embeddings.word_embeddings.weight.grad is not None
+    assert all(t.device.type == "cpu" for t in _cpu_state(model).values())
