@@ -37,7 +37,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from symile_bench.atomic import write_text_atomic
-from symile_bench.baselines.frozen import FrozenEncoder, check_frozen, load_frozen
+from symile_bench.baselines.device import torch_device
+from symile_bench.baselines.frozen import FrozenEncoder, check_dtype, check_frozen, load_frozen
 from symile_bench.baselines.media_items import Media, list_media, modality_spec
 from symile_bench.errors import ConfigError, DatasetDirError
 from symile_bench.harness.embeddings import VECTOR
@@ -114,6 +115,8 @@ def embed(
     into ``out`` (module docstring). Every check runs before the first medium is encoded."""
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {batch_size}")
+    check_dtype(dtype)
+    torch_device(device)
     started = time.perf_counter()
     manifest = read_manifest(dataset)
     modality_spec(manifest, modality, dataset)

@@ -181,6 +181,14 @@ def check_frozen(
     return directory, hidden
 
 
+def check_dtype(dtype: str) -> dict[str, torch.dtype]:
+    """The precisions ``--dtype`` names, after checking that ``dtype`` is one of them."""
+    dtypes = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if dtype not in dtypes:
+        raise ConfigError(f"--dtype must be one of {', '.join(dtypes)}, got {dtype!r}")
+    return dtypes
+
+
 def load_frozen(
     modality: str, spec: str | Path, *, device: str = "cpu", dtype: str = "float32"
 ) -> FrozenEncoder:
@@ -189,9 +197,7 @@ def load_frozen(
     directory, hidden = check_frozen(modality, spec)
     processor = _processor(modality, directory, f"--encoder {spec}")
     torch_device = torch_device_of(device)
-    dtypes = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-    if dtype not in dtypes:
-        raise ConfigError(f"--dtype must be one of {', '.join(dtypes)}, got {dtype!r}")
+    dtypes = check_dtype(dtype)
     transformers = require_transformers()
     if modality == "audio":
         whisper = transformers.WhisperModel.from_pretrained(directory, local_files_only=True)
