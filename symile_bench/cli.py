@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     import click.exceptions as click_exc  # type: ignore[no-redef]
 from symile_bench.baselines.cli import register_reproduce_commands
 from symile_bench.baselines.cli import train as baselines_train
+from symile_bench.baselines.cli_embed import embed as baselines_embed
 from symile_bench.cli_build import register_builder_commands, register_import_commands
 from symile_bench.harness.cli import evaluate
 from symile_bench.harness.cli_reports import compare, report, validate
@@ -262,6 +263,7 @@ for _name in COMMANDS.names():  # benchmark packages' own commands (`fake-mimic`
     _add(_name, _command, getattr(_command, "rich_help_panel", BUILD))
 for _scoring_command in (evaluate, compare, report, validate):
     _add(_scoring_command.__name__, _scoring_command, SCORE)
+_add("embed", baselines_embed, BASELINES)
 _add("train", baselines_train, BASELINES)
 _add("reproduce", reproduce_app, BASELINES)
 _add("submit", leaderboard_submit, LEADERBOARD)

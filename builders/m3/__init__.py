@@ -25,6 +25,11 @@ BENCHMARK = Benchmark(
         "m3-csv": "builders.m3.build.release.export_csv:export_m3_csv",
     },
     models={"m3-oracle": "builders.m3.models.oracle:m3_oracle"},
-    recipes={"m3": "builders.m3.models.recipe:RECIPE"},
+    # the imported releases have the same modalities, so the same recipe trains on them
+    recipes={
+        "m3": "builders.m3.models.recipe:RECIPE",
+        "hf-m3": "builders.m3.models.recipe:RECIPE",
+        "m3-csv": "builders.m3.models.recipe:RECIPE",
+    },
     reproductions={"m3": "builders.m3.models.reproduce:REPRODUCTION"},
 )

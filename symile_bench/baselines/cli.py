@@ -71,8 +71,32 @@ def train(
         str | None,
         typer.Option(
             help="Encoder family, recorded in the checkpoint: 'small' (CPU-sized; every recipe) "
-            "or, for mimic, 'paper' (the release's ResNet-18 / ResNet-50 / 3-layer MLP at full "
-            "resolution, random initialisation; for a GPU)."
+            "or 'paper': for mimic the release's ResNet-18 / ResNet-50 / 3-layer MLP at full "
+            "resolution (random initialisation); for m3 the release's SymileM3Model (heads "
+            "over --features from `embed`, XLM-R's first layer fine-tuned, d = 8192, 24 "
+            "epochs); both for a GPU."
+        ),
+    ] = None,
+    features: Annotated[
+        Path | None,
+        typer.Option(
+            help="Frozen-encoder vectors written by `symile-bench embed` (a directory), for "
+            "recipes that train on them (m3 --arch paper)."
+        ),
+    ] = None,
+    recipe_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A recipe setting KEY=VALUE (repeatable; JSON values parse), recorded in the "
+            "checkpoint; m3 --arch paper: text_encoder=PATH_OR_CACHED_HUB_ID (default "
+            "FacebookAI/xlm-roberta-large)."
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="cpu (default) or cuda / cuda:N: train on a GPU with mixed precision "
+            "(bfloat16 autocast where supported, else float16 with loss scaling)."
         ),
     ] = None,
     cache: Annotated[
@@ -83,9 +107,14 @@ def train(
     """Train Symile, pairwise CLIP, GRAM or TRIANGLE on a built dataset; keep the
     best-validation checkpoint, loadable with
     `evaluate --model symile_bench.baselines:load --model-arg path=OUT`."""
+    from symile_bench.baselines.hf_models import quiet_transformers
     from symile_bench.baselines.train import train as run_train
     from symile_bench.progress import progress_bar
 
+    quiet_transformers()
+    extra = parse_recipe_args(recipe_arg or [])
+    if features is not None:
+        extra["features"] = str(features.resolve())
     overrides = dict(
         epochs=epochs,
         batch_size=batch_size,
@@ -95,6 +124,7 @@ def train(
         arch=arch,
         log_temperature=log_temperature,
         patience=patience,
+        extra=extra or None,
     )
     with progress_bar(quiet) as progress:
         tasks: dict[str, TaskID] = {}
@@ -123,6 +153,7 @@ def train(
             cache_dir=cache,
             track=track,
             report=report,
+            device=device,
         )
     if not quiet:
         console.print(
@@ -130,6 +161,24 @@ def train(
             f"{result.best_val_loss:.4f}) in {result.seconds:.1f} s; evaluate with "
             f"--model symile_bench.baselines:load --model-arg path={out}"
         )
+
+
+def parse_recipe_args(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings as a dict, values parsed as JSON when they parse."""
+    import json
+
+    from symile_bench.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--recipe-arg must be KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def _common_reproduce_parameters() -> list[inspect.Parameter]:

@@ -56,6 +56,7 @@ def featurize_rows(
             modality.columns,
             modality.meta,
             split.row_index[start : start + len(table)],
+            split,
         )
         parts.append(np.asarray(recipe.featurize(modality.name, batch, settings), np.float32))
         if advance is not None:

@@ -12,7 +12,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class Standardize(nn.Module):
+class FitsFeatures(nn.Module):
+    """A module with statistics of the training features, fitted once before training
+    (``fit_standardizers``) and kept as buffers, so a checkpoint carries them."""
+
+    def fit(self, features: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class Standardize(FitsFeatures):
     """x -> (x − mean) / std with statistics of the training features, stored as buffers so a
     checkpoint carries them (no separate preprocessing file to lose)."""
 
@@ -47,9 +55,10 @@ def mlp(
 
 
 def fit_standardizers(module: nn.Module, features: np.ndarray) -> None:
-    """Fit the first ``Standardize`` of an encoder (if any) on its training features."""
+    """Fit the first ``FitsFeatures`` of an encoder (a ``Standardize``, or a mean for imputing
+    missing features) on its observed training features, if it has one."""
     for m in module.modules():
-        if isinstance(m, Standardize):
+        if isinstance(m, FitsFeatures):
             m.fit(features)
             return
 

@@ -3,6 +3,16 @@ and which small encoder reads the features, with the default training settings.
 
 A recipe is found by the dataset's builder name (from ``manifest.json``), the same way the
 harness finds a task; a third-party builder registers its own with ``register_recipe``.
+
+Beyond the protocol, a recipe may define three optional hooks, for encoders that are more
+than a map from features to R^dim (the paper's architectures):
+
+* ``defaults_for(arch) -> Settings | None``: other defaults for ``--arch arch``;
+* ``configure(settings, train_features) -> Settings``: settings decided from the training
+  data once, before the model is built (recorded in the checkpoint, so loading rebuilds the
+  same model);
+* ``model(shapes, settings) -> ContrastiveModel | None``: the whole model, when missing
+  modalities or normalisation work differently from ``ContrastiveModel``'s.
 """
 
 from __future__ import annotations
@@ -84,3 +94,15 @@ def register_recipe(builder: str, recipe: Recipe) -> Recipe:
 
 def recipe_for(builder: str) -> Recipe:
     return RECIPES.get(builder)
+
+
+def settings_for(recipe: Recipe, overrides: dict[str, Any] | None = None) -> Settings:
+    """The recipe's defaults (those of ``--arch`` when it has its own) with ``overrides``."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    base = recipe.defaults
+    defaults_for = getattr(recipe, "defaults_for", None)
+    if "arch" in given and callable(defaults_for):
+        base = defaults_for(given["arch"]) or base
+    if "extra" in given:
+        given["extra"] = {**base.extra, **given["extra"]}
+    return base.with_overrides(**given)

@@ -6,11 +6,12 @@ seeded with it, batches come from ``numpy.random.default_rng(seed)`` and Symile'
 negatives from a ``torch.Generator`` seeded with it. The checkpoint kept is the epoch with the
 lowest validation loss (validation negatives use a fixed generator so epochs are comparable);
 with ``patience`` > 0 training stops once that many epochs pass without a better one.
+On a GPU (``device="cuda"``) the forward pass and loss run under mixed precision
+(``baselines.device``); batches and negatives are drawn the same way.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
@@ -21,10 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from symile_bench.baselines.device import autocast, grad_scaler, mixed_precision, torch_device
 from symile_bench.baselines.features import SplitFeatures, split_features
 from symile_bench.baselines.losses import LOSSES, NEGATIVES, SCORING, contrastive_loss
 from symile_bench.baselines.modules import ContrastiveModel, fit_standardizers
-from symile_bench.baselines.recipes import Recipe, Settings, recipe_for
+from symile_bench.baselines.recipes import Recipe, Settings, recipe_for, settings_for
 from symile_bench.errors import ConfigError
 from symile_bench.harness.missing import complete_fraction
 from symile_bench.harness.tasks import declared_task
@@ -52,18 +54,26 @@ class TrainResult:
 def build_model(
     recipe: Recipe, settings: Settings, shapes: dict[str, tuple[int, ...]], seed: int
 ) -> ContrastiveModel:
-    """Encoders for ``shapes`` initialised from ``seed`` without touching torch's global RNG."""
+    """Encoders for ``shapes`` initialised from ``seed`` without touching torch's global RNG
+    (the recipe's whole model when it builds one: its optional ``model`` hook)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        make = getattr(recipe, "model", None)
+        model = make(shapes, settings) if callable(make) else None
+        if model is not None:
+            return model
         encoders = {m: recipe.encoder(m, shape, settings) for m, shape in shapes.items()}
         return ContrastiveModel(encoders, settings.dim, log_temperature=settings.log_temperature)
 
 
 def _tensors(
-    feats: SplitFeatures, rows: np.ndarray
+    feats: SplitFeatures, rows: np.ndarray, device: torch.device | None
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     xs = [torch.from_numpy(np.ascontiguousarray(f[rows])) for f in feats.features.values()]
     ms = [torch.from_numpy(m[rows]) for m in feats.missing.values()]
+    if device is not None and device.type != "cpu":
+        xs = [x.to(device, non_blocking=True) for x in xs]
+        ms = [m.to(device, non_blocking=True) for m in ms]
     return xs, ms
 
 
@@ -74,13 +84,25 @@ def _batch_loss(
     loss: str,
     negatives: str,
     generator: torch.Generator,
+    device: torch.device | None = None,
+    precision: torch.dtype | None = None,
 ) -> torch.Tensor:
-    xs, ms = _tensors(feats, rows)
-    reps = [
-        model.embed(m, x, miss if bool(miss.any()) else None)
-        for m, x, miss in zip(feats.features, xs, ms, strict=True)
-    ]
+    """The batch's loss: encoders under mixed precision when ``precision`` is set, the
+    contrastive loss itself in float32 (logits are sums over d products)."""
+    xs, ms = _tensors(feats, rows, device)
+    with autocast(device or torch.device("cpu"), precision):
+        reps = [
+            model.embed(m, x, miss if bool(miss.any()) else None)
+            for m, x, miss in zip(feats.features, xs, ms, strict=True)
+        ]
+    reps = [r.float() for r in reps]
     return contrastive_loss(loss, reps, model.logit_scale, negatives=negatives, generator=generator)
+
+
+def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the weights on the CPU: the best epoch's, kept while training goes on, and
+    saved so that a checkpoint trained on a GPU loads anywhere."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _batches(n: int, size: int, order: np.ndarray) -> list[np.ndarray]:
@@ -105,6 +127,8 @@ def validation_loss(
     negatives: str,
     batch_size: int,
     rows_subset: np.ndarray | None = None,
+    device: torch.device | None = None,
+    precision: torch.dtype | None = None,
 ) -> float:
     generator = torch.Generator().manual_seed(VALIDATION_SEED)
     total, count = 0.0, 0
@@ -112,7 +136,8 @@ def validation_loss(
     model.eval()
     with torch.no_grad():
         for rows in _batches(len(order), batch_size, order):
-            total += float(_batch_loss(model, feats, rows, loss, negatives, generator)) * len(rows)
+            value = _batch_loss(model, feats, rows, loss, negatives, generator, device, precision)
+            total += float(value) * len(rows)
             count += len(rows)
     model.train()
     return total / max(count, 1)
@@ -131,12 +156,16 @@ def train(
     name: str | None = None,
     track: Track | None = None,
     report: Report | None = None,
+    device: str | None = None,
 ) -> TrainResult:
-    """Train on ``config``'s train split, select on its validation split, save to ``out_dir``."""
+    """Train on ``config``'s train split, select on its validation split, save to ``out_dir``
+    (``device``: cpu, the default, or cuda with mixed precision)."""
     if loss not in LOSSES:
         raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}; got {loss!r}")
     if negatives not in NEGATIVES:
         raise ConfigError(f"--negatives must be 'n' (O(N)) or 'n2' (O(N²)), got {negatives!r}")
+    torch_dev = torch_device(device)
+    precision = mixed_precision(torch_dev)
     started = time.perf_counter()
     manifest = read_manifest(dataset_dir)
     modalities = declared_task(manifest).modalities
@@ -146,7 +175,7 @@ def train(
         )
     builder = manifest.builder
     recipe = recipe_for(builder)
-    settings = recipe.defaults.with_overrides(**(overrides or {}))
+    settings = settings_for(recipe, overrides)
     cache = cache_dir if cache_dir is not None else out_dir / "features"
     train_f = split_features(dataset_dir, config, "train", recipe, settings, cache, track)
     val_f = split_features(dataset_dir, config, "validation", recipe, settings, cache, track)
@@ -156,12 +185,19 @@ def train(
             "and 2 validation rows to train a contrastive model"
         )
     shapes = {m: tuple(f.shape[1:]) for m, f in train_f.features.items()}
+    configure = getattr(recipe, "configure", None)
+    if callable(configure):
+        settings = configure(settings, train_f)
     model = build_model(recipe, settings, shapes, seed)
     for m, f in train_f.features.items():
         fit_standardizers(model.encoders[m], f[~train_f.missing[m]])
+    model.to(torch_dev)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+        [p for p in model.parameters() if p.requires_grad],
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
     )
+    scaler = grad_scaler(torch_dev, precision)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     steps = len(_batches(len(train_f), settings.batch_size, np.arange(len(train_f))))
@@ -170,24 +206,33 @@ def train(
     # (when there are enough of them), which is what the test measures.
     val_rows = complete_rows(val_f)
     val_subset = val_rows if MIN_COMPLETE_VALIDATION <= len(val_rows) < len(val_f) else None
-    best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
+    best = (float("inf"), 0, _cpu_state(model))
     history = []
     for epoch in range(1, settings.epochs + 1):
         total, count = 0.0, 0
         for rows in _batches(len(train_f), settings.batch_size, rng.permutation(len(train_f))):
-            value = _batch_loss(model, train_f, rows, loss, negatives, generator)
+            value = _batch_loss(
+                model, train_f, rows, loss, negatives, generator, torch_dev, precision
+            )
             optimizer.zero_grad()
-            value.backward()
-            optimizer.step()
+            if scaler is None:
+                value.backward()
+                optimizer.step()
+            else:
+                scaler.scale(value).backward()
+                scaler.step(optimizer)
+                scaler.update()
             total, count = total + value.item() * len(rows), count + len(rows)
             if advance:
                 advance(1)
-        val = validation_loss(model, val_f, loss, negatives, settings.batch_size, val_subset)
+        val = validation_loss(
+            model, val_f, loss, negatives, settings.batch_size, val_subset, torch_dev, precision
+        )
         history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val})
         if report:
             report(epoch, total / count, val)
         if val < best[0]:
-            best = (val, epoch, copy.deepcopy(model.state_dict()))
+            best = (val, epoch, _cpu_state(model))
         elif settings.patience and epoch - best[1] >= settings.patience:
             break
     seconds = time.perf_counter() - started
@@ -216,6 +261,8 @@ def train(
         "best_val_loss": best[0],
         "train_seconds": round(seconds, 2),
         "torch_threads": torch.get_num_threads(),
+        "device": str(torch_dev),
+        "mixed_precision": None if precision is None else str(precision).removeprefix("torch."),
         "history": history,
     }
     (out_dir / MODEL_FILE).write_text(json.dumps(info, indent=2) + "\n", "utf-8")

@@ -17,7 +17,10 @@ Beyond the sequence:
   or the candidate id for candidates that are not rows (XOR's vector codes);
 * ``meta``: the task's side columns for the modality (M3 audio: ``lang``, ``audio_id``; image:
   ``cls_id``, ...). They exist for oracles and debugging; a model meant to be compared should
-  use the values only.
+  use the values only;
+* ``split``: the ``SplitData`` the rows come from (None for candidates that are not rows and
+  for hidden batches), for preprocessing defined over a whole split: the Symile-M3 release
+  pads every text to the longest of its split, so a text's tokens depend on that length.
 
 A hidden batch (the modality is unobserved under the missing-modality protocol) has ``None``
 items and ``None`` meta, the way a missing modality is stored in the training data.
@@ -34,7 +37,7 @@ import pyarrow as pa
 
 from symile_bench.audio_codec import decode_audio
 from symile_bench.errors import HarnessInputError
-from symile_bench.harness.splitdata import column_to_numpy
+from symile_bench.harness.splitdata import SplitData, column_to_numpy
 from symile_bench.media_struct import media_bytes
 
 
@@ -49,8 +52,10 @@ class ModalityBatch(Sequence[Any]):
         columns: tuple[str, ...] = (),
         meta: Mapping[str, Sequence[Any]] | None = None,
         values: np.ndarray | None = None,
+        split: SplitData | None = None,
     ) -> None:
         self.modality = modality
+        self.split = split
         self.ids = np.asarray(ids)
         self.columns = columns
         self.meta: Mapping[str, Sequence[Any]] = dict(meta or {})
@@ -69,10 +74,13 @@ class ModalityBatch(Sequence[Any]):
         columns: tuple[str, ...],
         meta_columns: tuple[str, ...],
         ids: np.ndarray,
+        split: SplitData | None = None,
     ) -> ModalityBatch:
-        """Rows of a split (``table`` holds just those rows)."""
+        """Rows of ``split`` (``table`` holds just those rows)."""
         meta = {c: table.column(c).to_pylist() for c in meta_columns if c in table.column_names}
-        return cls(modality, ids, table=table, features=features, columns=columns, meta=meta)
+        return cls(
+            modality, ids, table=table, features=features, columns=columns, meta=meta, split=split
+        )
 
     @classmethod
     def from_values(cls, modality: str, values: np.ndarray, ids: np.ndarray) -> ModalityBatch:

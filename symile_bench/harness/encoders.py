@@ -104,7 +104,13 @@ class ModelEncoder:
                 table = split.take([*modality.columns, *meta], r)
                 return (
                     ModalityBatch.from_rows(
-                        modality.name, table, split.features, modality.columns, meta, ids[at[i]]
+                        modality.name,
+                        table,
+                        split.features,
+                        modality.columns,
+                        meta,
+                        ids[at[i]],
+                        split,
                     ),
                     missing[r] if missing[r].any() else None,
                 )

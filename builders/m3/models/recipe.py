@@ -9,6 +9,11 @@ one word's coordinates and the image (class) matches them. A word's vector is a 
 embedding of the whole word (two hashes, summed); its gate ``1 + G s`` is a linear map of the
 word's script histogram ``s``, shared by every word written in the same script, which is a cue
 to the language that all of that language's words share.
+
+``--arch paper`` is the release's model instead (``paper_recipe``): heads over the frozen
+Whisper / CLIP vectors of `symile-bench embed` and XLM-R's first layer, for a GPU. The same
+recipe serves the imported releases (``hf-m3``, ``m3-csv``), whose rows have the same
+modalities.
 """
 
 from __future__ import annotations
@@ -17,10 +22,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from builders.m3.models import paper_recipe
 from builders.m3.models.features import WORD_BUCKETS, featurize_items
-from symile_bench.baselines.modules import mlp
+from symile_bench.baselines.features import SplitFeatures
+from symile_bench.baselines.modules import ContrastiveModel, mlp
 from symile_bench.baselines.recipes import Settings
+from symile_bench.errors import ConfigError
 from symile_bench.harness.batch import ModalityBatch
+
+ARCHS = ("small", "paper")
+
+
+def _paper(settings: Settings) -> bool:
+    if settings.arch not in ARCHS:
+        raise ConfigError(f"--arch for m3 must be one of {', '.join(ARCHS)}, got {settings.arch!r}")
+    return settings.arch == "paper"
 
 
 class GatedBagOfWords(nn.Module):
@@ -56,12 +72,27 @@ class M3Recipe:
         patience=10,
     )
 
+    def defaults_for(self, arch: str) -> Settings | None:
+        return paper_recipe.DEFAULTS if arch == "paper" else None
+
+    def configure(self, settings: Settings, train: SplitFeatures) -> Settings:
+        return paper_recipe.configure(settings, train) if _paper(settings) else settings
+
+    def model(
+        self, shapes: dict[str, tuple[int, ...]], settings: Settings
+    ) -> ContrastiveModel | None:
+        return paper_recipe.model(shapes, settings) if _paper(settings) else None
+
     def feature_key(self, modality: str, settings: Settings) -> str:
+        if _paper(settings):
+            return paper_recipe.feature_key(modality, settings)
         return {"audio": "logmel40-v1", "image": "px16hist8-v2", "text": "words2x14-v2"}[modality]
 
     def featurize(self, modality: str, batch: ModalityBatch, settings: Settings) -> np.ndarray:
         if modality not in ("audio", "image", "text"):
             raise KeyError(modality)
+        if _paper(settings):
+            return paper_recipe.featurize(modality, batch, settings)
         items = batch.raw() if hasattr(batch, "raw") else list(batch)
         return featurize_items(modality, items)
 
