@@ -15,10 +15,20 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+import torch
 
 transformers = pytest.importorskip(
     "transformers", reason="the paper's encoders need transformers (pip install '.[paper]')"
 )
+
+
+def seeded(model_class: type, config: object) -> object:
+    """A model of ``model_class`` with random weights from a fixed seed, so a test's numbers do
+    not change from run to run (torch's global generator is restored after)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return model_class(config)
+
 
 WHISPER_HIDDEN = 24
 CLIP_HIDDEN = 20
@@ -46,7 +56,7 @@ def make_whisper(folder: Path, *, mel_bins: int = 80) -> Path:
         suppress_tokens=[],
         begin_suppress_tokens=[],
     )
-    transformers.WhisperModel(config).save_pretrained(folder)
+    seeded(transformers.WhisperModel, config).save_pretrained(folder)
     transformers.WhisperFeatureExtractor(feature_size=mel_bins).save_pretrained(folder)
     return folder
 
@@ -76,7 +86,7 @@ def make_clip(folder: Path, *, image_size: int = 32) -> Path:
         },
         projection_dim=8,
     )
-    transformers.CLIPModel(config).save_pretrained(folder)
+    seeded(transformers.CLIPModel, config).save_pretrained(folder)
     side = {"shortest_edge": image_size}
     crop = {"height": image_size, "width": image_size}
     transformers.CLIPImageProcessorPil(size=side, crop_size=crop).save_pretrained(folder)
@@ -110,6 +120,6 @@ def make_xlmr(folder: Path, texts: Iterable[str]) -> Path:
         bos_token_id=0,
         eos_token_id=2,
     )
-    transformers.XLMRobertaModel(config).save_pretrained(folder)
+    seeded(transformers.XLMRobertaModel, config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

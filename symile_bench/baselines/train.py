@@ -208,33 +208,38 @@ def train(
     val_subset = val_rows if MIN_COMPLETE_VALIDATION <= len(val_rows) < len(val_f) else None
     best = (float("inf"), 0, _cpu_state(model))
     history = []
-    for epoch in range(1, settings.epochs + 1):
-        total, count = 0.0, 0
-        for rows in _batches(len(train_f), settings.batch_size, rng.permutation(len(train_f))):
-            value = _batch_loss(
-                model, train_f, rows, loss, negatives, generator, torch_dev, precision
+    # modules that draw random numbers while training (dropout in a fine-tuned text encoder)
+    # draw them from the seed, inside a fork so the caller's generator is left as it was
+    devices = [torch_dev.index or 0] if torch_dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for epoch in range(1, settings.epochs + 1):
+            total, count = 0.0, 0
+            for rows in _batches(len(train_f), settings.batch_size, rng.permutation(len(train_f))):
+                value = _batch_loss(
+                    model, train_f, rows, loss, negatives, generator, torch_dev, precision
+                )
+                optimizer.zero_grad()
+                if scaler is None:
+                    value.backward()
+                    optimizer.step()
+                else:
+                    scaler.scale(value).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                total, count = total + value.item() * len(rows), count + len(rows)
+                if advance:
+                    advance(1)
+            val = validation_loss(
+                model, val_f, loss, negatives, settings.batch_size, val_subset, torch_dev, precision
             )
-            optimizer.zero_grad()
-            if scaler is None:
-                value.backward()
-                optimizer.step()
-            else:
-                scaler.scale(value).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            total, count = total + value.item() * len(rows), count + len(rows)
-            if advance:
-                advance(1)
-        val = validation_loss(
-            model, val_f, loss, negatives, settings.batch_size, val_subset, torch_dev, precision
-        )
-        history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val})
-        if report:
-            report(epoch, total / count, val)
-        if val < best[0]:
-            best = (val, epoch, _cpu_state(model))
-        elif settings.patience and epoch - best[1] >= settings.patience:
-            break
+            history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val})
+            if report:
+                report(epoch, total / count, val)
+            if val < best[0]:
+                best = (val, epoch, _cpu_state(model))
+            elif settings.patience and epoch - best[1] >= settings.patience:
+                break
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best[2], out_dir / WEIGHTS_FILE)
