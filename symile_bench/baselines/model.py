@@ -35,7 +35,7 @@ class TrainedModel:
                 f"{FORMAT_VERSION}; retrain with this version of symile-bench"
             )
         self.info = info
-        self.recipe = recipe_for(info["builder"])
+        self.recipe = recipe_for(info["builder"], recorded=info.get("recipe"))
         self.settings = Settings(**info["settings"])
         self.shapes = {m: tuple(s) for m, s in info["feature_shapes"].items()}
         self.net = build_model(self.recipe, self.settings, self.shapes, seed=0)

@@ -2,11 +2,14 @@
 and which small encoder reads the features, with the default training settings.
 
 A recipe is found by the dataset's builder name (from ``manifest.json``), the same way the
-harness finds a task; a third-party builder registers its own with ``register_recipe``.
+harness finds a task; a third-party builder registers its own with ``register_recipe``, or, when
+every modality of its task is a fixed-length vector (kind ``vector``), needs none: it trains with
+the generic one (``vectors.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
@@ -16,6 +19,7 @@ from torch import nn
 from symile_bench.errors import ConfigError
 from symile_bench.harness.batch import ModalityBatch
 from symile_bench.registry import Registry
+from symile_bench.tasks import ModalitySpec
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ RECIPES: Registry[Recipe] = Registry(
     option="the dataset's builder",
     load=_loaded_recipe,
     error=ConfigError,
-    hint="Register one with symile_bench.baselines.recipes.register_recipe.",
+    hint="Register one with symile_bench.baselines.recipes.register_recipe (a builder whose "
+    "modalities are all of kind 'vector' needs none: the generic vector recipe trains it).",
 )
 
 
@@ -82,5 +87,16 @@ def register_recipe(builder: str, recipe: Recipe) -> Recipe:
     return RECIPES.register(builder, recipe, overwrite=True)
 
 
-def recipe_for(builder: str) -> Recipe:
+def recipe_for(
+    builder: str, modalities: Sequence[ModalitySpec] = (), *, recorded: str | None = None
+) -> Recipe:
+    """The recipe registered for ``builder``; for a builder without one, the generic vector
+    recipe when every one of its task's ``modalities`` is a vector (or when a checkpoint
+    ``recorded`` that it was trained with it)."""
+    from symile_bench.baselines import vectors
+
+    if builder not in RECIPES and (
+        recorded == vectors.NAME or (modalities and all(m.kind == "vector" for m in modalities))
+    ):
+        return vectors.VECTORS
     return RECIPES.get(builder)
