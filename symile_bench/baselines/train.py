@@ -146,8 +146,8 @@ def train(
     settings = recipe.defaults.with_overrides(**(overrides or {}))
     if loss == "symile" and negatives == "n2":  # before any feature work
         variant = manifest.variants.get(config or next(iter(manifest.variants)))
-        rows = variant.splits["train"].rows if variant and "train" in variant.splits else None
-        batch = settings.batch_size if rows is None else min(settings.batch_size, rows)
+        n = variant.splits["train"].rows if variant and "train" in variant.splits else None
+        batch = settings.batch_size if n is None else min(settings.batch_size, n)
         check_n2_memory(batch, len(modalities), settings.dim)
     cache = cache_dir if cache_dir is not None else out_dir / "features"
     train_f = split_features(dataset_dir, config, "train", recipe, settings, cache, track)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
+from builders.xor.build.names import DEFAULT_MODALITIES, MAX_MODALITIES, modality_names
 from symile_bench.builder import BuilderConfig, DatasetBuilder, ShardTask, TaskContext, split_tasks
 from symile_bench.tasks import CandidateRuleSpec, ModalitySpec, RetrievalTask
 
@@ -21,23 +22,11 @@ if TYPE_CHECKING:  # imported where used: `symile-bench --help` imports this mod
     import pyarrow as pa
 
 P_GRID = tuple(round(0.1 * k, 1) for k in range(11))
-#: the paper's three; a build with them records no ``modalities`` in its config (below)
-DEFAULT_MODALITIES = 3
-#: modality names in order: the alphabet without "i", which names the switch column
-NAMES = "abcdefghjklmnopqrstuvwxyz"
-MAX_MODALITIES = len(NAMES)
-
-
-def modality_names(m: int) -> tuple[str, ...]:
-    """a, b, c, ... for M modalities (x_1 = a, x_M the XOR or copy)."""
-    return tuple(NAMES[:m])
 
 
 class XorConfig(BuilderConfig):
     modalities: int = Field(
         DEFAULT_MODALITIES,
-        ge=3,
-        le=MAX_MODALITIES,
         description="Number of modalities M, named a, b, c, ... (the letters without i, the "
         "switch): x_1 ... x_{M-1} uniform, x_M = x_1 XOR ... XOR x_{M-1} when the switch is on, "
         "else x_M = x_1. The target is b. Default 3: the paper's (a, b, c).",
@@ -80,6 +69,21 @@ class XorConfig(BuilderConfig):
                 raise ValueError(f"p must be between 0 and 1, got {p}")
         if len(set(value)) != len(value):
             raise ValueError("p values must be distinct")
+        return value
+
+    @field_validator("modalities")
+    @classmethod
+    def _check_modalities(cls, value: int) -> int:
+        if value < 3:
+            raise ValueError(
+                f"XOR needs at least 3 modalities, got {value}: with 2 the second is always a "
+                "copy of a, so there is no higher-order interaction"
+            )
+        if value > MAX_MODALITIES:
+            raise ValueError(
+                f"at most {MAX_MODALITIES} modalities (named a ... z without i, the switch), "
+                f"got {value}"
+            )
         return value
 
     @model_serializer(mode="wrap")

@@ -26,7 +26,7 @@ from itertools import combinations, pairwise
 
 import numpy as np
 
-from builders.xor.build.builder import MAX_MODALITIES, modality_names
+from builders.xor.build.names import MAX_MODALITIES, modality_names
 from symile_bench.errors import ConfigError
 
 MAX_D = 20  # the builder's limit; the atom limit below is what binds
@@ -189,7 +189,7 @@ def xor_info(d: int, p: float, modalities: int = 3) -> XorInfo:
     m, names = modalities, modality_names(modalities)
     counts = _multiplicities(d, m)
     by_sig = {sig: _entropy(n0, n1, p, 1 << (d * (m - 1))) for sig, (n0, n1) in counts.items()}
-    entropies = {frozenset(): 0.0}
+    entropies: dict[frozenset[str], float] = {frozenset(): 0.0}
     for k in range(1, m + 1):
         for subset in combinations(range(m), k):
             entropies[frozenset(names[j] for j in subset)] = by_sig[_signature(subset, m)]

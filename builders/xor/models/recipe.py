@@ -3,8 +3,7 @@ is the generic vector recipe under XOR's name, for any number of modalities."""
 
 from __future__ import annotations
 
-from symile_bench.baselines.recipes import Settings
-from symile_bench.baselines.vectors import VectorRecipe
+from symile_bench.baselines.recipes import Settings, VectorRecipe
 
 
 class XorRecipe(VectorRecipe):

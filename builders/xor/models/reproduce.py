@@ -48,15 +48,15 @@ class XorOptions(BaseModel):
     @field_validator("modalities")
     @classmethod
     def _check(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        from builders.xor.build.builder import MAX_MODALITIES
+        from builders.xor.build.names import MAX_MODALITIES
 
         if not value:
             raise ValueError("give at least one number of modalities")
         bad = [m for m in value if not 3 <= m <= MAX_MODALITIES]
         if bad:
             raise ValueError(
-                f"XOR needs 3 to {MAX_MODALITIES} modalities (with 2, b = a XOR nothing is a "
-                f"copy, no higher-order interaction), got {bad[0]}"
+                f"XOR takes 3 to {MAX_MODALITIES} modalities (with 2 there is no higher-order "
+                f"interaction), got {bad[0]}"
             )
         if len(set(value)) != len(value):
             raise ValueError("numbers of modalities must be distinct")
