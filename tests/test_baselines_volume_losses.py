@@ -16,8 +16,11 @@ from typer.testing import CliRunner
 from symile_bench.baselines.losses import (
     contrastive_loss,
     gram_loss,
+    gram_score,
+    gram_volume,
     simplex_content,
     triangle_loss,
+    triangle_score,
     tuple_grams,
 )
 from symile_bench.cli import app
@@ -71,12 +74,13 @@ def _slow_loss(score, reps: list[torch.Tensor], scale: float) -> float:
 
 
 @pytest.mark.parametrize(
-    ("m", "normalize", "seed"), [(2, True, 0), (3, True, 1), (4, True, 2), (3, False, 3)]
+    ("m", "normalize", "seed"),
+    [(2, True, 0), (3, True, 1), (4, True, 2), (3, False, 3), (5, True, 4), (4, False, 5)],
 )
 def test_gram_loss_equals_slow_determinants(m, normalize, seed):
     """Proves gram_loss (Leibniz over inner-product matrices) equals the cross-entropy of
     −scale · sqrt(det(V Vᵀ)) computed one tuple at a time, for 2–4 modalities, on unit and on
-    unnormalised vectors."""
+    unnormalised vectors (from four modalities on computed by projection)."""
     reps, scale = _reps(m, seed=seed, normalize=normalize), 3.7
     ours = float(gram_loss(reps, torch.tensor(scale, dtype=torch.float64)))
     assert ours == pytest.approx(_slow_loss(_slow_volume, reps, scale), rel=1e-6)
@@ -127,13 +131,28 @@ def test_three_unit_vectors_closed_forms():
     assert _slow_area([a, b, c]) == pytest.approx(math.sqrt(area_sq))
 
 
-@pytest.mark.parametrize("kind", ["gram", "triangle"])
-def test_gradients_are_finite_even_for_degenerate_tuples(kind):
+@pytest.mark.parametrize(("m", "normalize"), [(4, True), (5, True), (6, False)])
+def test_projection_equals_the_gram_entries_form(m, normalize):
+    """Proves the projection form used from four modalities on (projection.py) computes the
+    same volume and simplex content as the bordered determinants of the Gram entries
+    (gram_volume, simplex_content), for every (anchor row, other rows) pair."""
+    reps = _reps(m, n=9, d=8, seed=m, normalize=normalize)
+    anchor, others = reps[0], reps[1:]
+    entries = tuple_grams(anchor, others)
+    torch.testing.assert_close(gram_score(anchor, others), gram_volume(entries))
+    torch.testing.assert_close(triangle_score(anchor, others), simplex_content(entries))
+
+
+@pytest.mark.parametrize(
+    ("kind", "m"), [("gram", 3), ("triangle", 3), ("gram", 4), ("triangle", 5)]
+)
+def test_gradients_are_finite_even_for_degenerate_tuples(kind, m):
     """Proves the loss is differentiable in every modality and the temperature, with finite
     gradients also when positive tuples are perfectly aligned (volume and area 0, where the
-    square root's derivative is infinite), and through the trainer's dispatch."""
-    base = _reps(3, seed=7)
-    for reps_in in (base, [base[0]] * 3):
+    square root's derivative is infinite; from four modalities also a base of collinear
+    vectors, whose orthonormal basis is floored), and through the trainer's dispatch."""
+    base = _reps(m, seed=7)
+    for reps_in in (base, [base[0]] * m):
         reps = [r.clone().float().requires_grad_() for r in reps_in]
         log_t = torch.tensor(0.5, requires_grad=True)
         contrastive_loss(kind, reps, log_t.exp()).backward()
