@@ -94,7 +94,7 @@ def summaries(tmp_path_factory) -> list[RunSummary]:
 def test_report_tables_per_m_paired_differences_and_one_plot(summaries, tmp_path):
     """Proves the report holds, for every M, top-1 against p with intervals beside the Bayes
     ceiling p + (1 − p)/32 and I(b; others) (equal across M), the paired difference of each
-    peer against Symile with its p-value, the table across M, mean training time per (objective,
+    peer against Symile with its p-value, the table across M, median training time per (objective,
     M), the query-subset diagnostic per M (every proper-subset interval counted against chance)
     and one plot; a --quick report opens with the banner."""
     report = write_scaling_report(tmp_path, summaries, (0.5, 1.0), (3, 4), wall_seconds=60.0)

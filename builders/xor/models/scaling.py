@@ -10,6 +10,7 @@ is the same for every M (``info.py``): M changes the order of the interaction, n
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -214,8 +215,8 @@ def _time_table(
     modalities: Sequence[int],
 ) -> list[str]:
     lines = [
-        "Mean training time per run (s; each run's own `train_seconds`, two runs at a time on "
-        "the shared cores):",
+        "Median training time per run (s; each run's own `train_seconds`, two runs at a time; "
+        "on shared cores other jobs slow some runs several-fold, hence the median):",
         "",
         "| objective | " + " | ".join(f"M = {m}" for m in modalities) + " |",
         "|---|" + "---|" * len(modalities),
@@ -224,7 +225,7 @@ def _time_table(
         cells = []
         for m in modalities:
             xs = seconds.get((o, m), [])
-            cells.append(f"{sum(xs) / len(xs):.0f}" if xs else "—")
+            cells.append(f"{statistics.median(xs):.0f}" if xs else "—")
         lines.append(f"| {name(o)} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
