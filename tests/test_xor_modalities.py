@@ -248,3 +248,12 @@ def test_leaderboard_tells_builds_of_different_m_apart(builds):
     three = answer_key_from_dataset(builds[3], config="p1.0")
     assert four.default_name == "xor-m4-p1.0-test" and three.default_name == "xor-p1.0-test"
     assert "(a, c, d)" in four.description["task"] and four.target == "b"
+
+
+def test_another_m_into_a_default_build_is_refused_naming_the_option(tmp_path):
+    """Proves a build with --modalities 4 into the directory of a default build is refused in
+    one line that names the option and its default (the three-modality config records none)."""
+    args = ["build", "xor", "--p", "1.0", "--train-n", 10, "--val-n", 10, "--test-n", 10]
+    run_cli(*args, "--out", tmp_path / "x", "-q")
+    proc = run_cli(*args, "--modalities", 4, "--out", tmp_path / "x", check=False)
+    assert proc.returncode != 0 and "--modalities default -> 4" in proc.stderr

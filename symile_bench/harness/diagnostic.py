@@ -34,7 +34,7 @@ SUBSET_PREFIX = "queries="
 IMPLICATIONS: dict[Interaction, str] = {
     "additive-pairwise": (
         "a sum of terms that each see one pair of modalities; on XOR at p = 1 any {m1} of the "
-        "{m} modalities are independent, so every pair is, no term can separate the right "
+        "{m} modalities are independent (so is every pair): no term can separate the right "
         "candidate from a wrong one and the ranking is at chance whatever the encoders learn"
     ),
     "pairwise": (

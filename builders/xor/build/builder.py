@@ -89,8 +89,8 @@ class XorConfig(BuilderConfig):
     @model_serializer(mode="wrap")
     def _omit_default_modalities(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """A three-modality config serialises as it did before ``modalities`` existed, so the
-        manifest's config, the dataset fingerprint (a hash of it) and the card of a default
-        build are unchanged; any other M is recorded."""
+        manifest's config, the dataset fingerprint (a hash of it) and the card's configuration
+        block of a default build are unchanged; any other M is recorded."""
         data: dict[str, Any] = handler(self)
         if self.modalities == DEFAULT_MODALITIES:
             data.pop("modalities", None)
