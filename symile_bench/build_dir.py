@@ -52,9 +52,17 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
         if old.get(key) != new[key]:
             diffs.append(f"{key.replace('_', '-')} {old.get(key)!r} -> {new[key]!r}")
     old_cfg, new_cfg = old.get("config", {}), new["config"]
+
+    def shown(cfg: dict[str, Any], key: str) -> str:
+        # a key a config leaves out is at its default (a builder may omit a field added later
+        # while it has its default, so that older builds keep their fingerprints)
+        return repr(cfg[key]) if key in cfg else "default"
+
     for key in sorted(set(old_cfg) | set(new_cfg)):
-        if old_cfg.get(key) != new_cfg.get(key):
-            diffs.append(f"--{key.replace('_', '-')} {old_cfg.get(key)!r} -> {new_cfg.get(key)!r}")
+        if (key in old_cfg, old_cfg.get(key)) != (key in new_cfg, new_cfg.get(key)):
+            diffs.append(
+                f"--{key.replace('_', '-')} {shown(old_cfg, key)} -> {shown(new_cfg, key)}"
+            )
     return ", ".join(diffs)
 
 

@@ -33,7 +33,8 @@ def train(
         str,
         typer.Option(
             help="Objective: 'symile' (MIP), 'clip' (pairwise), 'gram' (volume spanned by the "
-            "embeddings) or 'triangle' (area of their triangle; three modalities)."
+            "embeddings) or 'triangle' (area of their triangle; for M != 3 modalities the "
+            "content of their (M-1)-simplex, as the triangle scorer)."
         ),
     ] = "symile",
     negatives: Annotated[

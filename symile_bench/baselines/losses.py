@@ -1,7 +1,8 @@
 """Contrastive objectives: Symile (multilinear inner product, O(N) or O(N^M-1) negatives, any
 number of modalities), pairwise CLIP (docs/paper.md, "The method"), GRAM (Cicchetti et al.,
 ICLR 2025: the volume of the parallelotope the modality embeddings span) and TRIANGLE
-(Cicchetti et al., NeurIPS 2025: the area of the triangle they form).
+(Cicchetti et al., NeurIPS 2025: the area of the triangle they form; for M != 3 modalities the
+content of the (M-1)-simplex they span, as the harness's ``triangle`` scorer scores it).
 
 All take a list of ``[N, d]`` representations (row i of every tensor is one positive tuple)
 and a logit scale (``exp`` of the learned log-temperature). They are plain functions so the
@@ -10,11 +11,15 @@ trainer, the tests and a user's own loop can call them without any of our module
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from itertools import combinations, combinations_with_replacement, permutations
 
 import torch
 import torch.nn.functional as F
+
+from symile_bench.baselines.n2_memory import check_n2_memory
+from symile_bench.baselines.projection import gram_by_projection, simplex_by_projection
 
 NEGATIVES = ("n", "n2")
 LOSSES = ("symile", "clip", "gram", "triangle")
@@ -78,6 +83,8 @@ def symile_loss(
     if len(reps) < 2:
         raise ValueError("Symile needs at least two modalities")
     n = reps[0].shape[0]
+    if negatives == "n2":  # N^M logits: refuse in one line rather than fail inside torch
+        check_n2_memory(n, len(reps), reps[0].shape[1])
     labels = torch.arange(n, device=reps[0].device)
     losses = []
     for i, anchor in enumerate(reps):
@@ -160,22 +167,60 @@ def gram_volume(entries: Entries) -> torch.Tensor:
     return det.clamp_min(SQRT_FLOOR).sqrt()
 
 
-def triangle_area(entries: Entries) -> torch.Tensor:
-    """``0.5 sqrt(|u|² |v|² − (u·v)²)`` with ``u = b − a``, ``v = c − a`` for the tuple's
-    three vectors (a, b, c), from their Gram matrix alone. (The TRIANGLE release trains on
-    ``(|u|² |v|² − (u·v)²) / 2`` without the root; we keep the area itself, the score the
-    harness ranks by.)"""
-    if len(entries) != 3:
-        raise ValueError(f"TRIANGLE needs exactly three modalities, got {len(entries)}")
-    (aa, ab, ac), (_, bb, bc), (_, _, cc) = entries
-    uu = bb - 2 * ab + aa
-    vv = cc - 2 * ac + aa
-    uv = bc - ab - ac + aa
-    return 0.5 * (uu * vv - uv * uv).clamp_min(SQRT_FLOOR).sqrt()
+def simplex_content(entries: Entries) -> torch.Tensor:
+    """TRIANGLE's measure for a tuple of k vectors, from their Gram matrix alone: the content
+    of the (k−1)-simplex they are the vertices of, ``sqrt(det U) / (k−1)!`` with ``U`` the Gram
+    matrix of the edges from one vertex (k = 2: their distance; k = 3: the area of the
+    triangle, TRIANGLE's own definition; k = 4: the volume of the tetrahedron), the same
+    measure the harness's ``triangle`` scorer ranks by, for any number of modalities.
+
+    Three vectors (a, b, c): ``0.5 sqrt(|u|² |v|² − (u·v)²)``, ``u = b − a``, ``v = c − a``.
+    (The TRIANGLE release trains on ``(|u|² |v|² − (u·v)²) / 2`` without the root; we keep the
+    area itself, the score the harness ranks by.) Otherwise the edges run from the last other
+    modality's vector ``o``: the anchor's edge ``w = anchor − o`` varies with both i and j
+    (``[N, N]`` entries), the other edges with j only (``[1, N]``), so ``det U`` is the bordered
+    determinant ``gram_volume`` already expands (``|w|² det B − tᵀ adj(B) t``)."""
+    k = len(entries)
+    if k < 2:
+        raise ValueError(f"a simplex needs at least two vertices, got {k}")
+    if k == 3:
+        (aa, ab, ac), (_, bb, bc), (_, _, cc) = entries
+        uu = bb - 2 * ab + aa
+        vv = cc - 2 * ac + aa
+        uv = bc - ab - ac + aa
+        return 0.5 * (uu * vv - uv * uv).clamp_min(SQRT_FLOOR).sqrt()
+    o = k - 1
+    edges: Entries = [[entries[0][0]] * o for _ in range(o)]
+    for m in range(o):
+        for n in range(m, o):  # symmetric: each entry computed once
+            edge = entries[m][n] - entries[m][o] - entries[o][n] + entries[o][o]
+            edges[m][n] = edges[n][m] = edge
+    return gram_volume(edges) / math.factorial(o)
+
+
+#: (anchor [N, d], the other modalities' [N, d]) -> [N, N] measure of (anchor row i, row j)
+TupleScore = Callable[[torch.Tensor, Sequence[torch.Tensor]], torch.Tensor]
+
+
+def gram_score(anchor: torch.Tensor, others: Sequence[torch.Tensor]) -> torch.Tensor:
+    """GRAM's volume of every (anchor row i, other modalities' row j): from the Gram entries
+    for up to three modalities (``gram_volume``), by projection beyond (the same volume,
+    ``projection.py``, about 2.5× faster at four and five modalities)."""
+    if len(others) < 3:
+        return gram_volume(tuple_grams(anchor, others))
+    return gram_by_projection(anchor, others, SQRT_FLOOR)
+
+
+def triangle_score(anchor: torch.Tensor, others: Sequence[torch.Tensor]) -> torch.Tensor:
+    """TRIANGLE's area (three modalities) or simplex content (``simplex_content``) of every
+    (anchor row i, other modalities' row j), by projection from four modalities on."""
+    if len(others) < 3:
+        return simplex_content(tuple_grams(anchor, others))
+    return simplex_by_projection(anchor, others, SQRT_FLOOR)
 
 
 def _tuple_loss(
-    score: Callable[[Entries], torch.Tensor],
+    score: TupleScore,
     reps: Sequence[torch.Tensor],
     logit_scale: torch.Tensor,
 ) -> torch.Tensor:
@@ -192,7 +237,7 @@ def _tuple_loss(
     losses = []
     for i, anchor in enumerate(reps):
         others = [r for j, r in enumerate(reps) if j != i]
-        logits = -logit_scale * score(tuple_grams(anchor, others))
+        logits = -logit_scale * score(anchor, others)
         losses.append((F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2)
     return torch.stack(losses).mean()
 
@@ -202,13 +247,14 @@ def gram_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.
     Left out from the release's training objective: its data-anchor matching term (a fusion
     encoder's match / no-match head, which these per-modality encoders do not have) and
     label smoothing 0.1 (kept out of every objective here so they stay comparable)."""
-    return _tuple_loss(gram_volume, reps, logit_scale)
+    return _tuple_loss(gram_score, reps, logit_scale)
 
 
 def triangle_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.Tensor:
-    """TRIANGLE's contrastive loss (three modalities) with the area as negative logit; the
-    same omissions as ``gram_loss``."""
-    return _tuple_loss(triangle_area, reps, logit_scale)
+    """TRIANGLE's contrastive loss with the area (three modalities; the simplex's content for
+    any other number, ``simplex_content``) as negative logit; the same omissions as
+    ``gram_loss``."""
+    return _tuple_loss(triangle_score, reps, logit_scale)
 
 
 def contrastive_loss(

@@ -43,7 +43,7 @@ class TrainedModel:
                 f"{FORMAT_VERSION}; retrain with this version of symile-bench"
             )
         self.info = info
-        self.recipe = recipe_for(info["builder"])
+        self.recipe = recipe_for(info["builder"], recorded=info.get("recipe"))
         self.settings = Settings(**info["settings"])
         if recipe_args:
             self.settings = self.settings.with_overrides(

@@ -15,9 +15,14 @@ from symile_bench.baselines.runs import RunSummary
 from symile_bench.baselines.summary import top1_of
 from symile_bench.errors import HarnessInputError
 from symile_bench.harness.compare import compare_results
-from symile_bench.harness.diagnostic import diagnostics, interaction_of, interaction_text
+from symile_bench.harness.diagnostic import (
+    Diagnostic,
+    diagnostics,
+    interaction_of,
+    interaction_text,
+)
 from symile_bench.harness.overview import chance_text
-from symile_bench.harness.results import Results, load_results
+from symile_bench.harness.results import ResultRow, Results, load_results
 
 REFERENCE = "symile"
 PAPER = ("symile", "clip")  # the paper's two objectives, which every report's tables hold
@@ -46,14 +51,16 @@ def objectives_lines(
     *,
     diagnose: Sequence[str] = (),
     diagnostic_note: str = "",
-    singles_at_chance: Sequence[str] = (),
+    subsets_at_chance: Sequence[str] = (),
+    plot: bool = True,
 ) -> list[str]:
-    """The report's "Objectives side by side" section (with its plot written to ``out``) and,
-    for the conditions in ``diagnose``, "Where the accuracy comes from" (``diagnostic_note``:
-    what the benchmark's design implies for single-query scores; ``singles_at_chance``: the
-    conditions where no single modality carries information about the target, e.g. XOR at
-    p = 1, where every single-query score must be at chance: the report counts the intervals
-    that contain it and names the largest distance)."""
+    """The report's "Objectives side by side" section (with its plot written to ``out`` unless
+    ``plot`` is off: a report that draws its own) and, for the conditions in ``diagnose``,
+    "Where the accuracy comes from" (``diagnostic_note``: what the benchmark's design implies
+    for the query-subset scores; ``subsets_at_chance``: the conditions where no proper subset
+    of the query modalities carries information about the target, e.g. XOR at any M, where
+    every such score must be at chance: the report counts the intervals that contain it and
+    names the largest distance)."""
     objectives = list(dict.fromkeys(o for row in grid.values() for o in row))
     loaded = {c: {o: load_results(path) for o, path in row.items()} for c, row in grid.items()}
     lines = [
@@ -78,18 +85,26 @@ def objectives_lines(
                 f"| {condition} | {name(objective)} ({SCORING.get(objective, objective)}) | "
                 f"{t.text()} | {diff} | {p} | {chance_text(t.chance)} | {levels} |"
             )
-    figure = _plot(out / PLOT_FILE, loaded, objectives)
-    lines += [
-        "",
-        f"![objectives]({figure.name})" if figure else "(No figure: install symile-bench[plot].)",
-        "",
-    ]
+    if plot:
+        figure = _plot(out / PLOT_FILE, loaded, objectives)
+        lines += [
+            "",
+            f"![objectives]({figure.name})"
+            if figure
+            else "(No figure: install symile-bench[plot].)",
+        ]
+    lines.append("")
     picked = {
         c: {o: (str(grid[c][o]), r) for o, r in loaded[c].items()} for c in diagnose if c in grid
     }
     if picked:
-        lines += _diagnostic_lines(picked, objectives, diagnostic_note, singles_at_chance)
+        lines += _diagnostic_lines(picked, objectives, diagnostic_note, subsets_at_chance)
     return lines
+
+
+#: above this many proper query subsets (M >= 5: 14) a diagnostic table shows the best subset
+#: of each size instead of one column per subset
+MAX_SUBSET_COLUMNS = 6
 
 
 def _diagnostic_lines(
@@ -106,53 +121,86 @@ def _diagnostic_lines(
     }
     if not found:
         return []
-    query = next(iter(found.values())).query
-    subsets = list(next(iter(found.values())).subsets)
-    head = ["all: " + ", ".join(query), *(f"from {', '.join(s)} only" for s in subsets)]
     lines = [
         "## Where the accuracy comes from",
         "",
-        "The target scored from all query modalities and from each one alone, the others left "
-        "out of the score (`evaluate --query-subsets`, `report --diagnostic`). Single-query "
-        "scores at chance with a high all-queries score mean the accuracy comes from the "
-        "modalities jointly; a single-query score near the full one means from that modality.",
+        "The target scored from all query modalities and from each proper subset of them, the "
+        "others left out of the score (`evaluate --query-subsets`, `report --diagnostic`). "
+        "Subset scores at chance with a high all-queries score mean the accuracy comes from "
+        "the modalities jointly; a subset's score near the full one means from that subset.",
         "",
-        "| condition | objective | " + " | ".join(head) + " | all − best single | chance |",
-        "|---|---|" + "---|" * (len(head) + 2),
     ]
+    by_query: dict[tuple[str, ...], list[tuple[str, str, Diagnostic]]] = {}
     for (condition, objective), d in found.items():
-        cells = [d.full, *(d.subsets[s] for s in subsets)]
-        gain = d.joint_gain()
-        lines.append(
-            f"| {condition} | {name(objective)} | "
-            + " | ".join(f"{c.value:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]" for c in cells)
-            + f" | {'' if gain is None else f'{gain:+.3f}'} | {chance_text(d.full.chance)} |"
-        )
-    lines += ["", "What each objective's score can detect:", ""]
-    for objective in objectives:
-        scoring = SCORING.get(objective, objective)
-        lines.append(
-            f"- **{name(objective)}** (`{scoring}`): {interaction_text(interaction_of(scoring))}."
-        )
+        by_query.setdefault(d.query, []).append((condition, objective, d))
+    for rows in by_query.values():
+        lines += [*_subset_table(rows), ""]
+    lines += ["What each objective's score can detect:", ""]
+    for m in sorted({d.modalities for d in found.values()}):
+        for objective in objectives:
+            scoring = SCORING.get(objective, objective)
+            lines.append(
+                f"- **{name(objective)}** (`{scoring}`, {m} modalities): "
+                f"{interaction_text(interaction_of(scoring), m)}."
+            )
     lines += ["", note] if note else []
     checked = [(c, o, d) for (c, o), d in found.items() if c in check]
     if checked:
-        singles = [
+        scores = [
             (abs(row.value - (row.chance or 0.0)), f"{name(o)}, {c}, from {', '.join(s)} only", row)
             for c, o, d in checked
             for s, row in d.subsets.items()
         ]
-        inside = sum(r.ci_low <= (r.chance or 0.0) <= r.ci_high for _, _, r in singles)
-        far, where, _ = max(singles, key=lambda x: x[0])
+        inside = sum(r.ci_low <= (r.chance or 0.0) <= r.ci_high for _, _, r in scores)
+        far, where, _ = max(scores, key=lambda x: x[0])
         gain = max((d.joint_gain() or 0.0) for _, _, d in checked)
         lines += [
             "",
-            f"At {', '.join(check)}: {inside} of {len(singles)} single-query 95% intervals "
-            f"contain chance (about 1 in 20 misses by chance alone); the largest distance of "
-            f"a single-query score from chance is {far:.3f} ({where}), against all-queries "
-            f"gains of up to {gain:+.3f}.",
+            f"At {'; '.join(check)}: {inside} of {len(scores)} 95% intervals of the scores from "
+            f"a proper subset of the queries contain chance (about 1 in 20 misses by chance "
+            f"alone); the largest distance of such a score from chance is {far:.3f} ({where}), "
+            f"against all-queries gains of up to {gain:+.3f}.",
         ]
     return [*lines, ""]
+
+
+def _subset_table(rows: Sequence[tuple[str, str, Diagnostic]]) -> list[str]:
+    """One table of diagnostics that share their query modalities: a column per proper subset,
+    or, with many, the best subset of each size (named in its cell)."""
+    query = rows[0][2].query
+    subsets = list(rows[0][2].subsets)
+    each = len(subsets) <= MAX_SUBSET_COLUMNS
+    sizes = sorted({len(s) for s in subsets}, reverse=True)
+    head = ["all: " + ", ".join(query)] + (
+        [f"from {', '.join(s)} only" for s in subsets]
+        if each
+        else [f"best of {sum(len(s) == k for s in subsets)} subsets of {k}" for k in sizes]
+    )
+    lines = [
+        "| condition | objective | " + " | ".join(head) + " | all − best proper subset | chance |",
+        "|---|---|" + "---|" * (len(head) + 2),
+    ]
+    for condition, objective, d in rows:
+        if each:
+            cells = [_cell(d.full), *(_cell(d.subsets[s]) for s in subsets)]
+        else:
+            cells = [_cell(d.full)]
+            for k in sizes:
+                s, row = max(
+                    ((s, r) for s, r in d.subsets.items() if len(s) == k), key=lambda x: x[1].value
+                )
+                cells.append(f"{_cell(row)} ({'+'.join(s)})")
+        gain = d.joint_gain()
+        lines.append(
+            f"| {condition} | {name(objective)} | "
+            + " | ".join(cells)
+            + f" | {'' if gain is None else f'{gain:+.3f}'} | {chance_text(d.full.chance)} |"
+        )
+    return lines
+
+
+def _cell(row: ResultRow) -> str:
+    return f"{row.value:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
 
 
 def _paired(a: Results, b: Results) -> tuple[str, str]:

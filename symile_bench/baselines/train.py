@@ -26,6 +26,7 @@ from symile_bench.baselines.device import autocast, grad_scaler, mixed_precision
 from symile_bench.baselines.features import SplitFeatures, split_features
 from symile_bench.baselines.losses import LOSSES, NEGATIVES, SCORING, contrastive_loss
 from symile_bench.baselines.modules import ContrastiveModel, fit_standardizers
+from symile_bench.baselines.n2_memory import check_n2_memory
 from symile_bench.baselines.recipes import Recipe, Settings, recipe_for, settings_for
 from symile_bench.errors import ConfigError
 from symile_bench.harness.missing import complete_fraction
@@ -169,13 +170,14 @@ def train(
     started = time.perf_counter()
     manifest = read_manifest(dataset_dir)
     modalities = declared_task(manifest).modalities
-    if loss == "triangle" and len(modalities) != 3:
-        raise ConfigError(
-            f"--loss triangle needs three modalities; {dataset_dir} has {len(modalities)}"
-        )
     builder = manifest.builder
-    recipe = recipe_for(builder)
+    recipe = recipe_for(builder, modalities)
     settings = settings_for(recipe, overrides)
+    if loss == "symile" and negatives == "n2":  # before any feature work
+        variant = manifest.variants.get(config or next(iter(manifest.variants)))
+        n = variant.splits["train"].rows if variant and "train" in variant.splits else None
+        batch = settings.batch_size if n is None else min(settings.batch_size, n)
+        check_n2_memory(batch, len(modalities), settings.dim)
     cache = cache_dir if cache_dir is not None else out_dir / "features"
     train_f = split_features(dataset_dir, config, "train", recipe, settings, cache, track)
     val_f = split_features(dataset_dir, config, "validation", recipe, settings, cache, track)
@@ -247,6 +249,7 @@ def train(
         "format_version": FORMAT_VERSION,
         "name": name or (f"symile-{negatives}" if loss == "symile" else loss),
         "builder": builder,
+        "recipe": recipe.name,
         "loss": loss,
         "negatives": negatives if loss == "symile" else None,
         "scoring": SCORING[loss],

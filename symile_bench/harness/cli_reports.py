@@ -199,8 +199,9 @@ def _print_diagnostic(loaded: list[tuple[str, Results]], metric: str) -> None:
         if gain is not None:
             table.add_row("", "", "all − best subset", f"{gain:+.4f}", "", "", end_section=True)
     console.print(table)
-    for scoring in dict.fromkeys(d.scoring for d in found):
-        console.print(f"{scoring}: {interaction_text(interaction_of(scoring))}.")
+    for scoring, m in dict.fromkeys((d.scoring, d.modalities) for d in found):
+        text = interaction_text(interaction_of(scoring), m)
+        console.print(f"{scoring} ({m} modalities): {text}.")
 
 
 def validate(

@@ -6,8 +6,9 @@ GRAM's volume of two is ``sqrt(1 - cos^2)``, TRIANGLE's content of two is their 
 differs from the missing-modality protocol, where they are passed to the model as missing. Set
 beside the all-queries score, a single-query score near the full one says the model's accuracy
 comes from that modality alone; all single-query scores near chance with a high full score say
-it comes from the modalities jointly. On XOR at p = 1 every single modality is independent of
-the target, so each single-query score is at chance for any model.
+it comes from the modalities jointly. On XOR (any number of modalities M) the target is
+independent of every proper subset of the others, so each such score is at chance for any
+model.
 
 Whether a model *can* use joint information depends on its objective's score, which each scorer
 declares (``Scorer.interaction``); ``IMPLICATIONS`` says what that means on XOR.
@@ -27,27 +28,29 @@ from symile_bench.harness.scorers import Interaction, get_scorer
 
 SUBSET_PREFIX = "queries="
 
-#: what each kind of score implies for XOR at p = 1 (a, b independent; c = a XOR b), where
-#: every pair of modalities is independent and only the three together are dependent
+#: what each kind of score implies for XOR with M modalities at p = 1 (x_M the XOR of the
+#: others), where any M - 1 of the modalities are independent (so every pair is) and only all M
+#: together are dependent; {m}, {m1} and {form} are filled in by ``interaction_text``
 IMPLICATIONS: dict[Interaction, str] = {
     "additive-pairwise": (
-        "a sum of terms that each see one pair of modalities; on XOR at p = 1 every pair is "
-        "independent, so no term can separate the right candidate from a wrong one and the "
-        "ranking is at chance whatever the encoders learn"
+        "a sum of terms that each see one pair of modalities; on XOR at p = 1 any {m1} of the "
+        "{m} modalities are independent (so is every pair): no term can separate the right "
+        "candidate from a wrong one and the ranking is at chance whatever the encoders learn"
     ),
     "pairwise": (
         "a function of the pairwise inner products only, but not a sum of them; each inner "
         "product alone is uninformative on XOR at p = 1, yet their joint values can identify "
-        "the triple (encoders can give every pair of values its own inner product), so this "
+        "the tuple (encoders can give every pair of values its own inner product), so this "
         "score is not held to chance by construction: whether training finds such encoders is "
         "an empirical question the XOR rows answer"
     ),
     "joint": (
-        "not a function of the pairwise inner products (a trilinear form of all the "
-        "embeddings), so it can represent a dependence that only the modalities together carry, "
-        "such as XOR at p = 1"
+        "not a function of the pairwise inner products ({form} of all {m} embeddings), so it "
+        "can represent a dependence that only the {m} modalities together carry, such as XOR "
+        "at p = 1"
     ),
 }
+FORMS = {2: "the bilinear form", 3: "the trilinear form", 4: "the quadrilinear form"}
 
 
 def subset_conditions(query: Sequence[str]) -> list[Condition]:
@@ -92,6 +95,11 @@ class Diagnostic:
         return interaction_of(self.scoring)
 
     @property
+    def modalities(self) -> int:
+        """M: the query modalities and the target."""
+        return len(self.query) + 1
+
+    @property
     def best_subset(self) -> tuple[tuple[str, ...], ResultRow] | None:
         if not self.subsets:
             return None
@@ -126,6 +134,14 @@ def diagnostics(results: Sequence[tuple[str, Results]], metric: str = "top1") ->
     return out
 
 
-def interaction_text(interaction: Interaction | None) -> str:
-    """A reader's sentence for a declared interaction."""
-    return "not declared by the scorer" if interaction is None else IMPLICATIONS[interaction]
+def interaction_text(interaction: Interaction | None, modalities: int | None = None) -> str:
+    """A reader's sentence for a declared interaction, for a task of ``modalities`` modalities
+    (the target and its queries; None: worded for any number M)."""
+    if interaction is None:
+        return "not declared by the scorer"
+    if modalities is None:
+        m, m1, form = "M", "M − 1", "the multilinear form"
+    else:
+        m, m1 = str(modalities), str(modalities - 1)
+        form = FORMS.get(modalities, f"the {modalities}-linear form")
+    return IMPLICATIONS[interaction].format(m=m, m1=m1, form=form)

@@ -49,7 +49,8 @@ ScoreFn = Callable[[Queries, np.ndarray], np.ndarray]
 #: * ``additive-pairwise``: a sum of terms that each see one pair of modalities (CLIP);
 #: * ``pairwise``: a function of the pairwise inner products only, not a sum of them (GRAM's
 #:   volume, TRIANGLE's area);
-#: * ``joint``: not a function of the pairwise inner products (Symile's trilinear MIP).
+#: * ``joint``: not a function of the pairwise inner products (Symile's MIP, multilinear in
+#:   all M embeddings: trilinear for three).
 Interaction = Literal["additive-pairwise", "pairwise", "joint"]
 INTERACTIONS: tuple[Interaction, ...] = ("additive-pairwise", "pairwise", "joint")
 

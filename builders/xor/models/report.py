@@ -67,7 +67,7 @@ def write_xor_report(
         lines.append(
             f"| {p:g} | {scores['symile'][p].text()} | {scores['clip'][p].text()} | "
             f"{'' if ps is None else ps} | {'' if pc is None else pc} | "
-            f"{info[p].i_ab_given_c:.3f} | {abs(info[p].i_bc):.3f} | "
+            f"{info[p].mutual('a', 'b', 'c'):.3f} | {abs(info[p].mutual('b', 'c')):.3f} | "
             f"{info[p].total_correlation:.3f} |"
         )
     diagnosed = [c for c in ("p = 0.5", "p = 1") if c in files]
@@ -78,7 +78,7 @@ def write_xor_report(
             files,
             diagnose=diagnosed,
             diagnostic_note=DIAGNOSTIC_NOTE,
-            singles_at_chance=diagnosed,
+            subsets_at_chance=diagnosed,
         ),
     ]
     wall = wall_text(wall_seconds)
@@ -127,22 +127,15 @@ def _plot(
         left.axhline(chance, ls=":", color="gray", label=f"chance {chance:.3f}")
     left.set(xlabel="p", ylabel="test top-1", title="accuracy", ylim=(-0.02, 1.05))
     left.legend(fontsize=8)
-    for attr, label in (
-        ("i_ab_given_c", "I(a;b|c)"),
-        ("i_bc", "I(b;c)"),
-        ("i_ab", "I(a;b)"),
-        ("i_ac", "I(a;c)"),
-        ("total_correlation", "TC(a,b,c)"),
+    for term, label in (
+        (lambda r: r.mutual("a", "b", "c"), "I(a;b|c)"),
+        (lambda r: r.mutual("b", "c"), "I(b;c)"),
+        (lambda r: r.mutual("a", "b"), "I(a;b)"),
+        (lambda r: r.mutual("a", "c"), "I(a;c)"),
+        (lambda r: r.total_correlation, "TC(a,b,c)"),
     ):
-        right.plot(
-            grid,
-            [
-                abs(getattr(info[p], attr)) if abs(getattr(info[p], attr)) > 1e-12 else 0.0
-                for p in grid
-            ],
-            marker=".",
-            label=label,
-        )
+        values = [term(info[p]) for p in grid]
+        right.plot(grid, [v if abs(v) > 1e-12 else 0.0 for v in values], marker=".", label=label)
     right.set(xlabel="p", ylabel="bits", title="information terms (exact)")
     right.legend(fontsize=8)
     fig.tight_layout()
