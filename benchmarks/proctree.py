@@ -3,6 +3,7 @@ so a build's peak counts the parent and every worker it has at the same moment."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -38,6 +39,21 @@ def tree_rss(pid: int) -> int:
             continue
         stack += _children(current)
     return total
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of `pid`, the children it has reaped and its live
+    descendants: what a process tree has spent so far, helpers that outlive a task included."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        stack += _children(current)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_with_peak_rss(cmd: list[str], interval: float = 0.05) -> tuple[int, float, int]:

@@ -41,7 +41,8 @@ BATCH = 64
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, Path]:
     """The same small M3, once per storage. Small pools (4 clips a language, one image a
-    class) so rows share media: 400 test rows show 8 clips and about 200 images."""
+    class) so rows share media: 400 test rows show 8 clips and about 200 images. FLAC clips
+    in both (--audio-format auto would give the inline build MP3): the same media."""
     root = tmp_path_factory.mktemp("distinct")
     out = {}
     for storage in STORAGES:
@@ -50,7 +51,7 @@ def builds(tmp_path_factory) -> dict[str, Path]:
             "build", "m3", "--languages", "2", "--train-n", "50", "--val-n", "100",
             "--test-n", "400", "--audio-pool", "4", "--image-pool", "1", "--image-size", "32",
             "--missing-prob", f"{AUDIO_MISSING},{IMAGE_MISSING}", "--storage", storage,
-            "--out", out[storage], "-q",
+            "--audio-format", "flac", "--out", out[storage], "-q",
         )  # fmt: skip
     return out
 

@@ -4,6 +4,7 @@ are deterministic."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from symile_bench.lexicon import PAPER_LANGUAGE_SETS, load_default
 from symile_bench.manifest import read_manifest
 
 from .conftest import run_cli
+from .source_fixtures import write_translations_json
 
 LANGS = PAPER_LANGUAGE_SETS[5]
+OLD_BUILD = Path(__file__).parent / "data" / "m3-1.0.0"
 SMALL = [
     "--languages",
     "5",
@@ -130,15 +133,56 @@ def test_audio_clip_is_independent_of_class(m3):
 
 
 def test_load_dataset_decodes_audio_and_image(m3, monkeypatch):
+    """An inline build of builder 1.1.0 (--audio-format auto) stores MP3 clips, as 1.0.0 did."""
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    assert read_manifest(m3).builder_version == "1.1.0"
     test = datasets.load_dataset(str(m3), "complete", split="test")
     assert test.num_rows == 2000
     row = test[0]
+    assert row["audio"].metadata.codec == "mp3"
     samples = row["audio"].get_all_samples()
     assert samples.sample_rate > 0 and samples.data.numel() > 0
     assert row["image"].size == (64, 64)
     assert isinstance(test.features["audio"], datasets.Audio)
     assert isinstance(test.features["image"], datasets.Image)
+
+
+def test_a_version_1_0_0_build_still_verifies_and_loads(tmp_path, monkeypatch):
+    """A directory written by builder 1.0.0 (tests/data/m3-1.0.0: a pooled build of 3 test
+    rows made at commit cff24a9, whose pool holds MP3 clips) still verifies, and its media
+    still decode, through `symile_bench.load` and `datasets.load_dataset`."""
+    old = tmp_path / "m3-1.0.0"
+    shutil.copytree(OLD_BUILD, old)
+    assert read_manifest(old).builder_version == "1.0.0"
+    assert "4 files match the manifest" in run_cli("verify", old).stdout
+    rows = symile_bench.load(old, "complete", "test")
+    assert rows.num_rows == 3
+    for row in rows:
+        samples = row["audio"].get_all_samples()
+        assert samples.sample_rate == 22_050 and samples.data.numel() > 22_050 // 2
+        assert row["image"].size == (16, 16)
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    pools = datasets.load_dataset(str(old), "audio-pool", split="pool")
+    assert pools[0]["audio"].metadata.codec == "mp3"
+    assert pools[0]["audio"].get_all_samples().sample_rate == 22_050
+
+
+def test_version_1_1_0_asked_for_mp3_writes_the_media_of_1_0_0(tmp_path):
+    """1.1.0 changed only the default clip codec of pooled builds: with the options of the
+    1.0.0 build and --audio-format mp3, every pool and shard file is byte-identical to it
+    (the images, whose rendering 1.1.0 made faster, included)."""
+    out = tmp_path / "new"
+    run_cli(
+        *("build", "m3", "--translations", write_translations_json(tmp_path / "t.json")),
+        *("--languages", "en,el", "--train-n", 0, "--val-n", 0, "--test-n", 3),
+        *("--audio-pool", 1, "--image-pool", 1, "--image-size", 16, "--images", "procedural"),
+        *("--storage", "pooled", "--audio-format", "mp3", "-q", "--out", out),
+    )
+    assert read_manifest(out).builder_version == "1.1.0"
+    old = sorted(p.relative_to(OLD_BUILD) for p in OLD_BUILD.rglob("*.arrow"))
+    assert old == sorted(p.relative_to(out) for p in out.rglob("*.arrow")) and len(old) == 4
+    for name in old:
+        assert (out / name).read_bytes() == (OLD_BUILD / name).read_bytes(), name
 
 
 def test_missing_variants_mask_train_and_val_only(m3):

@@ -46,7 +46,10 @@ def build(out: Path, storage: str, *extra: str | Path) -> Path:
 @pytest.fixture(scope="module")
 def dirs(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("pooled")
-    return {"pooled": build(tmp / "pooled", "pooled"), "inline": build(tmp / "inline", "inline")}
+    # --audio-format auto stores a pooled build's clips as FLAC: the inline build asks for
+    # FLAC too, so that the two builds hold the same media
+    inline = build(tmp / "inline", "inline", "--audio-format", "flac")
+    return {"pooled": build(tmp / "pooled", "pooled"), "inline": inline}
 
 
 def media_equal(a: object, b: object) -> bool:
@@ -242,6 +245,9 @@ def test_load_dataset_reads_rows_and_pools_and_the_card_join_works(dirs):
     assert len(rows) == 120 and "image" not in rows.column_names
     images = datasets.load_dataset(str(out), "image-pool", split="pool")
     assert isinstance(images.features["image"], datasets.Image) and len(images) == 243 * 2
+    clips = datasets.load_dataset(str(out), "audio-pool", split="pool")
+    assert clips[0]["audio"].metadata.codec == "flac"  # --audio-format auto, pooled
+    assert clips[0]["audio"].get_all_samples().sample_rate == 22_050
     card = (out / "README.md").read_text()
     assert "**Pooled** (chosen with `--storage pooled`)" in card
     join = re.findall(r"```python\n(.*?)```", card, re.S)[-1].replace("PATH/TO/THIS/DIR", str(out))
@@ -378,3 +384,6 @@ def test_storage_and_pool_sizes_follow_the_build_size():
     assert 5_000 <= mid.images_per_class * 243 <= 7_000
     assert M3Config(size="l", image_pool=3, storage="inline").images_per_class == 3
     assert not M3Config(size="l", storage="inline").pooled
+    # the clips: MP3 where every row carries one, FLAC (5x the bytes, 15x faster) in a pool
+    assert (tiny.clip_format, m.clip_format) == ("mp3", "flac")
+    assert M3Config(size="l", audio_format="mp3").clip_format == "mp3"

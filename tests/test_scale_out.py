@@ -75,11 +75,14 @@ def ray_cluster():
 
 
 def test_ray_builds_equal_local_builds(ray_cluster, tmp_path):
-    """XOR and a tiny M3 on a local Ray cluster: same fingerprints as the process pool."""
-    for name, options in (("xor", XOR), ("m3", M3_OPTIONS)):
-        on_ray = fingerprint_of(name, options, tmp_path / f"{name}-ray", "ray")
-        local = fingerprint_of(name, options, tmp_path / f"{name}-local", "processes")
-        assert on_ray == local, name
+    """XOR and a tiny M3, inline (MP3 clips) and pooled (FLAC clips, --audio-format auto),
+    on a local Ray cluster: same fingerprints as the process pool."""
+    pooled = {**M3_OPTIONS, "storage": "pooled"}
+    for name, options in (("xor", XOR), ("m3", M3_OPTIONS), ("m3", pooled)):
+        label = f"{name}-{options.get('storage', 'auto')}"
+        on_ray = fingerprint_of(name, options, tmp_path / f"{label}-ray", "ray")
+        local = fingerprint_of(name, options, tmp_path / f"{label}-local", "processes")
+        assert on_ray == local, label
 
 
 def test_ray_without_ray_installed_says_how_to_install(tmp_path):

@@ -37,7 +37,8 @@ class M3Builder(DatasetBuilder[M3Config]):
         "Symile-M3: multilingual audio, image and text; only audio and text together "
         "identify the image."
     )
-    version = "1.0.0"
+    #: 1.1.0: --audio-format auto (pooled builds store espeak-ng clips as FLAC, 1.0.0 as MP3)
+    version = "1.1.0"
     Config = M3Config
 
     # -- planning -------------------------------------------------------------------------

@@ -40,7 +40,8 @@ def _sources(config: M3Config, table: ClassTable) -> str:
         )
     else:
         rows.append(
-            "| audio | espeak-ng speech synthesis of random numbers, seeded voice variation | "
+            "| audio | espeak-ng speech synthesis of random numbers, seeded voice variation, "
+            f"stored as {config.clip_format.upper()} | "
             "synthesised output, no restriction (espeak-ng itself is GPL-3.0) |"
         )
     return "\n".join(rows)

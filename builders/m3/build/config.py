@@ -111,10 +111,12 @@ class M3Config(BuilderConfig):
         None,
         description="Common Voice root (<locale>/clips/*.mp3 + validated.tsv) for real speech.",
     )
-    audio_format: Literal["mp3", "flac"] = Field(
-        "mp3",
-        description="Encoding of synthesised clips: mp3 (about 35 kbit/s, 1/4 the size) or "
-        "lossless flac. Common Voice and gTTS clips keep their own mp3 bytes.",
+    audio_format: Literal["auto", "mp3", "flac"] = Field(
+        "auto",
+        description="Encoding of synthesised clips: mp3 (about 35 kbit/s, 1/5 the size) or "
+        "lossless flac (encoded about 15x faster). auto: mp3 inline, where every row carries "
+        "its clip; flac pooled, where each clip is stored once. Common Voice and gTTS clips "
+        "keep their own mp3 bytes.",
     )
     audio_pool: int | None = Field(
         None,
@@ -198,6 +200,15 @@ class M3Config(BuilderConfig):
         """`audio_pool`, or its default grown with the build's rows."""
         rows = sum(self.split_sizes.values())
         return self.audio_pool or _grown(CLIPS_PER_LANGUAGE_AT_L, MIN_CLIPS_PER_LANGUAGE, rows)
+
+    @property
+    def clip_format(self) -> Literal["mp3", "flac"]:
+        """`audio_format`, with auto resolved. Encoding a clip as MP3 costs about 25 ms of CPU
+        and as FLAC under 2 ms, for 5x the bytes: pooled, 20,000 clips (size l) grow by
+        1.4 GB and the build saves 8 CPU minutes; inline, every row would carry those bytes."""
+        if self.audio_format == "auto":
+            return "flac" if self.pooled else "mp3"
+        return self.audio_format
 
     @property
     def pooled(self) -> bool:

@@ -5,6 +5,7 @@ language or synset, so pools do not depend on how classes are grouped into pool 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,7 @@ from symile_bench.media.emoji import render_emoji_image
 from symile_bench.media.imagenet import ImageNetSource
 from symile_bench.media.images import encode_image
 from symile_bench.media.procedural import render_procedural_image
+from symile_bench.media.speech import SpeechBackend
 from symile_bench.media.tts import make_tts
 from symile_bench.media.utterances import number_utterance
 from symile_bench.media_struct import media_array
@@ -36,6 +38,14 @@ def classes_per_image_file(config: M3Config) -> int:
 
 def audio_chunks(config: M3Config) -> int:
     return -(-config.clips_per_language // CLIPS_PER_AUDIO_POOL)
+
+
+@cache
+def _process_tts(backend: str, audio_format: str) -> SpeechBackend:
+    """One backend per worker process, not per pool file: starting espeak-ng's fork-server
+    costs about 50 ms of CPU, and a size-l build writes 800 audio pool files. Its clips do
+    not depend on what it synthesised before (see :mod:`symile_bench.media._espeak_worker`)."""
+    return make_tts(backend, audio_format=audio_format)
 
 
 def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
@@ -57,7 +67,7 @@ def audio_pool(config: M3Config, lang: str, chunk: int, seed: int) -> pa.Table:
             names.append(clips[i].name)
             ids.append(f"common-voice:{lang}:{clips[i].name}")
     else:
-        tts = make_tts(config.tts, audio_format=config.audio_format)
+        tts = _process_tts(config.tts, config.clip_format)
         for j in range(first, last):
             rng = task_rng(seed, "m3-audio", lang, j)
             clip = tts.synthesize(number_utterance(rng, lang), lang, rng)
