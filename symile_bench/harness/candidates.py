@@ -119,7 +119,10 @@ class PerQuerySets:
     def size(self) -> int:
         return int(self.sets.shape[1])
 
-    def rank(self, queries: Queries, candidates: np.ndarray, **options: Any) -> Ranking:
+    def rank(
+        self, queries: Queries, candidates: np.ndarray, *, distinct: bool = True, **options: Any
+    ) -> Ranking:
+        """Each query's own small set, scored as it is (``distinct`` is for shared pools)."""
         return rank_candidate_sets(queries, candidates, self.sets, self.correct, **options)
 
     def is_correct(self, queries: np.ndarray, candidate_ids: np.ndarray) -> np.ndarray:
