@@ -141,3 +141,22 @@ def test_compiled_tie_keys_equal_tie_keys():
     for seed in (0, 1, 2**40 + 3):
         compiled = [_key(int(a), int(b), seed_constant(seed)) for a, b in zip(q, c, strict=True)]
         np.testing.assert_array_equal(np.array(compiled, dtype=np.uint64), tie_keys(q, c, seed))
+
+
+def test_a_blind_pool_groups_and_keeps_the_top_k_of_any_answer_key():
+    """A blind split ranks with a placeholder answer key (``SharedPool.rank``): every
+    candidate correct, so repeated candidates group; its top-k is the top-k under the real
+    labels (which the distinct path also groups) and under one label per candidate (which
+    stops grouping): the top-k depends on scores and ties only."""
+    rng = np.random.default_rng(4)
+    cands, labels = repeated_pool(rng, 30, 900, 3, n_labels=5)
+    n = 60
+    queries = [rng.integers(-1, 2, (n, 3)).astype(np.float32)]
+    blind, _ = both(
+        queries, cands, query_labels=np.zeros(n, int), candidate_labels=np.zeros(900, int)
+    )
+    real, _ = both(queries, cands, query_labels=labels[:n], candidate_labels=labels)
+    apart = rank_candidates(queries, cands, query_labels=np.zeros(n, int))
+    assert "groups" not in apart.extra
+    np.testing.assert_array_equal(blind.top_k, real.top_k)
+    np.testing.assert_array_equal(blind.top_k, apart.top_k)
