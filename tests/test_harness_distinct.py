@@ -18,7 +18,7 @@ import symile_bench
 from symile_bench.harness import embeddings as files
 from symile_bench.harness.encoders import FileEncoder, ModelEncoder
 from symile_bench.harness.evaluate import EvalOptions, evaluate
-from symile_bench.harness.examples import ContentHash
+from symile_bench.harness.examples import Constant, ContentHash
 from symile_bench.harness.results import Results
 from symile_bench.manifest import read_manifest
 
@@ -69,6 +69,7 @@ def run(
     distinct: bool = True,
     save: Path | None = None,
     batch: int = BATCH,
+    score_distinct: bool = True,
 ) -> tuple[Results, dict[str, int]]:
     """Evaluate ``model`` through the harness's Python API; also what each progress bar
     counted, against its total."""
@@ -86,6 +87,7 @@ def run(
         missing_protocol=split == "validation",
         resamples=50,
         batch_size=batch,
+        distinct=score_distinct,
     )
     encoder = ModelEncoder(model, "test-model", batch, distinct=distinct)
     res = evaluate(path, encoder, options, track=track, save_embeddings=save)
@@ -131,6 +133,37 @@ def test_once_per_medium_is_bit_identical_to_every_row_on_both_storages(builds, 
         same_embeddings(ref_embeddings, embeddings)
         assert res.rows == reference.rows, key
         assert res.predictions == reference.predictions, key
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_each_distinct_candidate_scored_once_gives_the_same_results(
+    builds, storage, case, monkeypatch
+):
+    """Scoring each distinct candidate once (#25 point 5) writes the results rows and
+    predictions of scoring every candidate row, on both storages, for a model that reads the
+    media (repeats only where rows show the same image or clip) and for the constant model
+    (every score ties: ranks and top-k come from the tie rule alone). On the test split the
+    grouped path ran, with fewer groups than candidates."""
+    from symile_bench.harness import repeats
+
+    seen: list[tuple[int, int]] = []
+    group_candidates = repeats.group_candidates
+
+    def spy(candidates, labels):
+        groups = group_candidates(candidates, labels)
+        seen.append((len(candidates), 0 if groups is None else len(groups)))
+        return groups
+
+    monkeypatch.setattr(repeats, "group_candidates", spy)
+    for model in (ContentHash(), Constant()):
+        seen.clear()
+        on, _ = run(builds[storage], case, model)
+        off, _ = run(builds[storage], case, model, score_distinct=False)
+        assert on.rows and on.rows == off.rows
+        assert on.predictions == off.predictions
+        if case[1] == "test":  # 400 rows; the validation splits' 100 rows repeat too little
+            assert seen and all(0 < groups < m for m, groups in seen), seen
 
 
 @pytest.mark.parametrize("storage", STORAGES)

@@ -99,7 +99,7 @@ def _rows_one_by_one(
     out = np.empty((n, width), dtype=np.float64)
     for i in range(n):
         rows = [q[q0 + i : q0 + i + 1] for q in queries]
-        s = to_host(scorer.block(rows, candidates[ids[i]], xp))
+        s = to_host(scorer.prepared_block(rows, candidates[ids[i]], xp))
         check_block(s, (1, width), scorer.name, np)
         out[i] = s[0]
     return out
@@ -123,7 +123,9 @@ class NumpyEngine:
     device = "cpu"
 
     def __init__(self, scorer: Scorer, queries: list[np.ndarray], candidates: np.ndarray) -> None:
-        self.scorer, self.queries, self.c = scorer, queries, candidates
+        self.scorer = scorer
+        self.queries = [scorer.prepared(q, np) for q in queries]
+        self.c = scorer.prepared(candidates, np)
         self.v = scorer.combined(queries) if scorer.combine is not None else None
         # a plain ``score`` function has always run on one thread; array code is thread-safe
         self.parallel = scorer.array_generic
@@ -132,7 +134,7 @@ class NumpyEngine:
     def scores(self, q0: int, q1: int, c0: int, c1: int) -> np.ndarray:
         shape = (q1 - q0, c1 - c0)
         if self.v is None:
-            block = self.scorer.block([q[q0:q1] for q in self.queries], self.c[c0:c1], np)
+            block = self.scorer.prepared_block([q[q0:q1] for q in self.queries], self.c[c0:c1], np)
             s = np.ascontiguousarray(block, dtype=self.c.dtype)
             check_block(s, shape, self.scorer.name, np)
             return s
@@ -201,13 +203,13 @@ class TorchEngine:
             )
         self.device = str(device)
         self.scorer = scorer
-        self.c = self._to_device(candidates)
+        self.c = scorer.prepared(self._to_device(candidates), self.torch)
         if scorer.combine is not None:
             self.v: torch.Tensor | None = self._to_device(scorer.combined(queries))
             self.queries: list[torch.Tensor] = []
         else:
             self.v = None
-            self.queries = [self._to_device(q) for q in queries]
+            self.queries = [scorer.prepared(self._to_device(q), self.torch) for q in queries]
 
     def _to_device(self, a: np.ndarray) -> torch.Tensor:
         t: torch.Tensor = self.torch.from_numpy(a).to(self.device)
@@ -217,7 +219,7 @@ class TorchEngine:
         if self.v is not None:
             out: torch.Tensor = self.v[q0:q1] @ self.c[c0:c1].T
             return out
-        s = self.scorer.block([q[q0:q1] for q in self.queries], self.c[c0:c1], self.torch)
+        s = self.scorer.prepared_block([q[q0:q1] for q in self.queries], self.c[c0:c1], self.torch)
         check_block(s, (q1 - q0, c1 - c0), self.scorer.name, self.torch)
         out = s.to(self.c.dtype)
         return out

@@ -60,15 +60,16 @@ class SharedPool:
 
     def rank(self, queries: Queries, candidates: np.ndarray, **options: Any) -> Ranking:
         """Ranks and top-k of every query. Without an answer key (a blind split) a
-        placeholder key stands in: the top-k depends only on scores and the tie rule, and the
-        ranks it gives are meaningless (evaluate drops them)."""
+        placeholder key stands in, every candidate correct (one label, so repeated candidates
+        still group): the top-k depends only on scores and the tie rule, and the ranks it gives
+        are meaningless (evaluate drops them)."""
         if self.query_labels is None or self.labels is None:
             n = len(queries[0])
             return rank_candidates(
                 queries,
                 candidates,
                 query_labels=np.zeros(n, dtype=np.int64),
-                candidate_labels=np.arange(len(candidates), dtype=np.int64),
+                candidate_labels=np.zeros(len(candidates), dtype=np.int64),
                 **options,
             )
         return rank_candidates(
@@ -119,7 +120,10 @@ class PerQuerySets:
     def size(self) -> int:
         return int(self.sets.shape[1])
 
-    def rank(self, queries: Queries, candidates: np.ndarray, **options: Any) -> Ranking:
+    def rank(
+        self, queries: Queries, candidates: np.ndarray, *, distinct: bool = True, **options: Any
+    ) -> Ranking:
+        """Each query's own small set, scored as it is (``distinct`` is for shared pools)."""
         return rank_candidate_sets(queries, candidates, self.sets, self.correct, **options)
 
     def is_correct(self, queries: np.ndarray, candidate_ids: np.ndarray) -> np.ndarray:

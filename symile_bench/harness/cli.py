@@ -171,9 +171,10 @@ def evaluate(
         bool,
         typer.Option(
             help="Encode each distinct medium once: rows that name the same image_id or "
-            "audio_id (every row of a pooled build does) share one embedding. "
-            "--no-distinct encodes every row (the same numbers for a model whose embedding of "
-            "an item does not depend on the rest of its batch; docs/evaluation.md)."
+            "audio_id (every row of a pooled build does) share one embedding; and score each "
+            "distinct candidate once. --no-distinct encodes every row and scores every "
+            "candidate (the same numbers for a model whose embedding of an item does not "
+            "depend on the rest of its batch; docs/evaluation.md)."
         ),
     ] = True,
     backend: Annotated[str, typer.Option(help="Scoring backend: numpy or torch.")] = "numpy",
@@ -243,6 +244,7 @@ def evaluate(
         device=device,
         batch_size=batch_size if model is not None else None,
         protocol=protocol,
+        distinct=distinct,
     )
     with progress_bar(quiet) as progress:
 

@@ -77,6 +77,7 @@ class EvalOptions:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     batch_size: int | None = None  # recorded in the results (the model path's batch size)
     protocol: str = "default"  # "release": the release's 10-sample mean ± SE (protocols.py)
+    distinct: bool = True  # score each distinct candidate once (the same results; repeats.py)
 
 
 @dataclass
@@ -164,6 +165,7 @@ def evaluate(
             backend=opts.backend,
             device=opts.device,
             on_progress=track(label, len(split), "queries"),
+            distinct=opts.distinct,
         )
         if not blind and opts.protocol == "release":
             samples = release_samples(

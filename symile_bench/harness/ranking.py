@@ -15,7 +15,9 @@ scores equal to it; tie hashes are computed only for rows with an exact tie) and
 candidate indices (default k = 10), from the engine (``backends``). Each block's rows are split
 over the available cores (``threads``), each thread doing its own matmul with a single-threaded
 BLAS and then its own pass, so the work after the matmul runs on every core instead of one;
-``benchmarks/harness_scoring.py`` measures the whole against the bare chunked matmul.
+``benchmarks/harness_scoring.py`` measures the whole against the bare chunked matmul. When
+candidates repeat (split rows showing the same medium), the blocks score only the distinct
+ones and the ranks and top-k are recovered from the repeats (``repeats``; numpy backend).
 
 Candidate sets (MIMIC: 10 CXRs per (ECG, labs) query): query ``q`` ranks ``candidate_ids[q]``
 with the correct ones marked. The sets are small, so the whole ``[N, m]`` score matrix is kept
@@ -31,7 +33,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +52,9 @@ from symile_bench.harness.metrics import chance_outcomes
 from symile_bench.harness.scorers import Queries, Scorer, get_scorer
 from symile_bench.harness.ties import tie_keys
 from symile_bench.harness.topk import TopK, merge, order_rows
+
+if TYPE_CHECKING:
+    from symile_bench.harness.repeats import GroupRanker
 
 DEFAULT_TOP_K = 10
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
@@ -101,6 +106,7 @@ def rank_candidates(
     tie_seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    distinct: bool = True,
 ) -> Ranking:
     """Rank one shared pool of candidates for every query.
 
@@ -110,7 +116,10 @@ def rank_candidates(
     least one correct candidate. Returns ranks (tie rule of ``symile_bench.harness.ties``) and
     the top-k candidate indices per query. ``on_progress(n)`` is called after each block of n
     queries. ``threads`` (numpy backend, array scorers): each block's rows are split over this
-    many threads (default: the cores available); results do not depend on it.
+    many threads (default: the cores available); results do not depend on it. ``distinct``
+    (numpy backend): when candidates repeat (identical embedding and label), score each
+    distinct one once and recover every rank and top-k from the repeats (``repeats``); the
+    results are those of scoring every candidate, so False only serves comparisons.
     """
     sc = get_scorer(scorer)
     qs, c = check_embeddings(queries, candidates, sc.name, sc.needs_one_dimension)
@@ -128,9 +137,26 @@ def rank_candidates(
         else as_int_vector(candidate_labels, "candidate_labels", m)
     )
     correct = CorrectIndex.build(qlab, clab)
-    engine = make_engine(backend, device, sc, qs, c)
     plan = ChunkPlan.make(n, m, c.dtype.itemsize, budget)
-    ranker = _PoolRanker(engine, plan, correct, k, seed)
+    groups = None
+    if distinct and backend == "numpy":
+        from symile_bench.harness.repeats import group_candidates  # numba: imported when used
+
+        groups = group_candidates(c, clab)
+        if groups is not None and plan.qblock * len(groups) * c.dtype.itemsize > budget:
+            groups = None
+    ranker: _PoolRanker | GroupRanker
+    if groups is None:
+        engine = make_engine(backend, device, sc, qs, c)
+        ranker = _PoolRanker(engine, plan, correct, k, seed)
+        blocks = {"query_block": plan.qblock, "candidate_block": plan.cblock}
+    else:
+        from symile_bench.harness.repeats import GroupRanker
+
+        engine = make_engine(backend, device, sc, qs, c[groups.first])
+        width = len(groups)
+        ranker = GroupRanker(lambda a, b: engine.scores(a, b, 0, width), groups, qlab, k, seed)
+        blocks = {"query_block": plan.qblock, "candidate_block": width, "groups": width}
     with _RowSlices(n_threads if engine.parallel else 1) as run:
         for q0 in range(0, n, plan.qblock):
             q1 = min(n, q0 + plan.qblock)
@@ -150,7 +176,7 @@ def rank_candidates(
         tie_seed=seed,
         backend=engine.name,
         device=engine.device,
-        extra={"query_block": plan.qblock, "candidate_block": plan.cblock},
+        extra=blocks,
     )
 
 

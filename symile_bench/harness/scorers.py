@@ -44,6 +44,8 @@ OffsetFn = Callable[[Queries], np.ndarray]
 # (query slices [n, d_j], candidate block [m, d], xp) -> [n, m]; arrays of the backend's xp
 BlockFn = Callable[[Sequence[Any], Any, ModuleType], Any]
 ScoreFn = Callable[[Queries, np.ndarray], np.ndarray]
+# (embeddings [n, d], xp) -> [n, d'], each row transformed on its own
+PrepareFn = Callable[[Any, ModuleType], Any]
 #: how a score depends on the modalities, which decides what it can detect
 #: (``report --diagnostic`` states it beside each model):
 #: * ``additive-pairwise``: a sum of terms that each see one pair of modalities (CLIP);
@@ -65,6 +67,9 @@ class Scorer:
     mismatch is one clear error instead of a failed matmul inside a block.
     ``interaction``: how the score depends on the modalities (``Interaction``; None when the
     scorer does not declare it).
+    ``prepare`` (``score_block`` scorers): a transform of each embedding row on its own (GRAM's
+    L2 normalisation), ``(array, xp) -> array``, applied before ``score_block``; the engines
+    apply it once to the whole arrays instead of to every block (``prepared_block``).
     """
 
     name: str
@@ -75,6 +80,7 @@ class Scorer:
     description: str = ""
     one_dimension: bool = False
     interaction: Interaction | None = None
+    prepare: PrepareFn | None = None
 
     def __post_init__(self) -> None:
         if self.combine is None and self.score_block is None and self.score is None:
@@ -95,6 +101,16 @@ class Scorer:
     def block(self, queries: Sequence[Any], candidates: Any, xp: ModuleType) -> Any:
         """Scores ``[n, m]`` of a non-combine scorer for query slices against a candidate
         block (arrays of ``xp``; numpy for a ``score`` function)."""
+        return self.prepared_block(
+            [self.prepared(q, xp) for q in queries], self.prepared(candidates, xp), xp
+        )
+
+    def prepared(self, a: Any, xp: ModuleType) -> Any:
+        """``a`` through ``prepare`` (unchanged without one)."""
+        return a if self.prepare is None else self.prepare(a, xp)
+
+    def prepared_block(self, queries: Sequence[Any], candidates: Any, xp: ModuleType) -> Any:
+        """``block`` of embeddings already ``prepared``."""
         if self.score_block is not None:
             return self.score_block(queries, candidates, xp)
         assert self.score is not None  # guaranteed by __post_init__ for non-combine scorers
@@ -185,6 +201,7 @@ def register_scorer(
     description: str = "",
     one_dimension: bool = False,
     interaction: Interaction | None = None,
+    prepare: PrepareFn | None = None,
     overwrite: bool = False,
 ) -> Scorer:
     """Register a scorer under ``name`` (then usable as ``scorer=name`` / ``model.scoring``)."""
@@ -197,6 +214,7 @@ def register_scorer(
         description=description,
         one_dimension=one_dimension,
         interaction=interaction,
+        prepare=prepare,
     )
     return SCORERS.register(name, scorer, overwrite=overwrite)
 

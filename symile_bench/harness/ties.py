@@ -35,11 +35,12 @@ def tie_keys(query_index: Any, candidate_index: Any, tie_seed: int = 0) -> Keys:
     scores."""
     q = np.asarray(query_index, dtype=np.int64).astype(U64)
     c = np.asarray(candidate_index, dtype=np.int64).astype(U64)
-    x = _mix(np.bitwise_xor(np.atleast_1d((q << U64(32)) | c), _seed_constant(tie_seed)))
+    x = _mix(np.bitwise_xor(np.atleast_1d((q << U64(32)) | c), seed_constant(tie_seed)))
     return x if np.ndim(query_index) or np.ndim(candidate_index) else x.reshape(())
 
 
-def _seed_constant(seed: int) -> np.uint64:
+def seed_constant(seed: int) -> np.uint64:
+    """The seed-derived constant every key is xor-ed with (for compiled twins of ``tie_keys``)."""
     x = np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], dtype=U64) + U64(0x9E3779B97F4A7C15)
     out: np.uint64 = _mix(x)[0]
     return out
