@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -14,16 +16,52 @@ import pytest
 def run_cli(
     *args: str | Path, check: bool = True, timeout: float = 600
 ) -> subprocess.CompletedProcess:
-    """Run `symile-bench ARGS` (via `python -m symile_bench`, same entry point)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "symile_bench", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """Run `symile-bench ARGS` as a user would and return what they would see.
+
+    By default in this process: the console entry point `symile_bench.cli.main` with `sys.argv`
+    set, stdout and stderr captured, its exit code taken from `SystemExit` and an uncaught
+    exception written to stderr as the traceback a user would see (exit 1). A fresh interpreter
+    per call (~1.5 s of imports) would cost more than the suite's tests themselves;
+    `SYMILE_BENCH_TEST_SUBPROCESS=1` runs every call as `python -m symile_bench` instead, and
+    tests that need a process of their own (signals, import side effects) start one directly.
+    """
+    if os.environ.get("SYMILE_BENCH_TEST_SUBPROCESS") == "1":
+        proc = subprocess.run(
+            [sys.executable, "-m", "symile_bench", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    else:
+        proc = _in_process([str(a) for a in args])
     if check and proc.returncode != 0:
         raise AssertionError(f"symile-bench {args} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+def _in_process(args: list[str]) -> subprocess.CompletedProcess:
+    from symile_bench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    code: int = 0
+    sys.argv = ["symile-bench", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess(
+        ["symile-bench", *args], code, out.getvalue(), err.getvalue()
+    )
 
 
 @pytest.fixture

@@ -204,8 +204,14 @@ def test_reproduce_report_sets_all_objectives_side_by_side(reproduced):
     assert (out / "objectives.png").is_file() and "![objectives](objectives.png)" in report
     diagnostic = report.split("## Where the accuracy comes from")[1]
     assert "from ecg only" in diagnostic and "from labs only" in diagnostic
-    assert "**GRAM** (`gram`): a function of the pairwise inner products only" in diagnostic
-    assert "**Symile** (`mip`): not a function of the pairwise inner products" in diagnostic
+    assert (
+        "**GRAM** (`gram`, 3 modalities): a function of the pairwise inner products only"
+        in diagnostic
+    )
+    assert (
+        "**Symile** (`mip`, 3 modalities): not a function of the pairwise inner products"
+        in diagnostic
+    )
 
 
 def test_objectives_option_refuses_bad_lists(tmp_path):
