@@ -34,6 +34,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "import_release.py": ([], ["--quick"]),
     "mimic_release_checkpoint.py": ([], ["--quick"]),
     "m3_scale.py": ([], ["--size", "tiny", "--storage", "pooled", "--marginal-rows", "10000"]),
+    "m3_reproduce.py": ([], ["--rows", "4000", "--repeat", "1"]),
 }
 
 
