@@ -35,6 +35,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "mimic_release_checkpoint.py": ([], ["--quick"]),
     "m3_scale.py": ([], ["--size", "tiny", "--storage", "pooled", "--marginal-rows", "10000"]),
     "m3_media.py": ([], ["--pairs", "2", "--images-per-class", "10"]),
+    "m3_reproduce.py": ([], ["--rows", "4000", "--repeat", "1"]),
 }
 
 

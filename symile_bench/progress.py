@@ -19,7 +19,7 @@ from rich.text import Text
 
 
 class RateColumn(TextColumn):
-    """Items per second, in the unit the bar counts (rows, clips, queries)."""
+    """Items per second, in the unit the bar counts (rows, clips, queries, models, steps)."""
 
     def __init__(self) -> None:
         super().__init__("")
@@ -27,7 +27,12 @@ class RateColumn(TextColumn):
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
         unit = task.fields.get("unit", "rows")
-        return Text(f"{speed:,.0f} {unit}/s" if speed else f"? {unit}/s", style="cyan")
+        if not speed:
+            return Text(f"? {unit}/s", style="cyan")
+        # slow units (models, training steps) need their decimals: 0.02 models/s, not 0
+        return Text(
+            f"{speed:,.0f} {unit}/s" if speed >= 10 else f"{speed:.2g} {unit}/s", style="cyan"
+        )
 
 
 @contextmanager

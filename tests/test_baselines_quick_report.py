@@ -60,7 +60,7 @@ def _m3(out: Path, results: Path, quick) -> str:
         (2,),
         sizes={2: (10, 10, 10)},
         settings_note="note",
-        missing="missing0.5",
+        missing=("missing0.5",),
         quick=quick,
     )
     return report.read_text()

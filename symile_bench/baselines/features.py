@@ -13,6 +13,7 @@ import numpy as np
 
 from symile_bench.baselines.recipes import Recipe, Settings
 from symile_bench.harness.batch import ModalityBatch
+from symile_bench.harness.distinct import distinct_rows
 from symile_bench.harness.splitdata import SplitData, open_split
 from symile_bench.harness.tasks import declared_task
 from symile_bench.manifest import Manifest
@@ -37,6 +38,31 @@ def modalities_of(manifest: Manifest) -> tuple[ModalitySpec, ...]:
     return declared_task(manifest).modalities
 
 
+def _featurize_positions(
+    recipe: Recipe,
+    modality: ModalitySpec,
+    split: SplitData,
+    settings: Settings,
+    positions: np.ndarray,
+    advance: Advance | None,
+    weights: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Features of the split rows at ``positions`` (None when there are none), in chunks;
+    ``weights``: how many rows each position stands for (what ``advance`` counts)."""
+    wanted = [*modality.columns, *(c for c in modality.meta if split.has(c))]
+    parts = []
+    for start in range(0, len(positions), CHUNK_ROWS):
+        rows = positions[start : start + CHUNK_ROWS]
+        table = split.take(wanted, rows)  # pooled: joined
+        batch = ModalityBatch.from_rows(
+            modality.name, table, split.features, modality.columns, modality.meta, rows, split
+        )
+        parts.append(np.asarray(recipe.featurize(modality.name, batch, settings), np.float32))
+        if advance is not None:
+            advance(len(rows) if weights is None else int(weights[start : start + len(rows)].sum()))
+    return np.concatenate(parts) if parts else None
+
+
 def featurize_rows(
     recipe: Recipe,
     modality: ModalitySpec,
@@ -44,24 +70,32 @@ def featurize_rows(
     settings: Settings,
     advance: Advance | None = None,
 ) -> np.ndarray:
-    wanted = [*modality.columns, *(c for c in modality.meta if split.has(c))]
+    """Every row's features. Where the modality names each distinct medium
+    (``id_column``: M3 draws its media from pools, so 120K rows show a few thousand), each
+    medium is read and featurised once and copied to its rows, as the harness encodes it
+    (``harness.distinct``): the same array as featurising every row, for a recipe whose
+    features of an item do not depend on the other items of its batch."""
     split.require(*modality.columns)
-    parts = []
-    for start in range(0, len(split), CHUNK_ROWS):
-        table = split.take(wanted, split.row_index[start : start + CHUNK_ROWS])  # pooled: joined
-        batch = ModalityBatch.from_rows(
-            modality.name,
-            table,
-            split.features,
-            modality.columns,
-            modality.meta,
-            split.row_index[start : start + len(table)],
-            split,
-        )
-        parts.append(np.asarray(recipe.featurize(modality.name, batch, settings), np.float32))
-        if advance is not None:
-            advance(len(table))
-    return np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+    groups = distinct_rows(split, modality, split.row_index)
+    if groups is None:
+        every = _featurize_positions(recipe, modality, split, settings, split.row_index, advance)
+        return every if every is not None else np.zeros((0,), np.float32)
+    weights = groups.rows_per_item()
+    items = _featurize_positions(
+        recipe, modality, split, settings, split.row_index[groups.items], advance, weights
+    )
+    rest = _featurize_positions(
+        recipe, modality, split, settings, split.row_index[groups.rest], advance
+    )
+    present = [p for p in (items, rest) if p is not None]
+    if not present:
+        return np.zeros((0,), np.float32)
+    out = np.empty((groups.rows, *present[0].shape[1:]), np.float32)
+    if items is not None:
+        out[groups.shared] = items[groups.codes]
+    if rest is not None:
+        out[groups.rest] = rest
+    return out
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -161,9 +161,25 @@ def build_dataset(
     return out
 
 
+_steps: Any = None  # in a worker of `run_all`: the queue its runs report their steps to
+
+
+def _report_steps_to(queue: Any) -> None:
+    global _steps
+    _steps = queue
+
+
+def _execute_reporting(run: Run) -> RunSummary:
+    """`execute` in a worker, putting each optimiser step on the parent's queue."""
+    from symile_bench.baselines.runs import execute
+
+    return execute(run, on_step=_steps.put)
+
+
 def run_all(runs: Sequence[Run], *, workers: int | None, quiet: bool) -> list[RunSummary]:
     """Execute runs, ``workers`` at a time (each in its own process with 1 torch thread when
-    parallel, since these models are too small to gain from intra-op threads)."""
+    parallel, since these models are too small to gain from intra-op threads). The progress
+    shows the models finished and the optimiser steps of all runs together, per second."""
     from symile_bench.baselines.runs import execute
     from symile_bench.executors import available_cores
     from symile_bench.progress import progress_bar
@@ -171,18 +187,32 @@ def run_all(runs: Sequence[Run], *, workers: int | None, quiet: bool) -> list[Ru
     n = max(1, min(workers or available_cores(), len(runs)))
     done: list[RunSummary] = []
     with progress_bar(quiet) as progress:
-        task = progress.add_task("train + evaluate", total=len(runs), unit="runs")
+        models = progress.add_task("train + evaluate", total=len(runs), unit="models")
+        steps = progress.add_task("training steps", total=None, unit="steps")
+
+        def step(count: int) -> None:
+            progress.advance(steps, count)
+
         if n == 1:
             for run in runs:
-                done.append(execute(run))
-                progress.advance(task)
+                done.append(execute(run, on_step=step))
+                progress.advance(models)
             return done
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n, mp_context=context) as pool:
-            futures = [pool.submit(execute, replace(r, threads=r.threads or 1)) for r in runs]
-            for future in as_completed(futures):
-                done.append(future.result())
-                progress.advance(task)
+        queue = context.Queue()
+        with ProcessPoolExecutor(
+            n, mp_context=context, initializer=_report_steps_to, initargs=(queue,)
+        ) as pool:
+            pending = {
+                pool.submit(_execute_reporting, replace(r, threads=r.threads or 1)) for r in runs
+            }
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    step(queue.get())
+                for future in finished:
+                    done.append(future.result())
+                    progress.advance(models)
     order = {r.results: i for i, r in enumerate(runs)}
     return sorted(done, key=lambda s: order[s.run.results])
 

@@ -3,6 +3,7 @@ processes), writing the checkpoint and a validated ``results.json``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,18 @@ class RunSummary:
     results: tuple[Path, ...]
 
 
-def execute(run: Run) -> RunSummary:
-    """Train (unless the checkpoint exists), evaluate on the test split(s), validate."""
+def _steps_only(on_step: Callable[[int], None]) -> Callable[[str, int], Callable[[int], None]]:
+    """The trainer's ``track`` hook, passing on its optimiser steps (not featurisation rows)."""
+
+    def track(name: str, total: int) -> Callable[[int], None]:
+        return on_step if name == "train" else (lambda n: None)
+
+    return track
+
+
+def execute(run: Run, on_step: Callable[[int], None] | None = None) -> RunSummary:
+    """Train (unless the checkpoint exists), evaluate on the test split(s), validate;
+    ``on_step(n)`` after every n optimiser steps (what `reproduce`'s progress counts)."""
     import torch
 
     from symile_bench.baselines.model import load
@@ -59,6 +70,7 @@ def execute(run: Run) -> RunSummary:
             seed=run.seed,
             overrides=dict(run.overrides),
             cache_dir=run.cache_dir,
+            track=_steps_only(on_step) if on_step is not None else None,
         )
     model = load(run.model_dir)
     written = []
