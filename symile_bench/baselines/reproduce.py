@@ -170,19 +170,30 @@ def run_all(runs: Sequence[Run], *, workers: int | None, quiet: bool) -> list[Ru
 
     n = max(1, min(workers or available_cores(), len(runs)))
     done: list[RunSummary] = []
+    started = time.perf_counter()
     with progress_bar(quiet) as progress:
         task = progress.add_task("train + evaluate", total=len(runs), unit="runs")
+
+        def finished(summary: RunSummary) -> None:
+            done.append(summary)
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            steps = sum(s.steps for s in done)
+            progress.update(
+                task,
+                advance=1,
+                description=f"train + evaluate: {len(done)} models, "
+                f"{len(done) / elapsed * 60:.1f} models/min, {steps / elapsed:,.0f} steps/s",
+            )
+
         if n == 1:
             for run in runs:
-                done.append(execute(run))
-                progress.advance(task)
+                finished(execute(run))
             return done
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n, mp_context=context) as pool:
             futures = [pool.submit(execute, replace(r, threads=r.threads or 1)) for r in runs]
             for future in as_completed(futures):
-                done.append(future.result())
-                progress.advance(task)
+                finished(future.result())
     order = {r.results: i for i, r in enumerate(runs)}
     return sorted(done, key=lambda s: order[s.run.results])
 

@@ -33,6 +33,8 @@ class RunSummary:
     seconds: float
     best_epoch: int
     results: tuple[Path, ...]
+    #: optimiser steps this run took (0 when it reused a checkpoint), for the progress line
+    steps: int = 0
 
 
 def execute(run: Run) -> RunSummary:
@@ -49,7 +51,8 @@ def execute(run: Run) -> RunSummary:
 
     if run.threads:
         torch.set_num_threads(run.threads)
-    if not (run.model_dir / MODEL_FILE).is_file():
+    trains = not (run.model_dir / MODEL_FILE).is_file()
+    if trains:
         train(
             run.dataset,
             run.model_dir,
@@ -88,5 +91,9 @@ def execute(run: Run) -> RunSummary:
         save_results(results, out)
         written.append(out)
     return RunSummary(
-        run, float(model.info["train_seconds"]), int(model.info["best_epoch"]), tuple(written)
+        run,
+        float(model.info["train_seconds"]),
+        int(model.info["best_epoch"]),
+        tuple(written),
+        int(model.info.get("steps", 0)) if trains else 0,
     )
