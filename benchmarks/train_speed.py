@@ -6,7 +6,7 @@ For each objective (symile, clip, gram, triangle) on XOR p1.0 with the paper's s
 - floor: a bare torch loop doing the same optimiser steps: the same model (``build_model``,
   same seed and standardisers), the same batches (the trainer's permutations, sliced into
   tensors before the clock starts), the same loss function (over distinct rows where the
-  trainer's is: CLIP, GRAM, TRIANGLE on XOR) and AdamW, no validation, no
+  trainer's is: XOR's bit vectors) and AdamW, no validation, no
   checkpoint, no progress, on one torch thread (as ``train`` runs a model this small);
 - train: the public ``train`` function (features from a warm cache, validation every epoch,
   best-checkpoint selection, model.json + model.pt written).
@@ -79,7 +79,7 @@ def floor(data: Path, cache: Path, loss: str, epochs: int) -> tuple[float, float
         fit_standardizers(model.encoders[m], f)
     tensors = {m: torch.from_numpy(f) for m, f in feats.features.items()}
     rng, n, size = np.random.default_rng(SEED), len(feats), settings.batch_size
-    ids = split_ids(feats, loss, size)  # the distinct rows the trainer's loss groups by
+    ids = split_ids(feats, loss, "n", size)  # the distinct rows the trainer's loss groups by
     batches = []
     for _ in range(epochs):
         order = rng.permutation(n)

@@ -36,22 +36,37 @@ def _loss_and_grads(kind: str, xs, grouped: bool):
     keys = [(x @ torch.tensor([1.0, 2.0, 4.0])).long().numpy() for x in xs]
     groups = batch_groups(keys, reps) if grouped else None
     assert grouped == (groups is not None)
-    value = contrastive_loss(kind, reps, scale, groups=groups)
+    generator = torch.Generator().manual_seed(3)  # Symile's permutations, the same each call
+    value = contrastive_loss(kind, reps, scale, groups=groups, generator=generator)
     value.backward()
     return value.detach(), [p.grad for e in encoders for p in e.parameters()] + [scale.grad]
 
 
-@pytest.mark.parametrize("kind", ["clip", "gram", "triangle"])
+@pytest.mark.parametrize("kind", ["symile", "clip", "gram", "triangle"])
 @pytest.mark.parametrize("m", [2, 3, 4])
 def test_grouped_loss_equals_the_loss_over_every_row(kind, m):
-    """Proves the loss over distinct anchors and distinct tuples of the others, weighted by
-    their counts, has the value and the parameter gradients of the [N, N] loss."""
+    """Proves the loss over distinct anchors (and, but for Symile's O(N) negatives, distinct
+    tuples of the others), weighted by their counts, has the value and the parameter
+    gradients of the [N, N] loss."""
     xs = _bits(m, 60, seed=m)
     full, full_grads = _loss_and_grads(kind, xs, grouped=False)
     grouped, grouped_grads = _loss_and_grads(kind, xs, grouped=True)
     torch.testing.assert_close(grouped, full, rtol=1e-5, atol=1e-6)
     for g, f in zip(grouped_grads, full_grads, strict=True):
         torch.testing.assert_close(g, f, rtol=1e-4, atol=1e-6)
+
+
+def test_symile_rows_whose_own_negative_dominates_are_computed_over_every_column(monkeypatch):
+    """Proves the rows Symile's grouped loss computes exactly (their own column's negative
+    dominates the partition, so subtracting it would cancel) give the [N, N] loss too: here
+    every row is sent that way."""
+    xs = _bits(3, 60, seed=7)
+    full, full_grads = _loss_and_grads("symile", xs, grouped=False)
+    monkeypatch.setattr(distinct, "MAX_REMOVED_SHARE", -1.0)
+    grouped, grouped_grads = _loss_and_grads("symile", xs, grouped=True)
+    torch.testing.assert_close(grouped, full, rtol=1e-6, atol=1e-6)
+    for g, f in zip(grouped_grads, full_grads, strict=True):
+        torch.testing.assert_close(g, f, rtol=1e-5, atol=1e-6)
 
 
 def test_groups_are_refused_when_equal_inputs_embed_differently():

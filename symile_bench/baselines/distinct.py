@@ -20,11 +20,12 @@ cannot express without a cancelling subtraction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,34 @@ def batch_groups(ids: Sequence[np.ndarray], reps: Sequence[torch.Tensor]) -> lis
         if not torch.equal(r, r[g.first][g.inverse]):
             return None
     return groups
+
+
+#: a row whose removed negative holds more than this share of its row's partition is computed
+#: over every column instead (the subtraction would lose more than a bit of precision)
+MAX_REMOVED_SHARE = 0.5
+
+
+def replaced_diagonal_infonce(
+    block: torch.Tensor,
+    rows: Groups,
+    positive: torch.Tensor,
+    exact: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """The mean row-wise cross-entropy of the ``[N, N]`` matrix ``block[rows.inverse]`` whose
+    diagonal is replaced by ``positive`` (Symile's O(N) negatives: row i's own column holds
+    its positive), from the ``[A, N]`` block of distinct anchors: row i's partition is its
+    anchor's ``sum_j exp`` less its own column's negative plus its positive. Rows where that
+    negative dominates (share above ``MAX_REMOVED_SHARE``) take ``exact(rows)``: their
+    ``[k, N]`` logits with the positives in place."""
+    n = len(rows.inverse)
+    every = torch.arange(n, device=block.device)
+    lse = torch.logsumexp(block, dim=1)[rows.inverse]
+    removed = block[rows.inverse, every]
+    risky = (removed - lse).detach().exp() > MAX_REMOVED_SHARE
+    top = torch.maximum(lse, positive)
+    kept = (lse - top).exp() - (removed - top).exp() + (positive - top).exp()
+    loss = top + torch.where(risky, torch.ones_like(kept), kept).log() - positive
+    if bool(risky.any()):
+        idx = risky.nonzero().squeeze(1)
+        loss = loss.index_put((idx,), F.cross_entropy(exact(idx), idx, reduction="none"))
+    return loss.mean()

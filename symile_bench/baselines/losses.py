@@ -18,7 +18,12 @@ from itertools import combinations, combinations_with_replacement, permutations
 import torch
 import torch.nn.functional as F
 
-from symile_bench.baselines.distinct import Groups, grouped_infonce, joint
+from symile_bench.baselines.distinct import (
+    Groups,
+    grouped_infonce,
+    joint,
+    replaced_diagonal_infonce,
+)
 from symile_bench.baselines.n2_memory import check_n2_memory
 from symile_bench.baselines.projection import gram_by_projection, simplex_by_projection
 
@@ -39,18 +44,44 @@ def mip(reps: Sequence[torch.Tensor]) -> torch.Tensor:
     return product.sum(dim=1)
 
 
-def _logits_n(
-    anchor: torch.Tensor, others: Sequence[torch.Tensor], generator: torch.Generator | None
-) -> torch.Tensor:
-    """``[N, N]``: row i holds MIP(anchor_i, ·) against one random permutation of the
-    non-anchor rows per modality, with the positive tuple on the diagonal (N − 1 negatives)."""
-    n = anchor.shape[0]
+def _shuffled(others: Sequence[torch.Tensor], generator: torch.Generator | None) -> torch.Tensor:
+    """``[N, d]``: the product of the non-anchor modalities, each under its own random
+    permutation (drawn in order from ``generator``)."""
+    n = others[0].shape[0]
     shuffled: torch.Tensor | None = None
     for r in others:
         picked = r[torch.randperm(n, generator=generator, device="cpu").to(r.device)]
         shuffled = picked if shuffled is None else shuffled * picked
     assert shuffled is not None  # symile_loss passes at least one other modality
-    logits = anchor @ shuffled.T
+    return shuffled
+
+
+def _grouped_n(
+    anchor: torch.Tensor,
+    others: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    rows: Groups,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """One anchor's term of ``symile_loss`` (O(N) negatives) from its distinct rows'
+    ``[A, N]`` logits (``distinct.replaced_diagonal_infonce``): the same permutations."""
+    shuffled = _shuffled(others, generator)
+    positive = logit_scale * mip([anchor, *others])
+
+    def exact(idx: torch.Tensor) -> torch.Tensor:
+        logits = logit_scale * (anchor[idx] @ shuffled.T)
+        return logits.index_put((torch.arange(len(idx), device=idx.device), idx), positive[idx])
+
+    block = logit_scale * (anchor[rows.first] @ shuffled.T)
+    return replaced_diagonal_infonce(block, rows, positive, exact)
+
+
+def _logits_n(
+    anchor: torch.Tensor, others: Sequence[torch.Tensor], generator: torch.Generator | None
+) -> torch.Tensor:
+    """``[N, N]``: row i holds MIP(anchor_i, ·) against one random permutation of the
+    non-anchor rows per modality, with the positive tuple on the diagonal (N − 1 negatives)."""
+    logits = anchor @ _shuffled(others, generator).T
     # the positives written over the diagonal in place: the same values as a masked select,
     # without the [N, N] mask and the two [N, N] selects of its backward pass
     logits.diagonal().copy_(mip([anchor, *others]))
@@ -78,11 +109,14 @@ def symile_loss(
     *,
     negatives: str = "n",
     generator: torch.Generator | None = None,
+    groups: Sequence[Groups] | None = None,
 ) -> torch.Tensor:
     """Mean over anchors of the softmax cross-entropy of the positive tuple against negatives
     that replace the non-anchor modalities by other batch rows. ``negatives="n"``: one random
     permutation per non-anchor modality (drawn from ``generator``; N − 1 negatives per
-    positive); ``"n2"``: all N^(M−1) combinations (memory grows as N^(M−1) · d)."""
+    positive); ``"n2"``: all N^(M−1) combinations (memory grows as N^(M−1) · d). With
+    ``groups`` (equal rows, ``distinct.py``) O(N) negatives run over distinct anchors only:
+    the same value and the same permutations."""
     if negatives not in NEGATIVES:
         raise ValueError(f"negatives must be one of {NEGATIVES}, got {negatives!r}")
     if len(reps) < 2:
@@ -94,6 +128,9 @@ def symile_loss(
     losses = []
     for i, anchor in enumerate(reps):
         others = [r for j, r in enumerate(reps) if j != i]
+        if negatives == "n" and groups is not None:
+            losses.append(_grouped_n(anchor, others, logit_scale, groups[i], generator))
+            continue
         if negatives == "n":
             logits = _logits_n(anchor, others, generator)
             target = labels
@@ -296,10 +333,12 @@ def contrastive_loss(
     groups: Sequence[Groups] | None = None,
 ) -> torch.Tensor:
     """``kind`` is one of ``LOSSES`` (the trainer's ``--loss``); ``negatives`` and
-    ``generator`` apply to Symile only (the others contrast the N tuples of the batch), and
-    ``groups`` (equal rows, ``distinct.py``) to the others only."""
+    ``generator`` apply to Symile only (the others contrast the N tuples of the batch);
+    ``groups`` (equal rows, ``distinct.py``) to every objective but Symile's n2 negatives."""
     if kind == "symile":
-        return symile_loss(reps, logit_scale, negatives=negatives, generator=generator)
+        return symile_loss(
+            reps, logit_scale, negatives=negatives, generator=generator, groups=groups
+        )
     losses = {"clip": clip_loss, "gram": gram_loss, "triangle": triangle_loss}
     if kind not in losses:
         raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")

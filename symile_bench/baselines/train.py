@@ -112,10 +112,12 @@ def _batch_loss(
     )
 
 
-def split_ids(feats: SplitFeatures, loss: str, batch_size: int) -> dict[str, np.ndarray] | None:
-    """Each modality's distinct-row ids when ``loss`` can use them (not Symile, whose O(N)
-    negatives are per row) and every modality has few distinct rows, else None."""
-    if loss == "symile":
+def split_ids(
+    feats: SplitFeatures, loss: str, negatives: str, batch_size: int
+) -> dict[str, np.ndarray] | None:
+    """Each modality's distinct-row ids when the loss can use them (all but Symile's
+    O(N^(M-1)) negatives) and every modality has few distinct rows, else None."""
+    if loss == "symile" and negatives == "n2":
         return None
     ids = {}
     for m, f in feats.features.items():
@@ -229,8 +231,8 @@ def train(
         weight_decay=settings.weight_decay,
     )
     scaler = grad_scaler(torch_dev, precision)
-    train_ids = split_ids(train_f, loss, settings.batch_size)
-    val_ids = split_ids(val_f, loss, settings.batch_size)
+    train_ids = split_ids(train_f, loss, negatives, settings.batch_size)
+    val_ids = split_ids(val_f, loss, negatives, settings.batch_size)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     steps = len(_batches(len(train_f), settings.batch_size, np.arange(len(train_f))))
