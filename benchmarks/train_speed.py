@@ -123,6 +123,10 @@ def trainer(data: Path, cache: Path, out: Path, loss: str, epochs: int) -> tuple
 RUN_ONE = """
 import sys, time
 from pathlib import Path
+# the checkout on PYTHONPATH, not the editable install's finder, provides symile_bench
+sys.meta_path = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")]
+import symile_bench
+assert symile_bench.__file__.startswith(sys.path[1]), (symile_bench.__file__, sys.path[:2])
 from symile_bench.baselines.train import train
 cpu, wall = time.process_time(), time.perf_counter()
 train(Path(sys.argv[1]), Path(sys.argv[2]), loss=sys.argv[3], config="p1.0",
@@ -137,7 +141,11 @@ def fresh_process(code: Path, data: Path, out: Path, loss: str, epochs: int) -> 
     args = [sys.executable, "-c", RUN_ONE, str(data), str(out), loss, str(epochs)]
     env = {**os.environ, "PYTHONPATH": str(code)}
     done = subprocess.run(
-        [*args, str(out.parent / f"cache-{code.name}")], env=env, capture_output=True, text=True
+        [*args, str(out.parent / f"cache-{code.name}")],
+        env=env,
+        cwd=code,
+        capture_output=True,
+        text=True,
     )
     if done.returncode:
         raise RuntimeError(done.stderr)
