@@ -27,6 +27,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "build_memory.py": ([], ["--quick"]),
     "kill_resume.py": ([], ["--quick"]),
     "small_timings.py": ([], ["--repeat", "1"]),
+    "train_speed.py": ([], ["--epochs", "10", "--repeat", "1"]),
     "reliability.py": ([], []),
     "reliability_leaderboard.py": ([], []),
     "leaderboard_latency.py": ([], ["--test-n", "30000"]),

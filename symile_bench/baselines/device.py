@@ -51,3 +51,26 @@ def grad_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.Gr
     if dtype is torch.float16:
         return torch.amp.GradScaler(device.type)
     return None
+
+
+#: a model with fewer parameters than this trains on one torch thread (``threads_for``)
+SMALL_MODEL_PARAMETERS = 1_000_000
+
+
+@contextlib.contextmanager
+def threads_for(model: torch.nn.Module, device: torch.device) -> Iterator[int]:
+    """Train a small model on the CPU with one intra-op thread, restoring the caller's count
+    afterwards; yields the count used. Its ops (``[N, d]`` encoders, ``[N, N]`` logits) are
+    too small to split well: on 2 cores one ``[1000, 16] @ [16, 1000]`` product took 2.1 ms of
+    CPU on one thread and 16 ms on two while other processes ran (the threads spin waiting
+    for each other), and ``reproduce`` already runs one training per core."""
+    before = torch.get_num_threads()
+    small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS
+    if device.type != "cpu" or not small or before == 1:
+        yield before
+        return
+    torch.set_num_threads(1)
+    try:
+        yield 1
+    finally:
+        torch.set_num_threads(before)

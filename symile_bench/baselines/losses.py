@@ -18,6 +18,12 @@ from itertools import combinations, combinations_with_replacement, permutations
 import torch
 import torch.nn.functional as F
 
+from symile_bench.baselines.distinct import (
+    Groups,
+    grouped_infonce,
+    joint,
+    replaced_diagonal_infonce,
+)
 from symile_bench.baselines.n2_memory import check_n2_memory
 from symile_bench.baselines.projection import gram_by_projection, simplex_by_projection
 
@@ -38,18 +44,48 @@ def mip(reps: Sequence[torch.Tensor]) -> torch.Tensor:
     return product.sum(dim=1)
 
 
+def _shuffled(others: Sequence[torch.Tensor], generator: torch.Generator | None) -> torch.Tensor:
+    """``[N, d]``: the product of the non-anchor modalities, each under its own random
+    permutation (drawn in order from ``generator``)."""
+    n = others[0].shape[0]
+    shuffled: torch.Tensor | None = None
+    for r in others:
+        picked = r[torch.randperm(n, generator=generator, device="cpu").to(r.device)]
+        shuffled = picked if shuffled is None else shuffled * picked
+    assert shuffled is not None  # symile_loss passes at least one other modality
+    return shuffled
+
+
+def _grouped_n(
+    anchor: torch.Tensor,
+    others: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    rows: Groups,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """One anchor's term of ``symile_loss`` (O(N) negatives) from its distinct rows'
+    ``[A, N]`` logits (``distinct.replaced_diagonal_infonce``): the same permutations."""
+    shuffled = _shuffled(others, generator)
+    positive = logit_scale * mip([anchor, *others])
+
+    def exact(idx: torch.Tensor) -> torch.Tensor:
+        logits = logit_scale * (anchor[idx] @ shuffled.T)
+        return logits.index_put((torch.arange(len(idx), device=idx.device), idx), positive[idx])
+
+    block = logit_scale * (anchor[rows.first] @ shuffled.T)
+    return replaced_diagonal_infonce(block, rows, positive, exact)
+
+
 def _logits_n(
     anchor: torch.Tensor, others: Sequence[torch.Tensor], generator: torch.Generator | None
 ) -> torch.Tensor:
     """``[N, N]``: row i holds MIP(anchor_i, ·) against one random permutation of the
     non-anchor rows per modality, with the positive tuple on the diagonal (N − 1 negatives)."""
-    n = anchor.shape[0]
-    shuffled = torch.ones_like(anchor)
-    for r in others:
-        shuffled = shuffled * r[torch.randperm(n, generator=generator, device="cpu").to(r.device)]
-    logits = anchor @ shuffled.T
-    positive = mip([anchor, *others])
-    return torch.where(torch.eye(n, dtype=torch.bool, device=anchor.device), positive, logits)
+    logits = anchor @ _shuffled(others, generator).T
+    # the positives written over the diagonal in place: the same values as a masked select,
+    # without the [N, N] mask and the two [N, N] selects of its backward pass
+    logits.diagonal().copy_(mip([anchor, *others]))
+    return logits
 
 
 def _logits_n2(anchor: torch.Tensor, others: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -73,11 +109,14 @@ def symile_loss(
     *,
     negatives: str = "n",
     generator: torch.Generator | None = None,
+    groups: Sequence[Groups] | None = None,
 ) -> torch.Tensor:
     """Mean over anchors of the softmax cross-entropy of the positive tuple against negatives
     that replace the non-anchor modalities by other batch rows. ``negatives="n"``: one random
     permutation per non-anchor modality (drawn from ``generator``; N − 1 negatives per
-    positive); ``"n2"``: all N^(M−1) combinations (memory grows as N^(M−1) · d)."""
+    positive); ``"n2"``: all N^(M−1) combinations (memory grows as N^(M−1) · d). With
+    ``groups`` (equal rows, ``distinct.py``) O(N) negatives run over distinct anchors only:
+    the same value and the same permutations."""
     if negatives not in NEGATIVES:
         raise ValueError(f"negatives must be one of {NEGATIVES}, got {negatives!r}")
     if len(reps) < 2:
@@ -89,6 +128,9 @@ def symile_loss(
     losses = []
     for i, anchor in enumerate(reps):
         others = [r for j, r in enumerate(reps) if j != i]
+        if negatives == "n" and groups is not None:
+            losses.append(_grouped_n(anchor, others, logit_scale, groups[i], generator))
+            continue
         if negatives == "n":
             logits = _logits_n(anchor, others, generator)
             target = labels
@@ -99,15 +141,24 @@ def symile_loss(
     return torch.stack(losses).mean()
 
 
-def clip_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.Tensor:
+def clip_loss(
+    reps: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    groups: Sequence[Groups] | None = None,
+) -> torch.Tensor:
     """Sum over modality pairs of the two-directional InfoNCE loss (each direction's
-    cross-entropy averaged, as in CLIP), the paper's pairwise baseline."""
+    cross-entropy averaged, as in CLIP), the paper's pairwise baseline. With ``groups`` (rows
+    of each modality that are equal, ``distinct.py``) over distinct rows only: same value."""
     if len(reps) < 2:
         raise ValueError("CLIP needs at least two modalities")
     labels = torch.arange(reps[0].shape[0], device=reps[0].device)
     total = reps[0].new_zeros(())
     for i in range(len(reps)):
         for j in range(i + 1, len(reps)):
+            if groups is not None:
+                logits = logit_scale * reps[i][groups[i].first] @ reps[j][groups[j].first].T
+                total = total + grouped_infonce(logits, groups[i], groups[j])
+                continue
             logits = logit_scale * reps[i] @ reps[j].T
             pair = F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)
             total = total + pair / 2
@@ -223,6 +274,7 @@ def _tuple_loss(
     score: TupleScore,
     reps: Sequence[torch.Tensor],
     logit_scale: torch.Tensor,
+    groups: Sequence[Groups] | None = None,
 ) -> torch.Tensor:
     """Mean over anchors of the papers' symmetric InfoNCE with ``−logit_scale · score`` as
     logits: logits[i, j] scores (anchor row i, the other modalities' row j). Rows: the anchor
@@ -230,31 +282,45 @@ def _tuple_loss(
     modalities' tuple picks its anchor, which is the harness's retrieval of the anchor
     modality as target. The papers anchor one modality (text); every modality takes a turn
     here, as in ``symile_loss``, so every ``--target`` is trained for and the loss does not
-    depend on the order of modalities."""
+    depend on the order of modalities. With ``groups``: over distinct anchors against
+    distinct tuples of the others (``distinct.py``), the same value."""
     if len(reps) < 2:
         raise ValueError("a volume or area loss needs at least two modalities")
     labels = torch.arange(reps[0].shape[0], device=reps[0].device)
     losses = []
     for i, anchor in enumerate(reps):
         others = [r for j, r in enumerate(reps) if j != i]
+        if groups is not None:
+            rows, cols = groups[i], joint([g for j, g in enumerate(groups) if j != i])
+            logits = -logit_scale * score(anchor[rows.first], [r[cols.first] for r in others])
+            losses.append(grouped_infonce(logits, rows, cols))
+            continue
         logits = -logit_scale * score(anchor, others)
         losses.append((F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2)
     return torch.stack(losses).mean()
 
 
-def gram_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.Tensor:
+def gram_loss(
+    reps: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    groups: Sequence[Groups] | None = None,
+) -> torch.Tensor:
     """GRAM's contrastive loss (any number of modalities) with the volume as negative logit.
     Left out from the release's training objective: its data-anchor matching term (a fusion
     encoder's match / no-match head, which these per-modality encoders do not have) and
     label smoothing 0.1 (kept out of every objective here so they stay comparable)."""
-    return _tuple_loss(gram_score, reps, logit_scale)
+    return _tuple_loss(gram_score, reps, logit_scale, groups)
 
 
-def triangle_loss(reps: Sequence[torch.Tensor], logit_scale: torch.Tensor) -> torch.Tensor:
+def triangle_loss(
+    reps: Sequence[torch.Tensor],
+    logit_scale: torch.Tensor,
+    groups: Sequence[Groups] | None = None,
+) -> torch.Tensor:
     """TRIANGLE's contrastive loss with the area (three modalities; the simplex's content for
     any other number, ``simplex_content``) as negative logit; the same omissions as
     ``gram_loss``."""
-    return _tuple_loss(triangle_score, reps, logit_scale)
+    return _tuple_loss(triangle_score, reps, logit_scale, groups)
 
 
 def contrastive_loss(
@@ -264,12 +330,16 @@ def contrastive_loss(
     *,
     negatives: str = "n",
     generator: torch.Generator | None = None,
+    groups: Sequence[Groups] | None = None,
 ) -> torch.Tensor:
     """``kind`` is one of ``LOSSES`` (the trainer's ``--loss``); ``negatives`` and
-    ``generator`` apply to Symile only (the others contrast the N tuples of the batch)."""
+    ``generator`` apply to Symile only (the others contrast the N tuples of the batch);
+    ``groups`` (equal rows, ``distinct.py``) to every objective but Symile's n2 negatives."""
     if kind == "symile":
-        return symile_loss(reps, logit_scale, negatives=negatives, generator=generator)
+        return symile_loss(
+            reps, logit_scale, negatives=negatives, generator=generator, groups=groups
+        )
     losses = {"clip": clip_loss, "gram": gram_loss, "triangle": triangle_loss}
     if kind not in losses:
         raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
-    return losses[kind](reps, logit_scale)
+    return losses[kind](reps, logit_scale, groups)

@@ -34,6 +34,8 @@ class RunSummary:
     seconds: float
     best_epoch: int
     results: tuple[Path, ...]
+    #: optimiser steps this run took (0 when it reused a checkpoint), for the progress line
+    steps: int = 0
 
 
 def _steps_only(on_step: Callable[[int], None]) -> Callable[[str, int], Callable[[int], None]]:
@@ -60,7 +62,8 @@ def execute(run: Run, on_step: Callable[[int], None] | None = None) -> RunSummar
 
     if run.threads:
         torch.set_num_threads(run.threads)
-    if not (run.model_dir / MODEL_FILE).is_file():
+    trains = not (run.model_dir / MODEL_FILE).is_file()
+    if trains:
         train(
             run.dataset,
             run.model_dir,
@@ -100,5 +103,9 @@ def execute(run: Run, on_step: Callable[[int], None] | None = None) -> RunSummar
         save_results(results, out)
         written.append(out)
     return RunSummary(
-        run, float(model.info["train_seconds"]), int(model.info["best_epoch"]), tuple(written)
+        run,
+        float(model.info["train_seconds"]),
+        int(model.info["best_epoch"]),
+        tuple(written),
+        int(model.info.get("steps", 0)) if trains else 0,
     )

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from symile_bench.baselines.device import autocast, grad_scaler, mixed_precision, torch_device
+from symile_bench.baselines.device import (
+    autocast,
+    grad_scaler,
+    mixed_precision,
+    threads_for,
+    torch_device,
+)
+from symile_bench.baselines.distinct import batch_groups, distinct_ids
 from symile_bench.baselines.features import SplitFeatures, split_features
 from symile_bench.baselines.losses import LOSSES, NEGATIVES, SCORING, contrastive_loss
 from symile_bench.baselines.modules import ContrastiveModel, fit_standardizers
@@ -87,9 +94,11 @@ def _batch_loss(
     generator: torch.Generator,
     device: torch.device | None = None,
     precision: torch.dtype | None = None,
+    ids: dict[str, np.ndarray] | None = None,
 ) -> torch.Tensor:
     """The batch's loss: encoders under mixed precision when ``precision`` is set, the
-    contrastive loss itself in float32 (logits are sums over d products)."""
+    contrastive loss itself in float32 (logits are sums over d products); over the batch's
+    distinct rows when ``ids`` names them (``distinct.py``)."""
     xs, ms = _tensors(feats, rows, device)
     with autocast(device or torch.device("cpu"), precision):
         reps = [
@@ -97,7 +106,26 @@ def _batch_loss(
             for m, x, miss in zip(feats.features, xs, ms, strict=True)
         ]
     reps = [r.float() for r in reps]
-    return contrastive_loss(loss, reps, model.logit_scale, negatives=negatives, generator=generator)
+    groups = batch_groups([ids[m][rows] for m in feats.features], reps) if ids else None
+    return contrastive_loss(
+        loss, reps, model.logit_scale, negatives=negatives, generator=generator, groups=groups
+    )
+
+
+def split_ids(
+    feats: SplitFeatures, loss: str, negatives: str, batch_size: int
+) -> dict[str, np.ndarray] | None:
+    """Each modality's distinct-row ids when the loss can use them (all but Symile's
+    O(N^(M-1)) negatives) and every modality has few distinct rows, else None."""
+    if loss == "symile" and negatives == "n2":
+        return None
+    ids = {}
+    for m, f in feats.features.items():
+        found = distinct_ids(f, feats.missing[m], batch_size)
+        if found is None:
+            return None
+        ids[m] = found
+    return ids
 
 
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -130,6 +158,7 @@ def validation_loss(
     rows_subset: np.ndarray | None = None,
     device: torch.device | None = None,
     precision: torch.dtype | None = None,
+    ids: dict[str, np.ndarray] | None = None,
 ) -> float:
     generator = torch.Generator().manual_seed(VALIDATION_SEED)
     total, count = 0.0, 0
@@ -137,7 +166,9 @@ def validation_loss(
     model.eval()
     with torch.no_grad():
         for rows in _batches(len(order), batch_size, order):
-            value = _batch_loss(model, feats, rows, loss, negatives, generator, device, precision)
+            value = _batch_loss(
+                model, feats, rows, loss, negatives, generator, device, precision, ids
+            )
             total += float(value) * len(rows)
             count += len(rows)
     model.train()
@@ -200,6 +231,8 @@ def train(
         weight_decay=settings.weight_decay,
     )
     scaler = grad_scaler(torch_dev, precision)
+    train_ids = split_ids(train_f, loss, negatives, settings.batch_size)
+    val_ids = split_ids(val_f, loss, negatives, settings.batch_size)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     steps = len(_batches(len(train_f), settings.batch_size, np.arange(len(train_f))))
@@ -213,13 +246,21 @@ def train(
     # modules that draw random numbers while training (dropout in a fine-tuned text encoder)
     # draw them from the seed, inside a fork so the caller's generator is left as it was
     devices = [torch_dev.index or 0] if torch_dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), threads_for(model, torch_dev) as threads:
         torch.manual_seed(seed)
         for epoch in range(1, settings.epochs + 1):
             total, count = 0.0, 0
             for rows in _batches(len(train_f), settings.batch_size, rng.permutation(len(train_f))):
                 value = _batch_loss(
-                    model, train_f, rows, loss, negatives, generator, torch_dev, precision
+                    model,
+                    train_f,
+                    rows,
+                    loss,
+                    negatives,
+                    generator,
+                    torch_dev,
+                    precision,
+                    train_ids,
                 )
                 optimizer.zero_grad()
                 if scaler is None:
@@ -233,7 +274,15 @@ def train(
                 if advance:
                     advance(1)
             val = validation_loss(
-                model, val_f, loss, negatives, settings.batch_size, val_subset, torch_dev, precision
+                model,
+                val_f,
+                loss,
+                negatives,
+                settings.batch_size,
+                val_subset,
+                torch_dev,
+                precision,
+                val_ids,
             )
             history.append({"epoch": epoch, "train_loss": total / count, "val_loss": val})
             if report:
@@ -266,9 +315,11 @@ def train(
         },
         "validation_rows": "all" if val_subset is None else f"{len(val_subset)} complete",
         "best_epoch": best[1],
+        "steps": len(history) * steps,
+        "distinct_rows": train_ids is not None,
         "best_val_loss": best[0],
         "train_seconds": round(seconds, 2),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": threads,
         "device": str(torch_dev),
         "mixed_precision": None if precision is None else str(precision).removeprefix("torch."),
         "history": history,
