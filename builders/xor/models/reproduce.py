@@ -70,10 +70,11 @@ class XorReproduction:
         "how each objective scales with the number of modalities."
     )
     Options = XorOptions
-    # measured on the 2-core reference machine: 10 min 50 s for Symile and CLIP; 30 min 20 s
-    # with GRAM and TRIANGLE added (three modalities)
-    full_minutes = 11
-    peer_minutes = 10
+    # measured on the 2-core reference machine (benchmarks/RESULTS.md, train_speed.py): 2 min
+    # 18 s with all four objectives (three modalities), GRAM's and TRIANGLE's steps about twice
+    # Symile's and CLIP's; rounded up
+    full_minutes = 1
+    peer_minutes = 1
 
     def _grid(self, request: Request) -> tuple[float, ...]:
         return QUICK_GRID if request.is_quick else GRID
